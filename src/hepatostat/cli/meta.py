@@ -1,0 +1,111 @@
+"""``hepatostat meta …``: effect sizes and pooling from a study table."""
+
+from __future__ import annotations
+
+import click
+
+from .. import meta as _meta
+from ..io import read_table
+from .common import emit, format_option
+
+MEASURE_CHOICE = click.Choice(list(_meta.MEASURES), case_sensitive=False)
+METHOD_CHOICE = click.Choice(list(_meta.ALL_METHODS), case_sensitive=False)
+
+
+def effect_options(f):
+    """Options shared by commands that compute effect sizes."""
+    opts = [
+        click.option("--measure", required=True, type=MEASURE_CHOICE,
+                     help="metafor measure code: SMD, MD (continuous); OR, RR, RD, PETO (binary); GEN (given yi and vi or sei)."),
+        click.option("--correction", type=click.Choice(["exact", "approx", "none"]), default="exact", show_default=True,
+                     help="SMD bias correction: exact (metafor), approx (RevMan/Stata), none (Cohen's d)."),
+        click.option("--vtype", type=click.Choice(["LS", "UB", "REVMAN"], case_sensitive=False), default="LS", show_default=True,
+                     help="SMD variance: LS (metafor), UB (unbiased), REVMAN (RevMan 5)."),
+        click.option("--add", type=float, default=0.5, show_default=True, help="Binary: value added to zero cells."),
+        click.option("--to", "to", type=click.Choice(["only0", "all", "if0all", "none"]), default="only0", show_default=True,
+                     help="Binary: which 2x2 tables get --add."),
+        click.option("--drop00", is_flag=True, help="Binary: leave out studies with no events (or only events) in both arms."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _effect_kwargs(kw):
+    return {
+        "correction": kw.pop("correction"),
+        "vtype": kw.pop("vtype"),
+        "add": kw.pop("add"),
+        "to": kw.pop("to"),
+        "drop00": kw.pop("drop00"),
+    }
+
+
+@click.group(name="meta")
+def meta_group():
+    """Meta-analysis of study-level data (effect sizes, pooling).
+
+    Input CSV columns: continuous study,m1,sd1,n1,m2,sd2,n2; binary
+    study,e1,n1,e2,n2 (arm 1 = treatment); generic study,yi,vi (or sei).
+    Extra columns are kept as moderators / grouping variables.
+    """
+
+
+@meta_group.command("effects")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@effect_options
+@format_option
+def effects_cmd(file, measure, fmt, **kw):
+    """Per-study effect sizes (yi) and sampling variances (vi).
+
+    \b
+    Example:
+      hepatostat meta effects trials.csv --measure SMD --format json
+    """
+    es = _meta.effects(read_table(file), measure, source=file, **_effect_kwargs(kw))
+    emit(fmt, obj=es.to_dict(), frame=es.to_frame(), text=es.summary())
+
+
+@meta_group.command("pool")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@effect_options
+@click.option("--method", default="REML", show_default=True, type=METHOD_CHOICE,
+              help="FE, MH, PETO (fixed effect); DL, REML, ML, PM, SJ, HE, EB (random effects); "
+                   "auto: the review's rule (random effects when Q p < 0.10 or I² > 50%).")
+@click.option("--knha", is_flag=True, help="Knapp-Hartung adjustment (t tests with k-1 df).")
+@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True,
+              help="Confidence level.")
+@click.option("--auto-random", type=click.Choice(list(_meta.RE_METHODS), case_sensitive=False), default="DL", show_default=True,
+              help="tau² estimator that --method auto uses for random effects (DL as Stata's metan).")
+@click.option("--per", "per", default=None, metavar="COL",
+              help="Run one independent analysis per value of column COL (e.g. outcome or time point).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a forest plot (.png, .svg or .pdf; no suffix = PNG and SVG). Not with --per.")
+@click.option("--title", default=None, help="Title of the forest plot.")
+@format_option
+def pool_cmd(file, measure, method, knha, level, auto_random, per, plot_path, title, fmt, **kw):
+    """Pool the studies: fixed or random effects, heterogeneity, forest plot.
+
+    \b
+    Examples:
+      hepatostat meta pool trials.csv --measure SMD --method REML
+      hepatostat meta pool trials.csv --measure OR --method MH --format json
+      hepatostat meta pool trials.csv --measure SMD --method auto --plot forest.png
+      hepatostat meta pool long.csv --measure SMD --method REML --per timepoint --format csv
+    """
+    data = read_table(file)
+    eopts = _effect_kwargs(kw)
+    if per is not None:
+        if plot_path:
+            raise click.UsageError("--plot draws one analysis; leave it out with --per")
+        res = _meta.pool_per(data, per, measure, method, knha=knha, level=level, source=file,
+                             effect_options=eopts, auto_random=auto_random)
+        frame = res.to_frame()
+        obj = res.to_dict()
+        emit(fmt, obj=obj, frame=frame, text=res.summary())
+        return
+    es = _meta.effects(data, measure, source=file, **eopts)
+    res = _meta.pool(es, method, knha=knha, level=level, auto_random=auto_random)
+    if plot_path:
+        res.plot(plot_path, title=title)
+    emit(fmt, obj=res.to_dict(), frame=res.to_frame(), text=res.summary())

@@ -1,0 +1,404 @@
+"""Per-study effect sizes (``yi``, ``vi``), kept apart from pooling.
+
+The measures and their defaults follow R metafor 3.8 ``escalc()`` so that the
+numbers agree with it; other conventions (RevMan's SMD variance, Cohen's d)
+are options that say so in their name.
+
+References
+----------
+.. [1] Viechtbauer W (2010). Conducting meta-analyses in R with the metafor
+   package. J Stat Softw 36(3):1-48. doi:10.18637/jss.v036.i03
+.. [2] Hedges LV (1981). Distribution theory for Glass's estimator of effect
+   size and related estimators. J Educ Stat 6(2):107-128.
+   doi:10.3102/10769986006002107
+.. [3] Borenstein M, Hedges LV, Higgins JPT, Rothstein HR (2009).
+   Introduction to Meta-Analysis. Wiley. Chapters 4-5.
+.. [4] Higgins JPT et al. (eds) (2023). Cochrane Handbook for Systematic
+   Reviews of Interventions, version 6.4, chapter 10 and RevMan 5 statistical
+   methods (Deeks JJ, Higgins JPT 2010).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import gammaln
+
+from ..errors import InputError
+from .data import (
+    BINARY_COLUMNS,
+    CONTINUOUS_COLUMNS,
+    Exclusion,
+    validate_meta_frame,
+)
+
+__all__ = [
+    "MEASURES",
+    "EffectSizes",
+    "effects",
+    "smd_correction_factor",
+]
+
+#: measure code -> (input kind, description, log scale?)
+MEASURES: dict[str, tuple[str, str, bool]] = {
+    "SMD": ("continuous", "standardised mean difference (Hedges' g)", False),
+    "MD": ("continuous", "mean difference", False),
+    "OR": ("binary", "log odds ratio", True),
+    "RR": ("binary", "log risk ratio", True),
+    "RD": ("binary", "risk difference", False),
+    "PETO": ("binary", "log odds ratio (Peto's one-step method)", True),
+    "GEN": ("generic", "generic effect size (given yi and vi)", False),
+}
+
+_SMD_CORRECTIONS = ("exact", "approx", "none")
+_SMD_VTYPES = ("LS", "UB", "REVMAN")
+_TO_CHOICES = ("only0", "all", "if0all", "none")
+
+
+def smd_correction_factor(m, exact: bool = True):
+    """Small-sample bias correction ``c(m)`` for the SMD (Hedges 1981).
+
+    Parameters
+    ----------
+    m : array_like
+        Degrees of freedom, ``n1 + n2 - 2``.
+    exact : bool
+        ``True`` gives the exact gamma-function form used by metafor,
+        ``c(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2))``; ``False`` gives the
+        usual approximation ``1 - 3/(4m - 1)``.
+
+    Notes
+    -----
+    Hedges (1981), eq. 6e; the approximation is his eq. 6f.
+    """
+    m = np.asarray(m, dtype=float)
+    if exact:
+        with np.errstate(invalid="ignore"):
+            return np.exp(gammaln(m / 2) - 0.5 * np.log(m / 2) - gammaln((m - 1) / 2))
+    return 1 - 3 / (4 * m - 1)
+
+
+@dataclass(frozen=True, eq=False)
+class EffectSizes:
+    """Per-study effect sizes on the analysis scale.
+
+    Attributes
+    ----------
+    measure : str
+        metafor measure code (``SMD``, ``MD``, ``OR``, ``RR``, ``RD``, ``PETO``,
+        ``GEN``). ``OR``, ``RR`` and ``PETO`` are log ratios.
+    study : tuple of str
+        Study labels, in input order, of the studies kept.
+    yi, vi : numpy.ndarray
+        Effect sizes and their sampling variances.
+    data : pandas.DataFrame
+        The validated input rows of the kept studies (arm-level data and any
+        moderator columns), index aligned with ``study``.
+    excluded : tuple of Exclusion
+        Studies left out, each with its reason.
+    notes : tuple of str
+        Every automatic choice made (e.g. zero-cell corrections).
+    options : dict
+        The options used (``vtype``, ``correction``, ``add``, ``to``...).
+    """
+
+    measure: str
+    study: tuple
+    yi: np.ndarray
+    vi: np.ndarray
+    data: pd.DataFrame
+    excluded: tuple = ()
+    notes: tuple = ()
+    options: dict = field(default_factory=dict)
+    source: str | None = None
+
+    @property
+    def k(self) -> int:
+        return len(self.study)
+
+    @property
+    def sei(self) -> np.ndarray:
+        return np.sqrt(self.vi)
+
+    @property
+    def log_scale(self) -> bool:
+        """True when ``yi`` is a log ratio (OR, RR, PETO)."""
+        return MEASURES[self.measure][2]
+
+    @property
+    def kind(self) -> str:
+        return MEASURES[self.measure][0]
+
+    def subset(self, mask) -> "EffectSizes":
+        """The studies where ``mask`` is true (a boolean array over studies)."""
+        mask = np.asarray(mask, dtype=bool)
+        return EffectSizes(
+            measure=self.measure,
+            study=tuple(s for s, m in zip(self.study, mask) if m),
+            yi=self.yi[mask],
+            vi=self.vi[mask],
+            data=self.data.loc[mask].copy(),
+            excluded=self.excluded,
+            notes=self.notes,
+            options=dict(self.options),
+            source=self.source,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per study: ``study, yi, vi, sei``."""
+        return pd.DataFrame(
+            {"study": list(self.study), "yi": self.yi, "vi": self.vi, "sei": self.sei}
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "measure": self.measure,
+            "k": self.k,
+            "studies": [
+                {"study": s, "yi": float(y), "vi": float(v)}
+                for s, y, v in zip(self.study, self.yi, self.vi)
+            ],
+            "excluded": [e.to_dict() for e in self.excluded],
+            "notes": list(self.notes),
+            "options": dict(self.options),
+        }
+
+    def summary(self) -> str:
+        lines = [
+            f"Effect sizes: {MEASURES[self.measure][1]} ({self.measure}), k = {self.k}",
+        ]
+        frame = self.to_frame()
+        lines.append(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        for e in self.excluded:
+            lines.append(f"excluded: {e.study}: {e.reason}")
+        for n in self.notes:
+            lines.append(f"note: {n}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:  # pragma: no cover - convenience
+        return f"EffectSizes(measure={self.measure!r}, k={self.k})"
+
+
+def effects(
+    data,
+    measure: str,
+    *,
+    correction: str = "exact",
+    vtype: str = "LS",
+    add: float = 0.5,
+    to: str = "only0",
+    drop00: bool = False,
+    source: str | None = None,
+) -> EffectSizes:
+    """Compute per-study effect sizes and sampling variances.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or mapping
+        One row per study. Continuous outcomes need ``study, m1, sd1, n1, m2,
+        sd2, n2``; binary outcomes ``study, e1, n1, e2, n2`` (arm 1 is the
+        treatment); ``GEN`` needs ``study, yi`` and ``vi`` or ``sei``. Other
+        columns are kept as moderators.
+    measure : {"SMD", "MD", "OR", "RR", "RD", "PETO", "GEN"}
+        metafor's measure codes.
+    correction : {"exact", "approx", "none"}
+        SMD only. ``"exact"`` (default, metafor) is Hedges' g with the exact
+        gamma-function correction; ``"approx"`` uses ``1 - 3/(4m - 1)`` (RevMan,
+        Stata ``metan``); ``"none"`` gives Cohen's d.
+    vtype : {"LS", "UB", "REVMAN"}
+        SMD only. ``"LS"`` (default, metafor):
+        ``1/n1 + 1/n2 + g^2 / (2 (n1 + n2))``; ``"UB"``: metafor's unbiased
+        estimate; ``"REVMAN"``: ``(n1 + n2)/(n1 n2) + g^2 / (2 (n1 + n2 - 3.94))``
+        as in RevMan 5.
+    add : float
+        Binary measures: the value added to the cells of a 2x2 table (metafor
+        default 0.5).
+    to : {"only0", "all", "if0all", "none"}
+        Which tables get ``add``: only those with a zero cell (default), all,
+        all when any table has a zero cell, or none.
+    drop00 : bool
+        Binary measures: leave out studies with no events (or only events) in
+        both arms (default ``False``, as metafor's ``escalc``).
+    source : str, optional
+        File name used in error messages.
+
+    Returns
+    -------
+    EffectSizes
+
+    Raises
+    ------
+    hepatostat.errors.InputError
+        For missing columns, non-numeric cells, impossible values
+        (SD <= 0, n < 2, events > n, vi <= 0), duplicate study labels.
+
+    Notes
+    -----
+    SMD (Hedges 1981): ``d = (m1 - m2) / s_p`` with the pooled SD
+    ``s_p^2 = ((n1-1) sd1^2 + (n2-1) sd2^2) / (n1 + n2 - 2)``; ``g = c(m) d``.
+
+    MD: ``yi = m1 - m2``, ``vi = sd1^2/n1 + sd2^2/n2``.
+
+    With ``a = e1, b = n1 - e1, c = e2, d = n2 - e2``:
+    OR: ``yi = log(ad / bc)``, ``vi = 1/a + 1/b + 1/c + 1/d``;
+    RR: ``yi = log((a/n1) / (c/n2))``, ``vi = 1/a - 1/n1 + 1/c - 1/n2``;
+    RD: ``yi = a/n1 - c/n2``, ``vi = p1(1-p1)/n1 + p2(1-p2)/n2``;
+    PETO: ``yi = (a - E)/V``, ``vi = 1/V`` with ``E = n1 (a + c)/N`` and
+    ``V = n1 n2 (a + c)(b + d) / (N^2 (N - 1))`` (Yusuf et al. 1985); the
+    zero-cell correction applies as for the other measures (as in metafor's
+    ``escalc``), and a study with ``V = 0`` is excluded. Pooling with
+    ``method="PETO"`` uses the uncorrected counts.
+    """
+    measure = str(measure).upper()
+    if measure not in MEASURES:
+        raise InputError(
+            f"unknown measure {measure!r}; allowed: {', '.join(MEASURES)}",
+        )
+    if correction not in _SMD_CORRECTIONS:
+        raise InputError(f"unknown SMD correction {correction!r}; allowed: {', '.join(_SMD_CORRECTIONS)}")
+    vtype = str(vtype).upper()
+    if vtype not in _SMD_VTYPES:
+        raise InputError(f"unknown vtype {vtype!r}; allowed: {', '.join(_SMD_VTYPES)}")
+    if to not in _TO_CHOICES:
+        raise InputError(f"unknown zero-cell option to={to!r}; allowed: {', '.join(_TO_CHOICES)}")
+    if not np.isfinite(add) or add < 0:
+        raise InputError(f"add must be a non-negative number, got {add!r}")
+
+    kind = MEASURES[measure][0]
+    frame, excluded = validate_meta_frame(data, kind, source=source)
+    excluded = list(excluded)
+    notes: list[str] = []
+    options: dict[str, Any] = {}
+
+    reasons = np.full(frame.shape[0], None, dtype=object)
+    if kind == "continuous":
+        yi, vi = _continuous(frame, measure, correction, vtype, options, notes)
+    elif kind == "binary":
+        yi, vi = _binary(frame, measure, add, to, drop00, options, notes, reasons)
+    else:
+        yi = frame["yi"].to_numpy(dtype=float)
+        vi = frame["vi"].to_numpy(dtype=float)
+
+    # studies whose effect cannot be computed (e.g. Peto with V = 0) are logged
+    keep = np.isfinite(yi) & np.isfinite(vi)
+    if not keep.all():
+        for label, ok, why in zip(frame["study"], keep, reasons):
+            if not ok:
+                excluded.append(Exclusion(str(label), why or "effect or variance not estimable"))
+        frame, yi, vi = frame.loc[keep], yi[keep], vi[keep]
+
+    frame = frame.reset_index(drop=True)
+    return EffectSizes(
+        measure=measure,
+        study=tuple(str(s) for s in frame["study"]),
+        yi=np.asarray(yi, dtype=float),
+        vi=np.asarray(vi, dtype=float),
+        data=frame,
+        excluded=tuple(excluded),
+        notes=tuple(notes),
+        options=options,
+        source=None if source is None else str(source),
+    )
+
+
+def _continuous(frame, measure, correction, vtype, options, notes):
+    m1, sd1, n1, m2, sd2, n2 = (frame[c].to_numpy(dtype=float) for c in CONTINUOUS_COLUMNS[1:])
+    if measure == "MD":
+        options.update(vtype="LS")
+        return m1 - m2, sd1**2 / n1 + sd2**2 / n2
+    # SMD
+    df = n1 + n2 - 2
+    sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / df)
+    d = (m1 - m2) / sp
+    if correction == "none":
+        cm = np.ones_like(d)
+    else:
+        cm = smd_correction_factor(df, exact=(correction == "exact"))
+    g = cm * d
+    if vtype == "LS":
+        vi = 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
+    elif vtype == "UB":
+        vi = 1 / n1 + 1 / n2 + (1 - (df - 2) / (df * cm**2)) * g**2
+    else:  # REVMAN
+        vi = (n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2 - 3.94))
+    options.update(correction=correction, vtype=vtype)
+    if correction != "exact" or vtype != "LS":
+        notes.append(
+            f"SMD with correction={correction!r}, vtype={vtype!r} "
+            "(metafor's default is exact correction, vtype 'LS')"
+        )
+    return g, vi
+
+
+def peto_yi_vi(a, b, c, d):
+    """Peto's one-step log odds ratio and its variance for 2x2 tables.
+
+    Returns ``(yi, vi)``; both are NaN where ``V = 0`` (no events or only
+    events in both arms). Yusuf S et al. (1985), Prog Cardiovasc Dis
+    27(5):335-371, doi:10.1016/S0033-0620(85)80003-7.
+    """
+    n1, n2 = a + b, c + d
+    n = n1 + n2
+    expected = n1 * (a + c) / n
+    var = (a + c) * (b + d) * (n1 / n) * (n2 / n) / (n - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yi = np.where(var > 0, (a - expected) / var, np.nan)
+        vi = np.where(var > 0, 1 / var, np.nan)
+    return yi, vi
+
+
+def _binary(frame, measure, add, to, drop00, options, notes, reasons):
+    labels = frame["study"].astype(str).to_numpy()
+    e1, n1, e2, n2 = (frame[c].to_numpy(dtype=float) for c in BINARY_COLUMNS[1:])
+    a, b, c, d = e1, n1 - e1, e2, n2 - e2
+    double = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
+    any_zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+    if to == "all":
+        corrected = np.ones_like(any_zero)
+    elif to == "only0":
+        corrected = any_zero.copy()
+    elif to == "if0all":
+        corrected = np.full_like(any_zero, any_zero.any())
+    else:
+        corrected = np.zeros_like(any_zero)
+    if add == 0:
+        corrected[:] = False
+    if drop00:
+        corrected &= ~double
+    a2, b2, c2, d2 = (x + add * corrected for x in (a, b, c, d))
+    n1c, n2c = a2 + b2, c2 + d2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "OR":
+            yi = np.log(a2 * d2 / (b2 * c2))
+            vi = 1 / a2 + 1 / b2 + 1 / c2 + 1 / d2
+        elif measure == "RR":
+            yi = np.log((a2 / n1c) / (c2 / n2c))
+            vi = 1 / a2 - 1 / n1c + 1 / c2 - 1 / n2c
+        elif measure == "RD":
+            p1, p2 = a2 / n1c, c2 / n2c
+            yi = p1 - p2
+            vi = p1 * (1 - p1) / n1c + p2 * (1 - p2) / n2c
+        else:  # PETO
+            yi, vi = peto_yi_vi(a2, b2, c2, d2)
+    if drop00:
+        yi = np.where(double, np.nan, yi)
+        vi = np.where(double, np.nan, vi)
+        reasons[double] = "no events (or only events) in both arms (drop00=True)"
+    bad = ~(np.isfinite(yi) & (vi > 0)) & (reasons == None)  # noqa: E711
+    if measure == "PETO":
+        reasons[bad] = "no events (or only events) in both arms: Peto's variance is 0, the study carries no information"
+    # e.g. a zero cell with no correction: log(0), or RD 0/n vs 0/n: variance 0
+    yi = np.where(bad, np.nan, yi)
+    vi = np.where(bad, np.nan, vi)
+    reasons[bad] = f"{measure} not estimable from these counts without a zero-cell correction (add={add:g}, to={to!r})"
+    options.update(add=add, to=to, drop00=drop00)
+    if corrected.any():
+        which = ", ".join(labels[corrected])
+        notes.append(f"{add:g} added to every cell of the 2x2 table of {which} (zero cell; to={to!r})")
+    if (double & ~np.isnan(yi)).any():
+        which = ", ".join(labels[double & ~np.isnan(yi)])
+        notes.append(f"no events (or only events) in both arms, kept with the correction: {which}")
+    return yi, vi

@@ -1,0 +1,225 @@
+"""Publication figures for meta-analysis.
+
+``forest()`` draws a forest plot a reviewer can paste into a paper: one row
+per study with its arm data, weight, effect and confidence interval (square
+sized by weight), the pooled diamond, the prediction interval for random
+effects, and a heterogeneity line. Ratio measures are drawn on a log axis and
+labelled in exponentiated units, as RevMan does.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["forest", "save_figure"]
+
+_LABELS = {
+    "SMD": "Standardised mean difference (Hedges' g)",
+    "MD": "Mean difference",
+    "OR": "Odds ratio",
+    "RR": "Risk ratio",
+    "RD": "Risk difference",
+    "PETO": "Odds ratio (Peto)",
+    "GEN": "Effect size",
+}
+
+
+def _mpl():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path) -> list[str]:
+    """Save ``fig`` to ``path``; with no suffix, write both .png and .svg.
+
+    Returns the written paths.
+    """
+    path = Path(path)
+    paths = [path] if path.suffix else [path.with_suffix(".png"), path.with_suffix(".svg")]
+    written = []
+    for p in paths:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(p, dpi=200 if p.suffix == ".png" else None, bbox_inches="tight")
+        written.append(str(p))
+    return written
+
+
+def _fmt(x, digits):
+    return "NA" if not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+def _arm_columns(res):
+    """Column headers and per-study text for the arm-level data, if any."""
+    es = res.effects
+    if es is None or len(es.data) != res.k:
+        return [], []
+    d = es.data
+    if es.kind == "binary":
+        heads = ["Treatment\nevents/total", "Control\nevents/total"]
+        cols = [
+            [f"{int(e)}/{int(n)}" for e, n in zip(d["e1"], d["n1"])],
+            [f"{int(e)}/{int(n)}" for e, n in zip(d["e2"], d["n2"])],
+        ]
+        return heads, cols
+    if es.kind == "continuous":
+        heads = ["Treatment\nmean (SD), n", "Control\nmean (SD), n"]
+        cols = [
+            [f"{m:.3g} ({s:.3g}), {int(n)}" for m, s, n in zip(d["m1"], d["sd1"], d["n1"])],
+            [f"{m:.3g} ({s:.3g}), {int(n)}" for m, s, n in zip(d["m2"], d["sd2"], d["n2"])],
+        ]
+        return heads, cols
+    return [], []
+
+
+def forest(res, path=None, *, title=None, digits=2, xlabel=None, favours=("Favours treatment", "Favours control"),
+           show_arms=True):
+    """Forest plot of a :class:`~hepatostat.meta.fit.PoolResult`.
+
+    Parameters
+    ----------
+    res : PoolResult
+    path : str or Path, optional
+        Where to save: ``.png``, ``.svg`` or ``.pdf``; without a suffix both
+        PNG and SVG are written.
+    title : str, optional
+    digits : int
+        Decimals for effects and CIs.
+    xlabel : str, optional
+        Defaults to the measure's name.
+    favours : (str, str)
+        Labels under the axis, left and right of the null line.
+    show_arms : bool
+        Show the arm-level data columns when the input had them.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _mpl()
+    k = res.k
+    crit = stats.norm.isf((1 - res.level) / 2)
+    yi = np.asarray(res.yi, float)
+    sei = np.sqrt(np.asarray(res.vi, float))
+    lo, hi = yi - crit * sei, yi + crit * sei
+    log = res.log_scale
+    tr = np.exp if log else (lambda x: x)
+
+    heads, cols = _arm_columns(res) if show_arms else ([], [])
+    n_rows = k + 4 + (1 if res.random else 0)
+    height = 1.2 + 0.28 * n_rows
+    col_w = [2.3] + [1.55] * len(cols) + [0.75]
+    right_w = 1.55
+    plot_w = 3.4
+    width = sum(col_w) + plot_w + right_w
+    fig = plt.figure(figsize=(width, height))
+    ax = fig.add_axes([sum(col_w) / width, 0.6 / height * 1.6, plot_w / width, 1 - (0.6 / height * 1.6) - 0.35 / height])
+
+    ypos = np.arange(k, 0, -1, dtype=float)
+    y_pool = -0.6
+    y_pi = y_pool - 1.0
+    w = np.asarray(res.weights, float)
+    wmax = np.nanmax(w) if w.size else 1.0
+    sizes = 40 + 260 * (w / wmax)
+    ax.hlines(ypos, tr(lo), tr(hi), color="black", lw=1)
+    ax.scatter(tr(yi), ypos, s=sizes, marker="s", color="#1f4e79", zorder=3)
+    # pooled diamond
+    dx = [tr(res.ci_low), tr(res.estimate), tr(res.ci_high), tr(res.estimate)]
+    dy = [y_pool, y_pool + 0.35, y_pool, y_pool - 0.35]
+    ax.fill(dx, dy, color="#b22222", zorder=3)
+    if res.random and np.isfinite(res.pi_low):
+        ax.hlines(y_pi, tr(res.pi_low), tr(res.pi_high), color="#b22222", lw=2)
+        ax.vlines([tr(res.pi_low), tr(res.pi_high)], y_pi - 0.15, y_pi + 0.15, color="#b22222", lw=2)
+    null = 1.0 if log else 0.0
+    ax.axvline(null, color="grey", lw=0.8, zorder=1)
+    ax.axvline(tr(res.estimate), color="#b22222", lw=0.6, ls=":", zorder=1)
+    if log:
+        ax.set_xscale("log")
+        span = np.array([np.nanmin(lo), np.nanmax(hi), res.ci_low, res.ci_high])
+        span = span[np.isfinite(span)]
+        a, b = np.exp(span.min()), np.exp(span.max())
+        a, b = min(a, 0.9), max(b, 1.1)
+        ax.set_xlim(a / 1.15, b * 1.15)
+        from matplotlib.ticker import FuncFormatter, LogLocator
+
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+        ax.xaxis.set_minor_locator(LogLocator(base=10, subs=()))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ybot = (y_pi if res.random else y_pool) - 0.8
+    ax.set_ylim(ybot, k + 1.2)
+    ax.set_yticks([])
+    for s in ("left", "right", "top"):
+        ax.spines[s].set_visible(False)
+    ax.set_xlabel(xlabel or _LABELS.get(res.measure, res.measure), fontsize=9)
+    ax.tick_params(axis="x", labelsize=8)
+    if favours:
+        for xf, label, ha in ((0.0, favours[0], "left"), (1.0, favours[1], "right")):
+            ax.annotate(label, xy=(xf, 0.0), xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
+                        ha=ha, va="top", fontsize=7, color="dimgray")
+
+    # text columns, placed in figure coordinates via the plot's y transform
+    import matplotlib.transforms as mtrans
+
+    def col_text(x_in, y, s, **kw):
+        trans = mtrans.blended_transform_factory(fig.transFigure, ax.transData)
+        kw.setdefault("fontsize", 8)
+        kw.setdefault("va", "center")
+        ax.text(x_in / width, y, s, transform=trans, clip_on=False, **kw)
+
+    x = 0.1
+    col_text(x, k + 0.9, "Study", fontweight="bold")
+    for i, s in enumerate(res.study):
+        col_text(x, ypos[i], s)
+    x_edges = np.cumsum([0.1] + col_w[:-1])
+    for j, (h, c) in enumerate(zip(heads, cols)):
+        xc = x_edges[j + 1] + col_w[j + 1] * 0.5
+        col_text(xc, k + 0.9, h, fontweight="bold", ha="center", fontsize=7)
+        for i, s in enumerate(c):
+            col_text(xc, ypos[i], s, ha="center", fontsize=7.5)
+    xw = sum(col_w) - 0.1
+    col_text(xw, k + 0.9, "Weight\n(%)", fontweight="bold", ha="right", fontsize=7)
+    for i, wt in enumerate(w):
+        col_text(xw, ypos[i], f"{wt:.1f}", ha="right")
+    col_text(xw, y_pool, "100.0", ha="right", fontweight="bold")
+    xr = sum(col_w) + plot_w + right_w - 0.05
+    lvl = f"{100 * res.level:g}%"
+    name = {"OR": "OR", "RR": "RR", "PETO": "OR", "SMD": "SMD", "MD": "MD", "RD": "RD"}.get(res.measure, "Estimate")
+    col_text(xr, k + 0.9, f"{name} [{lvl} CI]", fontweight="bold", ha="right")
+    for i in range(k):
+        col_text(xr, ypos[i], f"{_fmt(tr(yi[i]), digits)} [{_fmt(tr(lo[i]), digits)}, {_fmt(tr(hi[i]), digits)}]", ha="right")
+    col_text(xr, y_pool, f"{_fmt(tr(res.estimate), digits)} [{_fmt(tr(res.ci_low), digits)}, {_fmt(tr(res.ci_high), digits)}]", ha="right", fontweight="bold")
+    model = {"FE": "Fixed-effect model (IV)", "MH": "Fixed-effect model (M-H)", "PETO": "Fixed-effect model (Peto)"}.get(
+        res.method, f"Random-effects model ({res.method}{', Knapp-Hartung' if res.knha else ''})"
+    )
+    col_text(x, y_pool, model, fontweight="bold")
+    if res.random and np.isfinite(res.pi_low):
+        col_text(x, y_pi, "Prediction interval", fontstyle="italic")
+        col_text(xr, y_pi, f"[{_fmt(tr(res.pi_low), digits)}, {_fmt(tr(res.pi_high), digits)}]", ha="right", fontstyle="italic")
+    # heterogeneity and overall effect lines
+    if np.isfinite(res.I2):
+        het = f"Heterogeneity: Q = {res.Q:.2f}, df = {res.Q_df}, p {_p(res.Q_pval)}; I² = {res.I2:.1f}%"
+        if res.random:
+            het += f"; τ² = {res.tau2:.3g}"
+    else:
+        het = "Heterogeneity: not estimable (k = 1)"
+    stat = f"t({res.df:g})" if res.knha else "z"
+    overall = f"Test for overall effect: {stat} = {res.stat:.2f}, p {_p(res.pval)}"
+    col_text(x, ybot + 0.25, het + "\n" + overall, fontsize=7.5, va="top")
+    if title:
+        fig.suptitle(title, fontsize=10, fontweight="bold", x=0.02, ha="left", y=0.995)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _p(p):
+    if not np.isfinite(p):
+        return "= NA"
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"

@@ -1,0 +1,158 @@
+"""The command-line contract of DESIGN.md, run as a user runs it."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from hepatostat.cli import cli, main
+from hepatostat.meta import effects, pool
+
+from refdata import reference_data, reference_path
+
+POOL_KEYS = {"k", "estimate", "se", "ci_low", "ci_high", "pval", "tau2", "I2", "H2", "Q", "Q_df", "Q_pval",
+             "pi_low", "pi_high", "model_rule", "studies"}
+
+
+def run(args, capsys):
+    """Run the CLI in-process; return (status, stdout, stderr)."""
+    status = main(args)
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def test_pool_json_contract(capsys):
+    status, out, err = run(["meta", "pool", str(reference_path("bcg")), "--measure", "OR", "--method", "REML",
+                            "--format", "json"], capsys)
+    assert status == 0, err
+    obj = json.loads(out)
+    assert POOL_KEYS <= set(obj)
+    assert set(obj["studies"][0]) == {"study", "yi", "vi", "weight"}
+    assert set(obj["exp"]) == {"estimate", "ci_low", "ci_high", "pi_low", "pi_high"}
+    expected = pool(effects(reference_data("bcg"), "OR"), "REML")
+    assert obj["estimate"] == expected.estimate and obj["tau2"] == expected.tau2
+
+
+def test_pool_knha_and_auto(capsys):
+    status, out, _ = run(["meta", "pool", str(reference_path("normand1999")), "--measure", "SMD", "--method", "auto",
+                          "--knha", "--format", "json"], capsys)
+    obj = json.loads(out)
+    assert status == 0 and obj["test"] == "knha" and obj["model_rule"].startswith("auto:")
+
+
+def test_effects_json_contract(capsys):
+    status, out, _ = run(["meta", "effects", str(reference_path("normand1999")), "--measure", "SMD", "--format", "json"],
+                         capsys)
+    obj = json.loads(out)
+    assert status == 0 and len(obj["studies"]) == 9
+    assert set(obj["studies"][0]) == {"study", "yi", "vi"}
+
+
+def test_table_and_csv_formats(capsys):
+    f = str(reference_path("bcg"))
+    status, out, _ = run(["meta", "pool", f, "--measure", "RR"], capsys)
+    assert status == 0 and "Random-effects model (tau² estimator: REML)" in out and "RR = " in out
+    status, out, _ = run(["meta", "effects", f, "--measure", "RR", "--format", "csv"], capsys)
+    frame = pd.read_csv(io.StringIO(out))
+    assert list(frame.columns) == ["study", "yi", "vi", "sei"] and len(frame) == 13
+
+
+def test_per_json_and_csv(tmp_path, capsys):
+    data = pd.concat([reference_data("normand1999").assign(timepoint="W4"),
+                      reference_data("normand1999").iloc[:4].assign(timepoint="W12")])
+    path = tmp_path / "long.csv"
+    data.to_csv(path, index=False)
+    status, out, err = run(["meta", "pool", str(path), "--measure", "SMD", "--method", "REML", "--per", "timepoint",
+                            "--format", "json"], capsys)
+    assert status == 0, err
+    obj = json.loads(out)
+    assert [a["per"] for a in obj["analyses"]] == ["W4", "W12"]
+    assert POOL_KEYS <= set(obj["analyses"][0])
+    status, out, _ = run(["meta", "pool", str(path), "--measure", "SMD", "--per", "timepoint", "--format", "csv"], capsys)
+    frame = pd.read_csv(io.StringIO(out))
+    assert {"timepoint", "k", "estimate", "se", "ci_low", "ci_high", "pval", "tau2", "I2", "Q", "Q_pval"} <= set(frame.columns)
+    assert list(frame["k"]) == [9, 4]
+
+
+def test_plot_is_written(tmp_path, capsys):
+    target = tmp_path / "forest"
+    status, _, err = run(["meta", "pool", str(reference_path("bcg")), "--measure", "RR", "--plot", str(target)], capsys)
+    assert status == 0, err
+    assert (tmp_path / "forest.png").stat().st_size > 10_000 and (tmp_path / "forest.svg").exists()
+
+
+def test_excluded_studies_are_listed(tmp_path, capsys):
+    data = reference_data("normand1999")
+    data.loc[1, "m1"] = None
+    path = tmp_path / "t.csv"
+    data.to_csv(path, index=False)
+    status, out, _ = run(["meta", "pool", str(path), "--measure", "SMD", "--format", "json"], capsys)
+    obj = json.loads(out)
+    assert obj["k"] == 8 and obj["excluded"][0]["study"] == "Orpington-Mild"
+    status, out, _ = run(["meta", "pool", str(path), "--measure", "SMD"], capsys)
+    assert "Excluded: Orpington-Mild: missing value in column 'm1' (row 3)" in out
+
+
+# ---------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "content, args, message",
+    [
+        ("study,m1,sd1,n1,m2,sd2,n2\nA,1,abc,10,2,1,10\n", ["--measure", "SMD"],
+         "row 2, column 'sd1', value 'abc': not a number"),
+        ("study,e1,n1,e2,n2\nA,12,10,2,10\n", ["--measure", "OR"], "events exceed the group size"),
+        ("study,m1,sd,n1,m2,sd2,n2\nA,1,1,10,2,1,10\n", ["--measure", "SMD"], "missing column(s) 'sd1'"),
+        ("", ["--measure", "SMD"], "the file is empty"),
+    ],
+)
+def test_bad_input_prints_error_and_exits_1(tmp_path, capsys, content, args, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    status, out, err = run(["meta", "pool", str(path), *args], capsys)
+    assert status == 1 and out == ""
+    assert err.startswith("Error: ") and message in err and str(path) in err
+    assert "Traceback" not in err
+
+
+def test_missing_file_and_bad_option(capsys):
+    status, _, err = run(["meta", "pool", "nope.csv", "--measure", "SMD"], capsys)
+    assert status == 1 and "Error: file nope.csv: file not found" in err
+    status, _, err = run(["meta", "pool", "nope.csv", "--measure", "XX"], capsys)
+    assert status == 1 and "Error: " in err and "'XX' is not one of" in err
+
+
+def test_every_command_has_help_with_an_example():
+    def walk(group, path):
+        for name, cmd in group.commands.items():
+            yield path + [name], cmd
+            if hasattr(cmd, "commands"):
+                yield from walk(cmd, path + [name])
+
+    runner = CliRunner()
+    for path, cmd in walk(cli, []):
+        result = runner.invoke(cli, path + ["--help"])
+        assert result.exit_code == 0, path
+        if not hasattr(cmd, "commands"):
+            assert "Example" in result.output, f"{' '.join(path)} --help has no example"
+
+
+def test_installed_entry_point_runs():
+    # the console script as a new user calls it (a separate process)
+    proc = subprocess.run([sys.executable, "-m", "hepatostat", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "hepatostat" in proc.stdout
+
+
+def test_demo_runs(tmp_path, capsys):
+    status, out, err = run(["demo", "--out", str(tmp_path / "demo")], capsys)
+    assert status == 0, err
+    assert "Wrote 4 analyses" in out
+    assert (tmp_path / "demo" / "bcg_rr_reml_forest.png").exists()
+    saved = json.loads((tmp_path / "demo" / "bcg_rr_reml.json").read_text())
+    assert saved["result"]["estimate"] == pytest.approx(-0.7145323, abs=1e-7)  # metafor docs, see test_fit
