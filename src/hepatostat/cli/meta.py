@@ -109,3 +109,162 @@ def pool_cmd(file, measure, method, knha, level, auto_random, per, plot_path, ti
     if plot_path:
         res.plot(plot_path, title=title)
     emit(fmt, obj=res.to_dict(), frame=res.to_frame(), text=res.summary())
+
+
+def _pooled(file, measure, method, knha, level, kw, auto_random="DL"):
+    """Read, compute effects and pool: the first steps every analysis shares."""
+    data = read_table(file)
+    es = _meta.effects(data, measure, source=file, **_effect_kwargs(kw))
+    return es, _meta.pool(es, method, knha=knha, level=level, auto_random=auto_random)
+
+
+def model_options(f):
+    """--method, --knha, --level for commands that refit a model."""
+    f = click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
+                     show_default=True, help="Confidence level.")(f)
+    f = click.option("--knha", is_flag=True, help="Knapp-Hartung adjustment (t tests).")(f)
+    f = click.option("--method", default="REML", show_default=True, type=METHOD_CHOICE,
+                     help="FE, MH, PETO, or a tau² estimator (DL, REML, ML, PM, SJ, HE, EB).")(f)
+    return f
+
+
+@meta_group.command("bias")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@effect_options
+@model_options
+@click.option("--estimator", type=click.Choice(["L0", "R0"]), default="L0", show_default=True,
+              help="Trim-and-fill estimator of the number of missing studies.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a contour-enhanced funnel plot (with trim-and-fill studies).")
+@format_option
+def bias_cmd(file, measure, method, knha, level, estimator, plot_path, fmt, **kw):
+    """Publication bias: Egger's regression test, Begg's rank correlation test, trim-and-fill.
+
+    A note warns when there are fewer than 10 studies (Sterne et al. 2011).
+
+    \b
+    Example:
+      hepatostat meta bias trials.csv --measure SMD --method REML --plot funnel.png
+    """
+    from ..meta.bias import publication_bias
+
+    _, res = _pooled(file, measure, method, knha, level, kw)
+    out = publication_bias(res, estimator=estimator)
+    if plot_path:
+        out.plot(plot_path)
+    emit(fmt, obj=out.to_dict(), frame=out.to_frame(), text=out.summary())
+
+
+@meta_group.command("loo")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@effect_options
+@model_options
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a leave-one-out forest plot.")
+@format_option
+def loo_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
+    """Leave-one-out sensitivity analysis: the model refitted without each study.
+
+    Says in plain words when omitting one study brings I² to 50% or below,
+    or changes the significance of the pooled effect.
+
+    \b
+    Example:
+      hepatostat meta loo trials.csv --measure SMD --method REML --plot loo.png
+    """
+    from ..meta.sensitivity import leave_one_out
+
+    _, res = _pooled(file, measure, method, knha, level, kw)
+    out = leave_one_out(res)
+    if plot_path:
+        out.plot(plot_path)
+    emit(fmt, obj=out.to_dict(), frame=out.to_frame(), text=out.summary())
+
+
+@meta_group.command("influence")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@effect_options
+@model_options
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Write a Baujat plot.")
+@format_option
+def influence_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
+    """Influence diagnostics: studentized residuals, DFFITS, Cook's distance, hat values, covariance ratios.
+
+    \b
+    Example:
+      hepatostat meta influence trials.csv --measure OR --method REML --plot baujat.png
+    """
+    from ..meta.plots import baujat_plot
+    from ..meta.sensitivity import baujat, influence
+
+    _, res = _pooled(file, measure, method, knha, level, kw)
+    out = influence(res)
+    if plot_path:
+        baujat_plot(baujat(res), plot_path)
+    emit(fmt, obj=out.to_dict(), frame=out.to_frame(), text=out.summary())
+
+
+@meta_group.command("subgroup")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@effect_options
+@model_options
+@click.option("--by", required=True, metavar="COL", help="Subgroup column.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Write a subgroup forest plot.")
+@format_option
+def subgroup_cmd(file, measure, method, knha, level, by, plot_path, fmt, **kw):
+    """Subgroup analysis: pooled estimate per subgroup (separate tau²) and the test for subgroup differences.
+
+    The common-tau² alternative (meta-regression on the subgroup factor) is reported beside it.
+
+    \b
+    Example:
+      hepatostat meta subgroup trials.csv --measure SMD --method REML --by disease
+    """
+    from ..meta.subgroup import subgroup_analysis
+
+    data = read_table(file)
+    es = _meta.effects(data, measure, source=file, **_effect_kwargs(kw))
+    out = subgroup_analysis(es, by, method, knha=knha, level=level)
+    if plot_path:
+        out.plot(plot_path)
+    emit(fmt, obj=out.to_dict(), frame=out.to_frame(), text=out.summary())
+
+
+@meta_group.command("regress")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@effect_options
+@model_options
+@click.option("--mods", required=True, metavar="A,B", help="Moderator columns, comma-separated.")
+@click.option("--factors", default="", metavar="A,B", help="Numeric moderators to treat as categorical.")
+@click.option("--permutations", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Permutation test with this many iterations (0 = none).")
+@click.option("--seed", type=int, default=None, help="Random seed for the permutation test.")
+@format_option
+def regress_cmd(file, measure, method, knha, level, mods, factors, permutations, seed, fmt, **kw):
+    """Meta-regression on moderators: coefficients, QM, QE, R², optional permutation test.
+
+    Text columns are dummy-coded (first level in sorted order as reference).
+
+    \b
+    Examples:
+      hepatostat meta regress trials.csv --measure RR --method REML --mods ablat,year
+      hepatostat meta regress trials.csv --measure RR --mods ablat --knha --permutations 1000 --seed 1
+    """
+    from ..meta.regression import meta_regression, permutation_test
+
+    data = read_table(file)
+    es = _meta.effects(data, measure, source=file, **_effect_kwargs(kw))
+    if str(method).upper() in ("MH", "PETO", "AUTO"):
+        raise click.UsageError("meta-regression needs FE or a tau² estimator (DL, REML, ML, PM, SJ, HE, EB)")
+    mod_list = [m.strip() for m in mods.split(",") if m.strip()]
+    fac_list = [m.strip() for m in factors.split(",") if m.strip()]
+    out = meta_regression(es, mod_list, method=method, knha=knha, level=level, categorical=fac_list)
+    obj = out.to_dict()
+    text = out.summary()
+    frame = out.to_frame()
+    if permutations:
+        perm = permutation_test(out, iterations=permutations, seed=seed)
+        obj["permutation"] = perm.to_dict()
+        text += "\n" + perm.summary()
+        frame = perm.to_frame()
+    emit(fmt, obj=obj, frame=frame, text=text)

@@ -52,6 +52,17 @@ def save_figure(fig, path) -> list[str]:
     return written
 
 
+def _log_axis(ax):
+    """Log x axis labelled in plain numbers (0.2, 0.5, 1, 2, 5)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+    ax.xaxis.set_minor_locator(LogLocator(base=10, subs=()))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _fmt(x, digits):
     return "NA" if not np.isfinite(x) else f"{x:.{digits}f}"
 
@@ -147,11 +158,7 @@ def forest(res, path=None, *, title=None, digits=2, xlabel=None, favours=("Favou
         a, b = np.exp(span.min()), np.exp(span.max())
         a, b = min(a, 0.9), max(b, 1.1)
         ax.set_xlim(a / 1.15, b * 1.15)
-        from matplotlib.ticker import FuncFormatter, LogLocator
-
-        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
-        ax.xaxis.set_minor_locator(LogLocator(base=10, subs=()))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+        _log_axis(ax)
     ybot = (y_pi if res.random else y_pool) - 0.8
     ax.set_ylim(ybot, k + 1.2)
     ax.set_yticks([])
@@ -223,3 +230,147 @@ def _p(p):
     if not np.isfinite(p):
         return "= NA"
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def funnel(res, path=None, *, trimfill=None, contours=(0.90, 0.95, 0.99), title=None, xlabel=None):
+    """Contour-enhanced funnel plot (Peters et al. 2008, J Clin Epidemiol
+    61(10):991-996, doi:10.1016/j.jclinepi.2007.11.010).
+
+    Effect sizes against their standard errors (y axis inverted), the pooled
+    estimate with its pseudo 95% confidence region, shaded regions of
+    statistical significance around the null, and studies filled by
+    trim-and-fill as open circles.
+    """
+    plt = _mpl()
+    yi = np.asarray(res.yi, float)
+    sei = np.sqrt(np.asarray(res.vi, float))
+    log = res.log_scale
+    tr = np.exp if log else (lambda x: x)
+    fig, ax = plt.subplots(figsize=(6.2, 4.8))
+    smax = max(sei.max(), np.sqrt(np.max(trimfill.filled_vi)) if trimfill is not None and trimfill.k0 else 0) * 1.08
+    s = np.linspace(0, smax, 200)
+    null = 0.0
+    # significance regions around the null: outside the widest contour p <= 1 - max(contours)
+    levels = sorted(contours)  # e.g. 0.90, 0.95, 0.99
+    edges = [stats.norm.isf((1 - c) / 2) for c in levels]
+    shades = ["#ffffff", "#e3e3e3", "#c4c4c4"][-len(levels):] if len(levels) <= 3 else ["#ffffff"] * len(levels)
+    ax.set_facecolor("#9e9e9e")
+    outer = f"p ≤ {1 - levels[-1]:.2f}"
+    ax.fill_between([], [], color="#9e9e9e", label=outer)
+    bounds = [1 - c for c in levels]  # 0.10, 0.05, 0.01
+    for i in range(len(levels) - 1, -1, -1):
+        z = edges[i]
+        label = f"p > {bounds[0]:.2f}" if i == 0 else f"{bounds[i]:.2f} < p ≤ {bounds[i - 1]:.2f}"
+        ax.fill_betweenx(s, tr(null - z * s), tr(null + z * s), color=shades[i], lw=0, label=label)
+    # pseudo-confidence region around the pooled estimate
+    z95 = stats.norm.isf(0.025)
+    ax.plot(tr(res.estimate - z95 * s), s, color="black", lw=0.8, ls="--")
+    ax.plot(tr(res.estimate + z95 * s), s, color="black", lw=0.8, ls="--")
+    ax.axvline(tr(res.estimate), color="black", lw=1)
+    ax.scatter(tr(yi), sei, s=28, color="#1f4e79", edgecolor="white", zorder=3, label="studies")
+    if trimfill is not None and trimfill.k0:
+        ax.scatter(tr(trimfill.filled_yi), np.sqrt(trimfill.filled_vi), s=28, facecolor="white", edgecolor="#b22222",
+                   zorder=3, label=f"filled ({trimfill.k0}, trim-and-fill)")
+        ax.axvline(tr(trimfill.estimate), color="#b22222", lw=1, ls=":")
+    ax.set_ylim(smax, 0)
+    if log:
+        _log_axis(ax)
+        lo = min(np.min(yi), res.estimate - z95 * smax)
+        hi = max(np.max(yi), res.estimate + z95 * smax)
+        ax.set_xlim(np.exp(lo - 0.2), np.exp(hi + 0.2))
+    else:
+        lo = min(np.min(yi), res.estimate - z95 * smax)
+        hi = max(np.max(yi), res.estimate + z95 * smax)
+        pad = 0.08 * (hi - lo)
+        ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylabel("Standard error")
+    ax.set_xlabel(xlabel or _LABELS.get(res.measure, res.measure))
+    ax.legend(loc="lower right", fontsize=7, frameon=True)
+    if title:
+        ax.set_title(title, fontsize=10, loc="left")
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _simple_forest(labels, est, lo, hi, ref_est, ref_lo, ref_hi, *, log, xlabel, title, right_text, ref_label, path):
+    plt = _mpl()
+    tr = np.exp if log else (lambda x: x)
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.3 * (n + 2)))
+    y = np.arange(n, 0, -1)
+    ax.hlines(y, tr(lo), tr(hi), color="black", lw=1)
+    ax.scatter(tr(est), y, marker="s", color="#1f4e79", zorder=3)
+    yd = -0.5
+    ax.fill([tr(ref_lo), tr(ref_est), tr(ref_hi), tr(ref_est)], [yd, yd + 0.3, yd, yd - 0.3], color="#b22222")
+    ax.axvline(tr(ref_est), color="#b22222", lw=0.6, ls=":")
+    ax.axvline(1.0 if log else 0.0, color="grey", lw=0.8)
+    ax.set_yticks(list(y) + [yd])
+    ax.set_yticklabels(list(labels) + [ref_label], fontsize=8)
+    ax.set_ylim(yd - 0.8, n + 0.8)
+    if log:
+        _log_axis(ax)
+    for s_ in ("right", "top"):
+        ax.spines[s_].set_visible(False)
+    ax.set_xlabel(xlabel, fontsize=9)
+    sec = ax.secondary_yaxis("right")
+    sec.set_yticks(list(y) + [yd])
+    sec.set_yticklabels(right_text, fontsize=7.5)
+    sec.tick_params(length=0)
+    sec.spines["right"].set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=10, loc="left")
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def loo_forest(loo, path=None, *, title=None, digits=2):
+    """Leave-one-out forest plot: the pooled estimate without each study."""
+    res = loo.full
+    f = loo.frame
+    tr = np.exp if res.log_scale else (lambda x: x)
+    right = [f"{_fmt(tr(e), digits)} [{_fmt(tr(a), digits)}, {_fmt(tr(b), digits)}]  I² {i2:.0f}%"
+             for e, a, b, i2 in zip(f["estimate"], f["ci_low"], f["ci_high"], f["I2"])]
+    right.append(f"{_fmt(tr(res.estimate), digits)} [{_fmt(tr(res.ci_low), digits)}, {_fmt(tr(res.ci_high), digits)}]  I² {res.I2:.0f}%")
+    labels = [f"Omitting {s}" for s in f["omitted"]]
+    return _simple_forest(labels, f["estimate"].to_numpy(), f["ci_low"].to_numpy(), f["ci_high"].to_numpy(),
+                          res.estimate, res.ci_low, res.ci_high, log=res.log_scale,
+                          xlabel=_LABELS.get(res.measure, res.measure), title=title or "Leave-one-out sensitivity analysis",
+                          right_text=right, ref_label=f"All studies ({res.method})", path=path)
+
+
+def subgroup_forest(sg, path=None, *, title=None, digits=2):
+    """Subgroup forest plot: each subgroup's pooled estimate, and the overall."""
+    res = sg.overall
+    tr = np.exp if res.log_scale else (lambda x: x)
+    labels = [f"{sg.by} = {lv} (k = {r.k})" for lv, r in zip(sg.levels, sg.results)]
+    est = np.array([r.estimate for r in sg.results])
+    lo = np.array([r.ci_low for r in sg.results])
+    hi = np.array([r.ci_high for r in sg.results])
+    right = [f"{_fmt(tr(r.estimate), digits)} [{_fmt(tr(r.ci_low), digits)}, {_fmt(tr(r.ci_high), digits)}]"
+             + (f"  I² {r.I2:.0f}%" if np.isfinite(r.I2) else "") for r in sg.results]
+    right.append(f"{_fmt(tr(res.estimate), digits)} [{_fmt(tr(res.ci_low), digits)}, {_fmt(tr(res.ci_high), digits)}]")
+    ttl = title or f"Subgroups by {sg.by}: Q between = {sg.Q_between:.2f}, df = {sg.Q_between_df}, p {_p(sg.Q_between_pval)}"
+    return _simple_forest(labels, est, lo, hi, res.estimate, res.ci_low, res.ci_high, log=res.log_scale,
+                          xlabel=_LABELS.get(res.measure, res.measure), title=ttl, right_text=right,
+                          ref_label=f"Overall ({res.method})", path=path)
+
+
+def baujat_plot(data, path=None, *, title=None):
+    """Baujat plot from :func:`hepatostat.meta.sensitivity.baujat` data."""
+    plt = _mpl()
+    fig, ax = plt.subplots(figsize=(6, 4.6))
+    ax.scatter(data["x"], data["y"], s=24, color="#1f4e79")
+    for _, r in data.iterrows():
+        ax.annotate(str(r["study"]), (r["x"], r["y"]), xytext=(3, 3), textcoords="offset points", fontsize=7)
+    ax.set_xlabel("Contribution to overall heterogeneity")
+    ax.set_ylabel("Influence on overall result")
+    if title:
+        ax.set_title(title, fontsize=10, loc="left")
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig

@@ -1,0 +1,465 @@
+"""Meta-regression: mixed-effects models with moderators, and permutation tests.
+
+``meta_regression()`` fits ``yi = X b + u_i + e_i`` with any tau^2
+estimator of :mod:`hepatostat.meta.estimators` (the same code as pooling),
+z or Knapp-Hartung tests, the omnibus test of the moderators (QM), the test
+of residual heterogeneity (QE) and the pseudo-R^2. ``permutation_test()``
+gives permutation p-values by refitting with the rows of the model matrix
+shuffled, as metafor's ``permutest()`` does.
+
+References
+----------
+.. [1] Viechtbauer W (2010). Conducting meta-analyses in R with the metafor
+   package. J Stat Softw 36(3):1-48. doi:10.18637/jss.v036.i03
+.. [2] Raudenbush SW (2009). Analyzing effect sizes: random-effects models.
+   In Cooper H, Hedges LV, Valentine JC (eds), The Handbook of Research
+   Synthesis and Meta-Analysis, 2nd ed., 295-315 (pseudo-R^2).
+.. [3] Knapp G, Hartung J (2003). Improved tests for a random effects
+   meta-regression with a single covariate. Stat Med 22(17):2693-2710.
+   doi:10.1002/sim.1482
+.. [4] Higgins JPT, Thompson SG (2004). Controlling the risk of spurious
+   findings from meta-regression. Stat Med 23(11):1663-1682.
+   doi:10.1002/sim.1752 (permutation tests)
+.. [5] Viechtbauer W, Lopez-Lopez JA, Sanchez-Meca J, Marin-Martinez F
+   (2015). A comparison of procedures to test for moderators in
+   mixed-effects meta-regression models. Psychol Methods 20(3):360-374.
+   doi:10.1037/met0000023
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import EstimationError, InputError
+from .data import Exclusion
+from .effects import EffectSizes
+from .estimators import METHODS, RE_METHODS, fit_rma
+
+__all__ = ["DesignMatrix", "design_matrix", "RegressionResult", "meta_regression", "PermutationResult", "permutation_test"]
+
+
+@dataclass(frozen=True, eq=False)
+class DesignMatrix:
+    """A model matrix with its term names (intercept first)."""
+
+    X: np.ndarray
+    terms: tuple
+    keep: np.ndarray  # rows of the input used (no missing moderator)
+    excluded: tuple = ()
+    levels: dict = field(default_factory=dict)  # categorical moderator -> levels (reference first)
+
+
+def design_matrix(data: pd.DataFrame, mods: Sequence[str], *, categorical: Sequence[str] = (), study=None,
+                  intercept: bool = True) -> DesignMatrix:
+    """Build the model matrix from moderator columns.
+
+    Numeric columns enter as they are; text columns and those named in
+    ``categorical`` are dummy-coded with treatment contrasts, the first level
+    in sorted order as reference (as R's ``factor()``). Term names are the
+    column name for a numeric moderator and ``col[level]`` for a dummy.
+    Rows with a missing moderator value are excluded and logged.
+    """
+    mods = list(mods)
+    for m in mods:
+        if m not in data.columns:
+            raise InputError(f"moderator column '{m}' not found; columns are {', '.join(map(str, data.columns))}")
+    if len(set(mods)) != len(mods):
+        raise InputError(f"a moderator is named twice: {', '.join(mods)}")
+    unknown = [c for c in categorical if c not in mods]
+    if unknown:
+        raise InputError(f"categorical moderator(s) {', '.join(unknown)} not among the moderators {', '.join(mods)}")
+    k = len(data)
+    labels = list(study) if study is not None else [str(i) for i in range(k)]
+    missing = np.zeros(k, dtype=bool)
+    reasons = {}
+    for m in mods:
+        miss = data[m].isna().to_numpy()
+        for i in np.flatnonzero(miss & ~missing):
+            reasons[i] = f"missing value of moderator '{m}'"
+        missing |= miss
+    keep = ~missing
+    sub = data.loc[keep]
+    cols, terms, levels = [], [], {}
+    if intercept:
+        cols.append(np.ones(int(keep.sum())))
+        terms.append("intrcpt")
+    for m in mods:
+        col = sub[m]
+        is_cat = m in categorical or not pd.api.types.is_numeric_dtype(col)
+        if is_cat:
+            lv = sorted(pd.unique(col.astype(str)))
+            if len(lv) < 2:
+                raise InputError(f"moderator '{m}' has one level ({lv[0] if lv else 'none'}) among the studies analysed; "
+                                 "a categorical moderator needs at least two", column=m)
+            levels[m] = tuple(lv)
+            s = col.astype(str).to_numpy()
+            for level in lv[1:]:
+                cols.append((s == level).astype(float))
+                terms.append(f"{m}[{level}]")
+        else:
+            v = col.to_numpy(dtype=float)
+            if np.ptp(v) == 0:
+                raise InputError(f"moderator '{m}' is constant ({v[0]:g}) among the studies analysed", column=m)
+            cols.append(v)
+            terms.append(m)
+    X = np.column_stack(cols) if cols else np.empty((int(keep.sum()), 0))
+    rank = np.linalg.matrix_rank(X) if X.size else 0
+    if rank < X.shape[1]:
+        # name the first term that adds nothing to the ones before it
+        for j in range(1, X.shape[1] + 1):
+            if np.linalg.matrix_rank(X[:, :j]) < j:
+                raise InputError(
+                    f"moderators are collinear: term '{terms[j - 1]}' is a linear combination of "
+                    f"{', '.join(terms[:j - 1])}; drop one of them"
+                )
+    excluded = tuple(Exclusion(labels[i], reasons[i]) for i in sorted(reasons))
+    return DesignMatrix(X=X, terms=tuple(terms), keep=keep, excluded=excluded, levels=levels)
+
+
+def _f(x):
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+@dataclass(frozen=True, eq=False)
+class RegressionResult:
+    """A fitted meta-regression (mixed-effects or fixed-effects with moderators)."""
+
+    measure: str
+    method: str
+    knha: bool
+    level: float
+    k: int
+    terms: tuple
+    estimate: np.ndarray
+    se: np.ndarray
+    stat: np.ndarray
+    pval: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    vcov: np.ndarray
+    tau2: float
+    se_tau2: float
+    I2: float
+    H2: float
+    R2: float
+    QM: float
+    QM_df: tuple
+    QM_pval: float
+    QE: float
+    QE_df: int
+    QE_pval: float
+    df: float | None
+    study: tuple
+    yi: np.ndarray
+    vi: np.ndarray
+    X: np.ndarray
+    excluded: tuple = ()
+    notes: tuple = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``hepatostat meta regress``."""
+        return {
+            "measure": self.measure,
+            "method": self.method,
+            "test": "knha" if self.knha else "z",
+            "k": self.k,
+            "coefficients": [
+                {"term": t, "estimate": _f(b), "se": _f(s), "stat": _f(z), "pval": _f(p), "ci_low": _f(lo), "ci_high": _f(hi)}
+                for t, b, s, z, p, lo, hi in zip(self.terms, self.estimate, self.se, self.stat, self.pval, self.ci_low, self.ci_high)
+            ],
+            "tau2": _f(self.tau2),
+            "se_tau2": _f(self.se_tau2),
+            "I2": _f(self.I2),
+            "H2": _f(self.H2),
+            "R2": _f(self.R2),
+            "QM": _f(self.QM),
+            "QM_df": [int(d) if d is not None else None for d in self.QM_df],
+            "QMp": _f(self.QM_pval),
+            "QE": _f(self.QE),
+            "QE_df": int(self.QE_df),
+            "QEp": _f(self.QE_pval),
+            "df": _f(self.df) if self.df is not None else None,
+            "excluded": [e.to_dict() for e in self.excluded],
+            "notes": list(self.notes),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({
+            "term": list(self.terms), "estimate": self.estimate, "se": self.se, "stat": self.stat,
+            "pval": self.pval, "ci_low": self.ci_low, "ci_high": self.ci_high,
+        })
+
+    def summary(self, digits: int = 4) -> str:
+        d = digits
+        kind = "Mixed-effects" if self.method in RE_METHODS else "Fixed-effects"
+        lines = [f"{kind} meta-regression ({self.method}{', Knapp-Hartung' if self.knha else ''}); k = {self.k}; measure {self.measure}"]
+        if self.method in RE_METHODS:
+            r2 = "NA" if not np.isfinite(self.R2) else f"{self.R2:.2f}%"
+            lines.append(f"residual tau² = {self.tau2:.{d}f} (SE = {self.se_tau2:.{d}f}); I² = {self.I2:.2f}%; H² = {self.H2:.{d}f}; R² = {r2}")
+        lines.append(f"Residual heterogeneity: QE({self.QE_df}) = {self.QE:.{d}f}, p {_p(self.QE_pval)}")
+        if self.knha:
+            lines.append(f"Test of moderators: F({self.QM_df[0]}, {self.QM_df[1]}) = {self.QM:.{d}f}, p {_p(self.QM_pval)}")
+        else:
+            lines.append(f"Test of moderators: QM({self.QM_df[0]}) = {self.QM:.{d}f}, p {_p(self.QM_pval)}")
+        frame = self.to_frame()
+        lines.append(frame.to_string(index=False, float_format=lambda x: f"{x:.{d}f}"))
+        for e in self.excluded:
+            lines.append(f"Excluded: {e.study}: {e.reason}")
+        for n in self.notes:
+            lines.append(f"Note: {n}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _p(p):
+    return "= NA" if not np.isfinite(p) else ("< .0001" if p < 1e-4 else f"= {p:.4f}")
+
+
+def _fit_core(y, v, X, method, knha, level, btt):
+    """Fit and derive the coefficient tests and QM; returns a dict."""
+    f = fit_rma(y, v, X, method=method, knha=knha)
+    k, p = X.shape
+    b = f.beta
+    se = np.sqrt(np.diag(f.vb))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = b / se
+    m = len(btt)
+    if m:
+        sub = f.vb[np.ix_(btt, btt)]
+        try:
+            QM = float(b[btt] @ np.linalg.solve(sub, b[btt]))
+        except np.linalg.LinAlgError:
+            QM = np.nan
+    else:
+        QM = np.nan
+    if knha:
+        ddf = k - p
+        QM = QM / m if m else np.nan
+        QMp = float(stats.f.sf(QM, m, ddf)) if m and ddf > 0 else np.nan
+        pval = 2 * stats.t.sf(np.abs(z), ddf)
+        crit = stats.t.isf((1 - level) / 2, ddf)
+        qm_df = (m, ddf)
+    else:
+        QMp = float(stats.chi2.sf(QM, m)) if m else np.nan
+        pval = 2 * stats.norm.sf(np.abs(z))
+        crit = stats.norm.isf((1 - level) / 2)
+        qm_df = (m, None)
+    return f, b, se, z, pval, crit, QM, QMp, qm_df
+
+
+def meta_regression(
+    es: EffectSizes,
+    mods: Sequence[str],
+    *,
+    method: str = "REML",
+    knha: bool = False,
+    level: float = 0.95,
+    categorical: Sequence[str] = (),
+) -> RegressionResult:
+    """Fit a meta-regression of the effect sizes on moderator columns.
+
+    Parameters
+    ----------
+    es : EffectSizes
+        Effect sizes whose ``data`` holds the moderator columns.
+    mods : sequence of str
+        Moderator columns (see :func:`design_matrix` for coding).
+    method : str
+        ``"FE"`` or a tau^2 estimator (``DL, REML, ML, PM, SJ, HE, EB``).
+    knha : bool
+        Knapp-Hartung: t tests with k - p df and an F test for QM.
+    categorical : sequence of str
+        Numeric columns to treat as categorical.
+
+    Notes
+    -----
+    ``QM = b' V^-1 b`` over the non-intercept coefficients, chi-square with
+    m df (or ``QM/m`` against F(m, k - p) under Knapp-Hartung).
+    ``QE = y' P y`` with fixed-effect weights, chi-square with k - p df.
+    Pseudo-R^2 (Raudenbush 2009) is
+    ``max(0, 100 (tau2_RE - tau2_ME) / tau2_RE)`` with ``tau2_RE`` from the
+    intercept-only model by the same estimator (0 when ``tau2_RE`` is 0);
+    for a fixed-effects model it is metafor's adjusted R^2 of the weighted
+    least-squares fit.
+    """
+    method = str(method).upper()
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r} for meta-regression; allowed: {', '.join(METHODS)}")
+    if not mods:
+        raise InputError("meta-regression needs at least one moderator (--mods)")
+    dm = design_matrix(es.data, mods, categorical=categorical, study=es.study)
+    y, v = es.yi[dm.keep], es.vi[dm.keep]
+    X = dm.X
+    k, p = X.shape
+    study = tuple(s for s, ok in zip(es.study, dm.keep) if ok)
+    notes = list(es.notes)
+    if k <= p:
+        raise EstimationError(f"{k} studies cannot estimate {p} coefficients (moderators: {', '.join(dm.terms[1:])})")
+    btt = list(range(1, p))
+    f, b, se, z, pval, crit, QM, QMp, qm_df = _fit_core(y, v, X, method, knha, level, btt)
+    R2 = _pseudo_r2(y, v, X, f, method)
+    if method in RE_METHODS and f.tau2 == 0:
+        notes.append("residual tau² estimated at 0")
+    return RegressionResult(
+        measure=es.measure, method=method, knha=knha, level=level, k=k, terms=dm.terms,
+        estimate=b, se=se, stat=z, pval=pval, ci_low=b - crit * se, ci_high=b + crit * se, vcov=f.vb,
+        tau2=f.tau2, se_tau2=f.se_tau2 if method in RE_METHODS else np.nan, I2=f.I2, H2=f.H2, R2=R2,
+        QM=QM, QM_df=qm_df, QM_pval=QMp, QE=f.QE, QE_df=f.QE_df, QE_pval=f.QEp,
+        df=float(k - p) if knha else None, study=study, yi=y, vi=v, X=X,
+        excluded=tuple(es.excluded) + dm.excluded, notes=tuple(notes),
+    )
+
+
+def _pseudo_r2(y, v, X, f, method):
+    k, p = X.shape
+    if method == "FE":
+        if np.var(y) == 0:
+            return 0.0
+        w = 1 / v
+        XtW = X.T * w
+        b = np.linalg.solve(XtW @ X, XtW @ y)
+        resid = y - X @ b
+        ybar = np.sum(w * y) / np.sum(w)
+        ss_res = np.sum(w * resid**2)
+        ss_tot = np.sum(w * (y - ybar) ** 2)
+        r2 = 1 - ss_res / ss_tot
+        adj = 1 - (1 - r2) * (k - 1) / (k - p)
+        return max(0.0, 100 * adj)
+    tau2_re = fit_rma(y, v, method=method).tau2
+    if tau2_re == 0:
+        return 0.0
+    return max(0.0, 100 * (tau2_re - f.tau2) / tau2_re)
+
+
+@dataclass(frozen=True, eq=False)
+class PermutationResult:
+    """Permutation p-values for a meta-regression's coefficients and QM."""
+
+    terms: tuple
+    pval: np.ndarray
+    QM_pval: float
+    iterations: int
+    exact: bool
+    seed: int | None
+    model: RegressionResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "iterations": self.iterations,
+            "exact": self.exact,
+            "seed": self.seed,
+            "coefficients": [{"term": t, "pval_perm": _f(pv)} for t, pv in zip(self.terms, self.pval)],
+            "QMp_perm": _f(self.QM_pval),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        frame = self.model.to_frame()
+        frame["pval_perm"] = self.pval
+        return frame
+
+    def summary(self) -> str:
+        kind = "exact" if self.exact else f"approximate, {self.iterations} iterations, seed {self.seed}"
+        lines = [f"Permutation test ({kind})", f"Test of moderators: permutation p {_p(self.QM_pval)}"]
+        lines.append(self.to_frame().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        return "\n".join(lines)
+
+
+_COMPTOL = np.sqrt(np.finfo(float).eps)  # as metafor's permutest (comptol)
+
+
+def _unique_permutations(X):
+    """All distinct row orders of X (as index arrays), for the exact test."""
+    _, codes = np.unique(X, axis=0, return_inverse=True)
+    codes = codes.ravel()
+    seen = set()
+    for perm in itertools.permutations(range(len(codes))):
+        key = tuple(codes[list(perm)])
+        if key not in seen:
+            seen.add(key)
+            yield np.array(perm)
+
+
+def _n_unique_permutations(X):
+    _, counts = np.unique(X, axis=0, return_counts=True)
+    n = math.factorial(int(counts.sum()))
+    for c in counts:
+        n //= math.factorial(int(c))
+    return n
+
+
+def permutation_test(model: RegressionResult, *, iterations: int = 1000, seed: int | None = None,
+                     exact: bool | None = None, progress=None) -> PermutationResult:
+    """Permutation test of a meta-regression (Higgins & Thompson 2004).
+
+    The rows of the model matrix are shuffled relative to ``(yi, vi)`` and the
+    model refitted; a coefficient's p-value is the share of permutations
+    (the observed one counted once) whose ``|z|`` (or ``|t|``) is at least the
+    observed one, and the omnibus p-value likewise for QM, as in metafor's
+    ``permutest()``. The exact test (all distinct permutations) is used when
+    ``exact=True`` or when there are no more distinct permutations than
+    ``iterations``.
+
+    Parameters
+    ----------
+    model : RegressionResult
+    iterations : int
+        Number of random permutations (the observed order counts as one).
+    seed : int, optional
+        Seed for numpy's random generator; the permutations are not the ones
+        R's ``set.seed`` draws, so p-values agree with metafor only within
+        Monte Carlo error.
+    exact : bool, optional
+    progress : callable, optional
+        Called as ``progress(done, total)``.
+    """
+    if iterations < 2:
+        raise InputError(f"iterations must be >= 2, got {iterations}")
+    if model.k < 3:
+        raise InputError(f"a permutation test needs k >= 3 studies, got k = {model.k}")
+    X, y, v = model.X, model.yi, model.vi
+    n_exact = _n_unique_permutations(X)
+    use_exact = bool(exact) or (exact is None and n_exact <= iterations)
+    if use_exact and n_exact > 1_000_000:
+        raise InputError(f"an exact permutation test would need {n_exact} fits; use an approximate test (exact=False)")
+    p = X.shape[1]
+    btt = list(range(1, p))
+    obs_z = np.abs(model.stat)
+    obs_qm = model.QM
+    if use_exact:
+        perms = _unique_permutations(X)
+        total = n_exact
+    else:
+        rng = np.random.default_rng(seed)
+        perms = (rng.permutation(model.k) for _ in range(iterations - 1))
+        total = iterations
+    count_z = np.zeros(p)
+    count_qm = 0
+    n = 0
+    if not use_exact:  # the observed data count as the first permutation
+        count_z += 1
+        count_qm += 1
+        n = 1
+    for idx in perms:
+        try:
+            _, _, _, z, _, _, QM, _, _ = _fit_core(y, v, X[idx], model.method, model.knha, model.level, btt)
+        except EstimationError:
+            continue
+        count_z += np.abs(z) >= obs_z - _COMPTOL
+        count_qm += QM >= obs_qm - _COMPTOL
+        n += 1
+        if progress is not None:
+            progress(n, total)
+    return PermutationResult(
+        terms=model.terms, pval=count_z / n, QM_pval=count_qm / n, iterations=n,
+        exact=use_exact, seed=None if use_exact else seed, model=model,
+    )

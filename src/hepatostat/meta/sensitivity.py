@@ -1,0 +1,256 @@
+"""Sensitivity analyses: leave-one-out, influence diagnostics, Baujat data.
+
+Definitions follow R metafor 3.8 (``leave1out()``, ``influence()``,
+``rstudent()``, ``baujat()``), refitting the model without each study with
+the same estimator and test.
+
+References
+----------
+.. [1] Viechtbauer W, Cheung MWL (2010). Outlier and influence diagnostics
+   for meta-analysis. Res Synth Methods 1(2):112-125. doi:10.1002/jrsm.11
+.. [2] Baujat B, Mahe C, Pignon JP, Hill C (2002). A graphical method for
+   exploring heterogeneity in meta-analyses: application to a meta-analysis
+   of 65 trials. Stat Med 21(18):2641-2652. doi:10.1002/sim.1221
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import EstimationError, InputError
+from .estimators import fit_rma
+from .fit import PoolResult, pool
+
+__all__ = ["LeaveOneOut", "leave_one_out", "Influence", "influence", "baujat"]
+
+#: the review's threshold for "substantial" heterogeneity
+I2_SUBSTANTIAL = 50.0
+
+
+def _f(x):
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+@dataclass(frozen=True, eq=False)
+class LeaveOneOut:
+    """Leave-one-out results: one row per omitted study, in input order."""
+
+    full: PoolResult
+    frame: pd.DataFrame  # omitted, k, estimate, se, stat, pval, ci_low, ci_high, Q, Q_pval, tau2, I2, H2
+
+    @property
+    def sentences(self) -> tuple:
+        """Plain-language findings, e.g. which omission brings I² under 50%."""
+        out = []
+        full_i2 = self.full.I2
+        if np.isfinite(full_i2) and full_i2 > I2_SUBSTANTIAL:
+            below = self.frame[self.frame["I2"] <= I2_SUBSTANTIAL]
+            if len(below):
+                for _, r in below.iterrows():
+                    out.append(
+                        f"Excluding {r['omitted']} lowers I² from {full_i2:.1f}% to {r['I2']:.1f}% "
+                        f"(at or below {I2_SUBSTANTIAL:g}%)."
+                    )
+            else:
+                lowest = self.frame.loc[self.frame["I2"].idxmin()]
+                out.append(
+                    f"No single omission brings I² (now {full_i2:.1f}%) to {I2_SUBSTANTIAL:g}% or below; "
+                    f"the lowest is {lowest['I2']:.1f}% without {lowest['omitted']}."
+                )
+        sig_full = self.full.pval < 1 - self.full.level
+        flips = self.frame[(self.frame["pval"] < 1 - self.full.level) != sig_full]
+        for _, r in flips.iterrows():
+            word = "loses" if sig_full else "gains"
+            out.append(f"Excluding {r['omitted']}, the pooled effect {word} statistical significance (p = {r['pval']:.3g}).")
+        if not out:
+            out.append("No single study changes the conclusion or brings heterogeneity below the review's threshold.")
+        return tuple(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = [{k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()}
+                for r in self.frame.to_dict(orient="records")]
+        return {
+            "measure": self.full.measure,
+            "method": self.full.method,
+            "full": {"estimate": _f(self.full.estimate), "ci_low": _f(self.full.ci_low), "ci_high": _f(self.full.ci_high),
+                     "tau2": _f(self.full.tau2), "I2": _f(self.full.I2)},
+            "rows": rows,
+            "sentences": list(self.sentences),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    def summary(self) -> str:
+        lines = [f"Leave-one-out ({self.full.method}; full model: estimate {self.full.estimate:.4f}, I² {self.full.I2:.1f}%)"]
+        lines.append(self.frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        lines += list(self.sentences)
+        return "\n".join(lines)
+
+    def plot(self, path=None, **kwargs):
+        from .plots import loo_forest
+
+        return loo_forest(self, path=path, **kwargs)
+
+
+def leave_one_out(res: PoolResult) -> LeaveOneOut:
+    """Refit ``res`` without each study in turn (metafor ``leave1out()``).
+
+    Works for every pooling method, Mantel-Haenszel and Peto included; the
+    estimator, Knapp-Hartung choice and level are those of ``res``.
+    """
+    es = res.effects
+    if es is None:
+        raise InputError("leave_one_out() needs a PoolResult made by pool()")
+    if es.k < 2:
+        raise EstimationError("leave-one-out needs at least 2 studies")
+    rows = []
+    for i, label in enumerate(es.study):
+        mask = np.ones(es.k, dtype=bool)
+        mask[i] = False
+        r = pool(es.subset(mask), res.method, knha=res.knha, level=res.level)
+        rows.append({
+            "omitted": label, "k": r.k, "estimate": r.estimate, "se": r.se, "stat": r.stat, "pval": r.pval,
+            "ci_low": r.ci_low, "ci_high": r.ci_high, "Q": r.Q, "Q_pval": r.Q_pval,
+            "tau2": r.tau2, "I2": r.I2, "H2": r.H2,
+        })
+    return LeaveOneOut(full=res, frame=pd.DataFrame(rows))
+
+
+@dataclass(frozen=True, eq=False)
+class Influence:
+    """Case-deletion diagnostics (metafor ``influence()`` and ``rstudent()``)."""
+
+    frame: pd.DataFrame  # study, rstudent, resid, se_resid, dffits, cook_d, cov_r, tau2_del, QE_del, hat, weight, dfbs_*, influential
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = []
+        for r in self.frame.to_dict(orient="records"):
+            rows.append({k: (bool(v) if k == "influential" else (_f(v) if isinstance(v, (float, np.floating, int)) else v))
+                         for k, v in r.items()})
+        return {"rows": rows, "influential": [r["study"] for r in rows if r["influential"]]}
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    def summary(self) -> str:
+        lines = ["Influence diagnostics (* = influential by metafor's criteria)"]
+        f = self.frame.copy()
+        f["influential"] = np.where(f["influential"], "*", "")
+        lines.append(f.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        return "\n".join(lines)
+
+
+def _model_arrays(res):
+    """(y, v, X, method, knha) of a pooled or regression result."""
+    X = getattr(res, "X", None)
+    if X is None:
+        X = np.ones((len(res.yi), 1))
+    if res.method in ("MH", "PETO"):
+        raise InputError("influence diagnostics are defined for inverse-variance models (FE or random effects), not MH/Peto")
+    return np.asarray(res.yi, float), np.asarray(res.vi, float), np.asarray(X, float), res.method, res.knha
+
+
+def influence(res) -> Influence:
+    """Outlier and influence diagnostics (Viechtbauer & Cheung 2010).
+
+    For each study i the model is refitted without it. With ``b``, ``V`` the
+    full model's coefficients and covariance (Knapp-Hartung scaled where
+    used), ``h_i`` the hat value ``[X (X'WX)^-1 X'W]_ii``:
+
+    - externally studentized residual ``(y_i - x_i b_(-i)) / sqrt(s2w_(-i)
+      (v_i + tau2_(-i)) + x_i V_(-i) x_i')``;
+    - DFFITS ``(x_i b - x_i b_(-i)) / sqrt(s2w_(-i) h_i (tau2_(-i) + v_i))``;
+    - Cook's distance ``(b - b_(-i))' V^-1 (b - b_(-i))``;
+    - covariance ratio ``det V_(-i) / det V``;
+    - DFBETAS ``(b - b_(-i)) / sqrt(s2w_(-i) diag((X'W_(-i)X)^-1))`` with
+      ``W_(-i)`` the weights of all studies at ``tau2_(-i)``.
+
+    A study is flagged influential (metafor's rule) when
+    ``|DFFITS| > 3 sqrt(p/(k-p))``, or the chi-square(p) CDF of Cook's
+    distance > 0.5, or ``h_i > 3p/k``, or any ``|DFBETAS| > 1``.
+    """
+    y, v, X, method, knha = _model_arrays(res)
+    k, p = X.shape
+    if k - 1 < p:
+        raise EstimationError("influence diagnostics need more studies than coefficients plus one")
+    full = fit_rma(y, v, X, method=method, knha=knha)
+    b = full.beta
+    Vb = full.vb
+    w = 1 / (v + full.tau2)
+    XtW = X.T * w
+    hat = np.einsum("ij,jk,ki->i", X, np.linalg.inv(XtW @ X), XtW)
+    pred = X @ b
+    Vinv = np.linalg.inv(Vb)
+    cols = {k_: np.full(k, np.nan) for k_ in ("rstudent", "resid", "se_resid", "dffits", "cook_d", "cov_r", "tau2_del", "QE_del")}
+    dfbs = np.full((k, p), np.nan)
+    for i in range(k):
+        m = np.ones(k, dtype=bool)
+        m[i] = False
+        try:
+            d = fit_rma(y[m], v[m], X[m], method=method, knha=knha)
+        except EstimationError:
+            continue
+        xi = X[i]
+        delpred = xi @ d.beta
+        vdel = xi @ d.vb @ xi
+        resid = y[i] - delpred
+        if abs(resid) < 100 * np.finfo(float).eps:
+            resid = 0.0
+        se_r = math.sqrt(v[i] * d.s2w + vdel + d.tau2 * d.s2w)
+        cols["resid"][i] = resid
+        cols["se_resid"][i] = se_r
+        cols["rstudent"][i] = resid / se_r
+        cols["dffits"][i] = (pred[i] - delpred) / math.sqrt(d.s2w * hat[i] * (d.tau2 + v[i]))
+        wd = 1 / (v + d.tau2)
+        vb_del = np.linalg.inv((X.T * wd) @ X)
+        diff = b - d.beta
+        dfbs[i] = diff / np.sqrt(d.s2w * np.diag(vb_del))
+        cols["cook_d"][i] = float(diff @ Vinv @ diff)
+        cols["cov_r"][i] = float(np.linalg.det(d.vb) / np.linalg.det(Vb))
+        cols["tau2_del"][i] = d.tau2
+        cols["QE_del"][i] = d.QE
+    weight = w / w.sum() * 100
+    infl = (
+        (np.abs(cols["dffits"]) > 3 * math.sqrt(p / (k - p)))
+        | (stats.chi2.cdf(cols["cook_d"], p) > 0.5)
+        | (hat > 3 * p / k)
+        | np.any(np.abs(dfbs) > 1, axis=1)
+    )
+    terms = getattr(res, "terms", ("intrcpt",))
+    frame = pd.DataFrame({"study": list(res.study), **cols, "hat": hat, "weight": weight})
+    for j, t in enumerate(terms):
+        frame[f"dfbs_{t}"] = dfbs[:, j]
+    frame["influential"] = infl
+    return Influence(frame=frame)
+
+
+def baujat(res) -> pd.DataFrame:
+    """Baujat plot data (Baujat et al. 2002), as metafor's ``baujat()``.
+
+    ``x``: each study's contribution to the heterogeneity statistic,
+    ``(y_i - x_i b)^2 / (tau2 + v_i)``; ``y``: its influence on the pooled
+    result, ``(x_i b_(-i) - x_i b)^2 / (x_i V_(-i) x_i')``.
+    """
+    y, v, X, method, knha = _model_arrays(res)
+    k = len(y)
+    full = fit_rma(y, v, X, method=method, knha=knha)
+    pred = X @ full.beta
+    xs = (y - pred) ** 2 / (full.tau2 + v)
+    ys = np.full(k, np.nan)
+    for i in range(k):
+        m = np.ones(k, dtype=bool)
+        m[i] = False
+        d = fit_rma(y[m], v[m], X[m], method=method, knha=knha)
+        xi = X[i]
+        ys[i] = (xi @ d.beta - pred[i]) ** 2 / (xi @ d.vb @ xi)
+    return pd.DataFrame({"study": list(res.study), "x": xs, "y": ys})
