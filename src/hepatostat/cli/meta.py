@@ -268,3 +268,66 @@ def regress_cmd(file, measure, method, knha, level, mods, factors, permutations,
         text += "\n" + perm.summary()
         frame = perm.to_frame()
     emit(fmt, obj=obj, frame=frame, text=text)
+
+
+@meta_group.command("outcomes")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--measure", type=MEASURE_CHOICE, default=None,
+              help="Measure for all rows (else a 'measure' column gives one per outcome).")
+@click.option("--method", default="auto", show_default=True, type=METHOD_CHOICE,
+              help="Pooling method; auto = the review's rule (random effects when Q p < 0.10 or I² > 50%).")
+@click.option("--knha", is_flag=True, help="Knapp-Hartung adjustment.")
+@click.option("--outcome-col", default="outcome", show_default=True, help="Column naming the outcome.")
+@click.option("--time-col", default="timepoint", show_default=True, help="Column naming the time point.")
+@click.option("--baseline", default=None, help="Baseline time-point label (default: baseline, W0, 0, pre).")
+@click.option("--auto-random", type=click.Choice(list(_meta.RE_METHODS), case_sensitive=False), default="DL",
+              show_default=True, help="tau² estimator used by --method auto.")
+@format_option
+def outcomes_cmd(file, measure, method, knha, outcome_col, time_col, baseline, auto_random, fmt):
+    """Pool every outcome × time point of a long table, with the baseline check.
+
+    Later time points of an outcome whose groups already differed at
+    baseline are flagged "not comparable at baseline", as the review reasoned.
+
+    \b
+    Example:
+      hepatostat meta outcomes extraction.csv --measure SMD --method auto
+    """
+    from ..meta.outcomes import outcome_table
+
+    out = outcome_table(read_table(file), measure, method, outcome=outcome_col, timepoint=time_col,
+                        baseline=baseline, knha=knha, auto_random=auto_random, source=file)
+    emit(fmt, obj=out.to_dict(), frame=out.to_frame(), text=out.summary())
+
+
+@meta_group.command("check-reported")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@format_option
+def check_reported_cmd(file, fmt):
+    """Check reported estimates, CIs and p-values for contradictions.
+
+    Columns: label, measure (SMD, MD, RD, OR, RR, HR), estimate, ci_low,
+    ci_high, and optionally p (e.g. 0.023, <0.001) and level. Flags an
+    estimate outside its CI, a CI not symmetric on the analysis scale, and a
+    p-value the CI cannot give, allowing for rounding.
+
+    \b
+    Example:
+      hepatostat meta check-reported reported.csv
+    """
+    import pandas as pd
+
+    from ..errors import InputError
+    from ..meta.check import check_reported
+
+    if str(file) != "-" and not str(file).lower().endswith((".csv", ".tsv", ".txt")):
+        raise InputError("check-reported reads CSV/TSV (numbers are kept as printed)", file=file)
+    sep = "\t" if str(file).lower().endswith((".tsv", ".txt")) else ","
+    try:
+        data = pd.read_csv(file if file != "-" else click.get_text_stream("stdin"), dtype=str, sep=sep)
+    except FileNotFoundError:
+        raise InputError("file not found", file=file) from None
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty; expected a table with a header row", file=file) from None
+    out = check_reported(data, source=file)
+    emit(fmt, obj=out.to_dict(), frame=out.to_frame(), text=out.summary())

@@ -4,7 +4,7 @@ Mantel-Haenszel and Peto, with heterogeneity statistics.
 ``pool()`` takes the per-study effect sizes of :func:`hepatostat.meta.effects`
 and returns a frozen :class:`PoolResult`. Defaults follow R metafor 3.8
 (``rma(yi, vi, method="REML")``). ``method="auto"`` applies the rule of the
-review this project reproduces (Liu et al. 2022, Stem Cell Res Ther 13:433,
+review this project reproduces (Liu et al. 2022, Stem Cell Res Ther,
 doi:10.1186/s13287-022-02882-4): random effects when Cochran's Q has
 p < 0.10 or I^2 > 50%, otherwise the fixed-effect model; the decision and
 the numbers behind it are reported in ``model_rule``.
