@@ -152,7 +152,7 @@ def test_installed_entry_point_runs():
 def test_demo_runs(tmp_path, capsys):
     status, out, err = run(["demo", "--out", str(tmp_path / "demo")], capsys)
     assert status == 0, err
-    assert "Wrote 4 analyses" in out
+    assert "Wrote 15 analyses" in out and "SYNTHETIC" in out
     assert (tmp_path / "demo" / "bcg_rr_reml_forest.png").exists()
     saved = json.loads((tmp_path / "demo" / "bcg_rr_reml.json").read_text())
     assert saved["result"]["estimate"] == pytest.approx(-0.7145323, abs=1e-7)  # metafor docs, see test_fit

@@ -94,7 +94,8 @@ class OutcomeTable:
     def summary(self) -> str:
         frame = self.to_frame()
         show = frame.drop(columns=["note"]) if frame["note"].isna().all() else frame
-        lines = [show.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="")]
+        show = show.astype({"flag": object}).where(show.notna(), "")
+        lines = [show.to_string(index=False, float_format=lambda x: f"{x:.3f}")]
         lines += self.sentences()
         for (o, t), err in zip(self.keys, self.errors):
             if err:
@@ -146,7 +147,11 @@ def outcome_table(data: pd.DataFrame, measure: str | None = None, method: str = 
         raise InputError("give a measure (--measure) or a 'measure' column", file=source)
     effect_options = effect_options or {}
     keys, results, errors = [], [], []
-    groups = data.groupby([outcome, timepoint], sort=False, dropna=False)
+    # analyses ordered by outcome, then time point, each in order of first appearance in the table
+    o_rank = {v: i for i, v in enumerate(pd.unique(data[outcome]))}
+    t_rank = {v: i for i, v in enumerate(pd.unique(data[timepoint]))}
+    groups = sorted(data.groupby([outcome, timepoint], sort=False, dropna=False),
+                    key=lambda g: (o_rank[g[0][0]], t_rank[g[0][1]]))
     for (o, t), sub in groups:
         m = measure
         if has_measure_col:
