@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import _dist
 from ..errors import EstimationError, InputError
 from .estimators import RE_METHODS, fit_rma
 from .fit import PoolResult
@@ -100,8 +101,8 @@ def egger_test(yi, vi, *, level: float = 0.95) -> EggerTest:
     cov = sigma2 * np.linalg.inv(A)
     se = np.sqrt(np.diag(cov))
     t = b[1] / se[1] if se[1] > 0 else np.nan
-    p = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) else np.nan
-    crit = stats.t.isf((1 - level) / 2, df)
+    p = float(2 * _dist.t_sf(abs(t), df)) if np.isfinite(t) else np.nan
+    crit = _dist.t_isf((1 - level) / 2, df)
     return EggerTest(intercept=float(b[1]), se=float(se[1]), stat=float(t), df=df, pval=p,
                      limit_estimate=float(b[0]), limit_ci_low=float(b[0] - crit * se[0]),
                      limit_ci_high=float(b[0] + crit * se[0]))
@@ -254,9 +255,9 @@ def trim_and_fill(yi, vi, *, method: str = "REML", estimator: str = "L0", side: 
     f = fit_rma(ally, allv, method=method)
     est = float(f.beta[0])
     se = float(math.sqrt(f.vb[0, 0]))
-    crit = stats.norm.isf((1 - level) / 2)
+    crit = _dist.norm_isf((1 - level) / 2)
     return TrimFill(k0=k0, se_k0=float(se_k0), side=side, estimator=estimator, estimate=est, se=se,
-                    ci_low=est - crit * se, ci_high=est + crit * se, pval=float(2 * stats.norm.sf(abs(est / se))),
+                    ci_low=est - crit * se, ci_high=est + crit * se, pval=float(2 * _dist.norm_sf(abs(est / se))),
                     tau2=f.tau2, filled_yi=fill_y, filled_vi=fill_v, method=method, log_scale=log_scale)
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from . import _dist
 from ..errors import InputError
 
 __all__ = ["ReportedCheck", "check_reported", "parse_number", "parse_p"]
@@ -169,11 +169,11 @@ def check_reported(data: pd.DataFrame, *, source=None, symmetry_tolerance: float
         if not (lo - hl <= est + he and est - he <= hi + hh):
             problems.append(f"estimate {r['estimate']} lies outside its CI ({r['ci_low']} to {r['ci_high']})")
         g = np.log if ratio else (lambda x: x)
-        z = stats.norm.isf((1 - level) / 2)
+        z = _dist.norm_isf((1 - level) / 2)
         # central values
         width = g(hi) - g(lo)
         se = width / (2 * z) if width > 0 else math.nan
-        p_impl = 2 * stats.norm.sf(abs(g(est)) / se) if se > 0 else math.nan
+        p_impl = 2 * _dist.norm_sf(abs(g(est)) / se) if se > 0 else math.nan
         # ranges allowed by rounding
         lo_r = (g(lo - hl) if not ratio or lo - hl > 0 else -math.inf, g(lo + hl))
         hi_r = (g(hi - hh), g(hi + hh))
@@ -182,8 +182,8 @@ def check_reported(data: pd.DataFrame, *, source=None, symmetry_tolerance: float
         se_max = (hi_r[1] - lo_r[0]) / (2 * z)
         abs_est_min = 0.0 if est_r[0] <= 0 <= est_r[1] else min(abs(est_r[0]), abs(est_r[1]))
         abs_est_max = max(abs(est_r[0]), abs(est_r[1]))
-        p_hi = 2 * stats.norm.sf(abs_est_min / se_max) if se_max > 0 else 1.0
-        p_lo = 2 * stats.norm.sf(abs_est_max / se_min) if se_min > 0 else 0.0
+        p_hi = 2 * _dist.norm_sf(abs_est_min / se_max) if se_max > 0 else 1.0
+        p_lo = 2 * _dist.norm_sf(abs_est_max / se_min) if se_min > 0 else 0.0
         # symmetry about the estimate on the analysis scale
         arm_lo_max = est_r[1] - lo_r[0]
         arm_lo_min = est_r[0] - lo_r[1]

@@ -39,8 +39,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
+from . import _dist
 from ..errors import EstimationError, InputError
 
 __all__ = ["RE_METHODS", "METHODS", "Fit", "fit_rma", "qprofile_tau2_ci", "q_generalised"]
@@ -257,7 +258,7 @@ def fit_rma(y, v, X=None, *, method="REML", knha=False) -> Fit:
     if k > p:
         Pfe, _ = _proj(1 / v, X)
         QE = max(0.0, float(y @ Pfe @ y))
-        QEp = float(stats.chi2.sf(QE, k - p))
+        QEp = float(_dist.chi2_sf(QE, k - p))
         vt = (k - p) / float(np.trace(Pfe))
         if method == "FE":
             I2 = max(0.0, 100 * (QE - (k - p)) / QE) if QE > 0 else 0.0
@@ -304,8 +305,8 @@ def qprofile_tau2_ci(y, v, X=None, *, level=0.95):
     if k - p < 1:
         return (np.nan, np.nan)
     alpha = 1 - level
-    crit_u = stats.chi2.isf(alpha / 2, k - p)
-    crit_l = stats.chi2.ppf(alpha / 2, k - p)
+    crit_u = _dist.chi2_isf(alpha / 2, k - p)
+    crit_l = _dist.chi2_ppf(alpha / 2, k - p)
     lower = _solve_q(y, v, X, crit_u)
     upper = _solve_q(y, v, X, crit_l)
     return (float(lower), float(upper))

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from . import _dist
 from ..errors import EstimationError, HepatostatError, InputError
 from .data import Exclusion
 from .effects import MEASURES, EffectSizes, effects
@@ -180,7 +180,7 @@ class PoolResult:
     def to_frame(self) -> pd.DataFrame:
         """Per-study rows (``study, yi, vi, sei, ci_low, ci_high, weight``)
         followed by the pooled row (``study == "Pooled (<model>)"``)."""
-        crit = stats.norm.isf((1 - self.level) / 2)
+        crit = _dist.norm_isf((1 - self.level) / 2)
         sei = np.sqrt(self.vi)
         rows = pd.DataFrame(
             {
@@ -354,12 +354,12 @@ def pool(
     se = float(math.sqrt(f.vb[0, 0]))
     stat = est / se if se > 0 else np.nan
     if knha:
-        crit = stats.t.isf((1 - level) / 2, f.df)
-        pval = 2 * stats.t.sf(abs(stat), f.df) if np.isfinite(stat) else np.nan
+        crit = _dist.t_isf((1 - level) / 2, f.df)
+        pval = 2 * _dist.t_sf(abs(stat), f.df) if np.isfinite(stat) else np.nan
         df = f.df
     else:
-        crit = stats.norm.isf((1 - level) / 2)
-        pval = 2 * stats.norm.sf(abs(stat)) if np.isfinite(stat) else np.nan
+        crit = _dist.norm_isf((1 - level) / 2)
+        pval = 2 * _dist.norm_sf(abs(stat)) if np.isfinite(stat) else np.nan
         df = None
     random = method in RE_METHODS
     tau2_ci = I2_ci = H2_ci = (np.nan, np.nan)
@@ -409,7 +409,7 @@ def _pool_counts(es, method, level, rule, notes):
         Q, k_yi = peto_q(*counts)
     if k_yi > 1:
         Q_df = k_yi - 1
-        Q_p = float(stats.chi2.sf(Q, Q_df))
+        Q_p = float(_dist.chi2_sf(Q, Q_df))
         I2 = max(0.0, 100 * (Q - Q_df) / Q) if Q > 0 else 0.0
         H2 = Q / Q_df
     else:
@@ -421,10 +421,10 @@ def _pool_counts(es, method, level, rule, notes):
             + ("contribute nothing to the pooled odds/risk ratio" if measure != "RD" else "included in the pooled risk difference")
             + " and are left out of Q and I²"
         )
-    crit = stats.norm.isf((1 - level) / 2)
+    crit = _dist.norm_isf((1 - level) / 2)
     est, se = cf.estimate, cf.se
     z = est / se
-    p = 2 * stats.norm.sf(abs(z))
+    p = 2 * _dist.norm_sf(abs(z))
     w = cf.weights / cf.weights.sum() * 100
     # per-study yi/vi shown are the corrected inverse-variance ones (as metafor's forest plot)
     yi, vi = es.yi, es.vi

@@ -13,7 +13,8 @@ import math
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+
+from . import _dist
 
 __all__ = ["forest", "save_figure"]
 
@@ -116,7 +117,7 @@ def forest(res, path=None, *, title=None, digits=2, xlabel=None, favours=("Favou
     """
     plt = _mpl()
     k = res.k
-    crit = stats.norm.isf((1 - res.level) / 2)
+    crit = _dist.norm_isf((1 - res.level) / 2)
     yi = np.asarray(res.yi, float)
     sei = np.sqrt(np.asarray(res.vi, float))
     lo, hi = yi - crit * sei, yi + crit * sei
@@ -252,7 +253,7 @@ def funnel(res, path=None, *, trimfill=None, contours=(0.90, 0.95, 0.99), title=
     null = 0.0
     # significance regions around the null: outside the widest contour p <= 1 - max(contours)
     levels = sorted(contours)  # e.g. 0.90, 0.95, 0.99
-    edges = [stats.norm.isf((1 - c) / 2) for c in levels]
+    edges = [_dist.norm_isf((1 - c) / 2) for c in levels]
     shades = ["#ffffff", "#e3e3e3", "#c4c4c4"][-len(levels):] if len(levels) <= 3 else ["#ffffff"] * len(levels)
     ax.set_facecolor("#9e9e9e")
     outer = f"p ≤ {1 - levels[-1]:.2f}"
@@ -263,7 +264,7 @@ def funnel(res, path=None, *, trimfill=None, contours=(0.90, 0.95, 0.99), title=
         label = f"p > {bounds[0]:.2f}" if i == 0 else f"{bounds[i]:.2f} < p ≤ {bounds[i - 1]:.2f}"
         ax.fill_betweenx(s, tr(null - z * s), tr(null + z * s), color=shades[i], lw=0, label=label)
     # pseudo-confidence region around the pooled estimate
-    z95 = stats.norm.isf(0.025)
+    z95 = _dist.norm_isf(0.025)
     ax.plot(tr(res.estimate - z95 * s), s, color="black", lw=0.8, ls="--")
     ax.plot(tr(res.estimate + z95 * s), s, color="black", lw=0.8, ls="--")
     ax.axvline(tr(res.estimate), color="black", lw=1)

@@ -35,8 +35,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from . import _dist
 from ..errors import EstimationError, InputError
 from .data import Exclusion
 from .effects import EffectSizes
@@ -245,14 +245,14 @@ def _fit_core(y, v, X, method, knha, level, btt):
     if knha:
         ddf = k - p
         QM = QM / m if m else np.nan
-        QMp = float(stats.f.sf(QM, m, ddf)) if m and ddf > 0 else np.nan
-        pval = 2 * stats.t.sf(np.abs(z), ddf)
-        crit = stats.t.isf((1 - level) / 2, ddf)
+        QMp = float(_dist.f_sf(QM, m, ddf)) if m and ddf > 0 else np.nan
+        pval = 2 * _dist.t_sf(np.abs(z), ddf)
+        crit = _dist.t_isf((1 - level) / 2, ddf)
         qm_df = (m, ddf)
     else:
-        QMp = float(stats.chi2.sf(QM, m)) if m else np.nan
-        pval = 2 * stats.norm.sf(np.abs(z))
-        crit = stats.norm.isf((1 - level) / 2)
+        QMp = float(_dist.chi2_sf(QM, m)) if m else np.nan
+        pval = 2 * _dist.norm_sf(np.abs(z))
+        crit = _dist.norm_isf((1 - level) / 2)
         qm_df = (m, None)
     return f, b, se, z, pval, crit, QM, QMp, qm_df
 

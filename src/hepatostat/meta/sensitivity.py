@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from . import _dist
 from ..errors import EstimationError, InputError
 from .estimators import fit_rma
 from .fit import PoolResult, pool
@@ -222,7 +222,7 @@ def influence(res) -> Influence:
     weight = w / w.sum() * 100
     infl = (
         (np.abs(cols["dffits"]) > 3 * math.sqrt(p / (k - p)))
-        | (stats.chi2.cdf(cols["cook_d"], p) > 0.5)
+        | (_dist.chi2_cdf(cols["cook_d"], p) > 0.5)
         | (hat > 3 * p / k)
         | np.any(np.abs(dfbs) > 1, axis=1)
     )

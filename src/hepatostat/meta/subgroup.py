@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from . import _dist
 from ..errors import EstimationError, InputError
 from .effects import EffectSizes
 from .fit import PoolResult, pool
@@ -177,6 +177,6 @@ def subgroup_analysis(es: EffectSizes, by: str, method: str = "REML", *, knha: b
         notes.append(f"no common-tau² model for {method} pooling")
     return SubgroupResult(
         by=by, levels=tuple(lv.item() if hasattr(lv, "item") else lv for lv in levels), results=tuple(results),
-        overall=overall, Q_between=Qb, Q_between_df=dfb, Q_between_pval=float(stats.chi2.sf(Qb, dfb)),
+        overall=overall, Q_between=Qb, Q_between_df=dfb, Q_between_pval=float(_dist.chi2_sf(Qb, dfb)),
         common=common, notes=tuple(notes),
     )
