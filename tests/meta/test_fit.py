@@ -291,3 +291,35 @@ def test_no_studies_left_is_an_estimation_error():
     es = effects(pd.DataFrame({"study": ["a"], "yi": [None], "vi": [0.1]}), "GEN")
     with pytest.raises(EstimationError, match="no studies left to pool"):
         pool(es)
+
+
+def test_pool_per_equals_one_at_a_time_for_every_method():
+    # the batched engine behind --per gives the numbers of separate pool() calls
+    parts = [reference_data("bcg").assign(g="a"), reference_data("bcg").iloc[3:9].assign(g="b"),
+             reference_data("bcg").iloc[:1].assign(g="c")]
+    data = pd.concat(parts, ignore_index=True)
+    for method in ("FE", "DL", "REML", "ML", "PM", "SJ", "HE", "EB", "AUTO", "MH", "PETO"):
+        for knha in (False, True):
+            per = pool_per(data, "g", "OR", method, knha=knha)
+            for part, res in zip(parts, per.results):
+                single = pool(effects(part.drop(columns="g"), "OR"), method, knha=knha)
+                a, b = res.to_dict(), single.to_dict()
+                for key in ("k", "estimate", "se", "pval", "tau2", "I2", "Q", "pi_low", "model_rule", "notes"):
+                    assert a[key] == b[key] or (isinstance(a[key], float) and math.isclose(a[key], b[key], rel_tol=1e-12)), (method, key)
+
+
+def test_pool_per_same_labels_in_different_analyses_and_exclusions_land_in_their_group():
+    data = pd.concat([reference_data("normand1999").assign(t="W4"), reference_data("normand1999").assign(t="W12")],
+                     ignore_index=True)
+    data.loc[10, "sd1"] = np.nan  # row 12 of the file, in W12
+    per = pool_per(data, "t", "SMD", "REML")
+    assert per.results[0].k == 9 and per.results[1].k == 8
+    assert per.results[1].excluded[0].study == "Orpington-Mild" and per.results[1].excluded[0].row == 12
+    assert per.results[0].excluded == ()
+
+
+def test_pool_per_duplicate_within_an_analysis_is_an_error():
+    data = pd.concat([reference_data("normand1999").assign(t="W4"), reference_data("normand1999").iloc[:1].assign(t="W4")],
+                     ignore_index=True)
+    with pytest.raises(InputError, match="row 11, column 'study', value 'Edinburgh': duplicate study label"):
+        pool_per(data, "t", "SMD")

@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import InputError
 
 __all__ = [
+    "spreadsheet_rows",
     "CONTINUOUS_COLUMNS",
     "BINARY_COLUMNS",
     "GENERIC_COLUMNS",
@@ -32,13 +33,18 @@ GENERIC_COLUMNS = ("study", "yi", "vi")
 
 @dataclass(frozen=True)
 class Exclusion:
-    """A study (or analysis) left out, and why."""
+    """A study (or analysis) left out, and why; ``row`` is its spreadsheet
+    row in the input file when known (header = row 1)."""
 
     study: str
     reason: str
+    row: int | None = None
 
     def to_dict(self) -> dict:
-        return {"study": self.study, "reason": self.reason}
+        d = {"study": self.study, "reason": self.reason}
+        if self.row is not None:
+            d["row"] = self.row
+        return d
 
 
 def _as_frame(data) -> pd.DataFrame:
@@ -79,7 +85,18 @@ def _missing_columns(frame, required, kind, source):
     )
 
 
-def validate_meta_frame(data, kind: str, *, source=None, check_duplicates: bool = True):
+def spreadsheet_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Spreadsheet row numbers of a frame's rows (header = row 1).
+
+    A frame read from a file has the default index 0..n-1, so row = index + 2;
+    a subset of it keeps its file rows. Other indexes count from the top.
+    """
+    if pd.api.types.is_integer_dtype(frame.index) and frame.index.is_unique:
+        return np.asarray(frame.index, dtype=int) + 2
+    return np.arange(frame.shape[0]) + 2
+
+
+def validate_meta_frame(data, kind: str, *, source=None, check_duplicates: bool = True, by: str | None = None):
     """Check a study table and return ``(frame, exclusions)``.
 
     Parameters
@@ -91,12 +108,16 @@ def validate_meta_frame(data, kind: str, *, source=None, check_duplicates: bool 
         File name for messages.
     check_duplicates : bool
         Whether duplicate study labels are an error.
+    by : str, optional
+        Study labels need only be unique within each value of this column
+        (independent analyses in one table, ``--per``).
 
     Returns
     -------
     frame : pandas.DataFrame
         Numeric columns as float, ``study`` as str, rows with missing values
-        removed; a ``sei`` column is turned into ``vi``.
+        removed; a ``sei`` column is turned into ``vi``; ``_row`` holds each
+        row's spreadsheet row number.
     exclusions : list of Exclusion
         One per removed row.
     """
@@ -107,22 +128,25 @@ def validate_meta_frame(data, kind: str, *, source=None, check_duplicates: bool 
     required = _required(kind, frame.columns)
     _missing_columns(frame, required, kind, source)
 
-    # spreadsheet row numbers (header = row 1); a subset keeps its file rows
-    if pd.api.types.is_integer_dtype(frame.index) and frame.index.is_unique:
-        rows = np.asarray(frame.index, dtype=int) + 2
-    else:
-        rows = np.arange(frame.shape[0]) + 2
+    rows = spreadsheet_rows(frame)
     study = frame["study"]
-    for i, s in enumerate(study):
-        if s is None or (isinstance(s, float) and np.isnan(s)) or str(s).strip() == "":
-            raise InputError("empty study label; every row needs a study label", file=source, row=int(rows[i]), column="study")
+    blank = (study.isna() | study.astype(str).str.strip().eq("")).to_numpy()
+    if blank.any():
+        i = int(np.flatnonzero(blank)[0])
+        raise InputError("empty study label; every row needs a study label", file=source, row=int(rows[i]), column="study")
     frame["study"] = study.astype(str).str.strip()
+    if by is not None and by not in frame.columns:
+        raise InputError(f"column '{by}' not found; columns are {', '.join(map(str, frame.columns))}", file=source)
     if check_duplicates:
-        dup = frame["study"].duplicated(keep=False)
+        keys = ["study"] if by is None else [by, "study"]
+        dup = frame.duplicated(subset=keys, keep=False)
         if dup.any():
             i = int(np.flatnonzero(dup)[1]) if dup.sum() > 1 else int(np.flatnonzero(dup)[0])
             label = frame["study"].iloc[i]
-            first = int(rows[np.flatnonzero(frame["study"].to_numpy() == label)[0]])
+            same = frame["study"].to_numpy() == label
+            if by is not None:
+                same &= (frame[by] == frame[by].iloc[i]).to_numpy()
+            first = int(rows[np.flatnonzero(same)[0]])
             raise InputError(
                 f"duplicate study label (first on row {first}); study labels must be unique "
                 "(add a suffix such as 'a'/'b', or analyse groups separately with --per)",
@@ -160,11 +184,12 @@ def validate_meta_frame(data, kind: str, *, source=None, check_duplicates: bool 
     _check_values(frame, kind, rows, ok, source)
 
     exclusions = [
-        Exclusion(frame["study"].iloc[i], f"missing value in column '{missing_col[i]}' (row {rows[i]})")
+        Exclusion(frame["study"].iloc[i], f"missing value in column '{missing_col[i]}' (row {rows[i]})", int(rows[i]))
         for i in np.flatnonzero(missing_mask)
     ]
     if "sei" in frame.columns and "vi" not in frame.columns and kind == "generic":
         frame["vi"] = frame["sei"] ** 2
+    frame["_row"] = rows  # the spreadsheet row of each study, for later exclusion entries
     frame = frame.loc[ok].reset_index(drop=True)
     return frame, exclusions
 

@@ -114,6 +114,7 @@ class EffectSizes:
     notes: tuple = ()
     options: dict = field(default_factory=dict)
     source: str | None = None
+    flags: dict = field(default_factory=dict, repr=False)  # per-study arrays: corrected, double (binary)
 
     @property
     def k(self) -> int:
@@ -135,16 +136,19 @@ class EffectSizes:
     def subset(self, mask) -> "EffectSizes":
         """The studies where ``mask`` is true (a boolean array over studies)."""
         mask = np.asarray(mask, dtype=bool)
+        study = tuple(s for s, m in zip(self.study, mask) if m)
+        flags = {key: val[mask] for key, val in self.flags.items()}
         return EffectSizes(
             measure=self.measure,
-            study=tuple(s for s, m in zip(self.study, mask) if m),
+            study=study,
             yi=self.yi[mask],
             vi=self.vi[mask],
             data=self.data.loc[mask].copy(),
             excluded=self.excluded,
-            notes=self.notes,
+            notes=tuple(_notes(self.measure, study, flags, self.options)),
             options=dict(self.options),
             source=self.source,
+            flags=flags,
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -192,6 +196,7 @@ def effects(
     to: str = "only0",
     drop00: bool = False,
     source: str | None = None,
+    by: str | None = None,
 ) -> EffectSizes:
     """Compute per-study effect sizes and sampling variances.
 
@@ -224,6 +229,9 @@ def effects(
         both arms (default ``False``, as metafor's ``escalc``).
     source : str, optional
         File name used in error messages.
+    by : str, optional
+        For a table of independent analyses: study labels need only be
+        unique within each value of this column.
 
     Returns
     -------
@@ -268,16 +276,16 @@ def effects(
         raise InputError(f"add must be a non-negative number, got {add!r}")
 
     kind = MEASURES[measure][0]
-    frame, excluded = validate_meta_frame(data, kind, source=source)
+    frame, excluded = validate_meta_frame(data, kind, source=source, by=by)
     excluded = list(excluded)
-    notes: list[str] = []
     options: dict[str, Any] = {}
+    flags: dict[str, np.ndarray] = {}
 
     reasons = np.full(frame.shape[0], None, dtype=object)
     if kind == "continuous":
-        yi, vi = _continuous(frame, measure, correction, vtype, options, notes)
+        yi, vi = _continuous(frame, measure, correction, vtype, options)
     elif kind == "binary":
-        yi, vi = _binary(frame, measure, add, to, drop00, options, notes, reasons)
+        yi, vi = _binary(frame, measure, add, to, drop00, options, flags, reasons)
     else:
         yi = frame["yi"].to_numpy(dtype=float)
         vi = frame["vi"].to_numpy(dtype=float)
@@ -285,26 +293,51 @@ def effects(
     # studies whose effect cannot be computed (e.g. Peto with V = 0) are logged
     keep = np.isfinite(yi) & np.isfinite(vi)
     if not keep.all():
-        for label, ok, why in zip(frame["study"], keep, reasons):
+        rows = frame["_row"].to_numpy() if "_row" in frame.columns else np.full(len(frame), None)
+        for label, ok, why, row in zip(frame["study"], keep, reasons, rows):
             if not ok:
-                excluded.append(Exclusion(str(label), why or "effect or variance not estimable"))
+                excluded.append(Exclusion(str(label), why or "effect or variance not estimable",
+                                          None if row is None else int(row)))
         frame, yi, vi = frame.loc[keep], yi[keep], vi[keep]
+        flags = {key: val[keep] for key, val in flags.items()}
 
-    frame = frame.reset_index(drop=True)
+    frame = frame.drop(columns=["_row"], errors="ignore").reset_index(drop=True)
+    study = tuple(frame["study"].tolist())
     return EffectSizes(
         measure=measure,
-        study=tuple(str(s) for s in frame["study"]),
+        study=study,
         yi=np.asarray(yi, dtype=float),
         vi=np.asarray(vi, dtype=float),
         data=frame,
         excluded=tuple(excluded),
-        notes=tuple(notes),
+        notes=tuple(_notes(measure, study, flags, options)),
         options=options,
         source=None if source is None else str(source),
+        flags=flags,
     )
 
 
-def _continuous(frame, measure, correction, vtype, options, notes):
+def _notes(measure, study, flags, options) -> list[str]:
+    """The automatic choices to report for these studies."""
+    notes = []
+    if measure == "SMD" and (options.get("correction") != "exact" or options.get("vtype") != "LS"):
+        notes.append(
+            f"SMD with correction={options.get('correction')!r}, vtype={options.get('vtype')!r} "
+            "(metafor's default is exact correction, vtype 'LS')"
+        )
+    corrected = flags.get("corrected")
+    if corrected is not None and corrected.any():
+        which = ", ".join(s for s, c in zip(study, corrected) if c)
+        notes.append(f"{options['add']:g} added to every cell of the 2x2 table of {which} "
+                     f"(zero cell; to={options['to']!r})")
+    double = flags.get("double")
+    if double is not None and double.any():
+        which = ", ".join(s for s, d in zip(study, double) if d)
+        notes.append(f"no events (or only events) in both arms, kept with the correction: {which}")
+    return notes
+
+
+def _continuous(frame, measure, correction, vtype, options):
     m1, sd1, n1, m2, sd2, n2 = (frame[c].to_numpy(dtype=float) for c in CONTINUOUS_COLUMNS[1:])
     if measure == "MD":
         options.update(vtype="LS")
@@ -325,11 +358,6 @@ def _continuous(frame, measure, correction, vtype, options, notes):
     else:  # REVMAN
         vi = (n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2 - 3.94))
     options.update(correction=correction, vtype=vtype)
-    if correction != "exact" or vtype != "LS":
-        notes.append(
-            f"SMD with correction={correction!r}, vtype={vtype!r} "
-            "(metafor's default is exact correction, vtype 'LS')"
-        )
     return g, vi
 
 
@@ -350,8 +378,7 @@ def peto_yi_vi(a, b, c, d):
     return yi, vi
 
 
-def _binary(frame, measure, add, to, drop00, options, notes, reasons):
-    labels = frame["study"].astype(str).to_numpy()
+def _binary(frame, measure, add, to, drop00, options, flags, reasons):
     e1, n1, e2, n2 = (frame[c].to_numpy(dtype=float) for c in BINARY_COLUMNS[1:])
     a, b, c, d = e1, n1 - e1, e2, n2 - e2
     double = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
@@ -395,10 +422,6 @@ def _binary(frame, measure, add, to, drop00, options, notes, reasons):
     vi = np.where(bad, np.nan, vi)
     reasons[bad] = f"{measure} not estimable from these counts without a zero-cell correction (add={add:g}, to={to!r})"
     options.update(add=add, to=to, drop00=drop00)
-    if corrected.any():
-        which = ", ".join(labels[corrected])
-        notes.append(f"{add:g} added to every cell of the 2x2 table of {which} (zero cell; to={to!r})")
-    if (double & ~np.isnan(yi)).any():
-        which = ", ".join(labels[double & ~np.isnan(yi)])
-        notes.append(f"no events (or only events) in both arms, kept with the correction: {which}")
+    flags["corrected"] = np.asarray(corrected, dtype=bool)
+    flags["double"] = double & np.isfinite(yi)
     return yi, vi

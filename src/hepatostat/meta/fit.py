@@ -31,7 +31,7 @@ import pandas as pd
 
 from . import _dist
 from ..errors import EstimationError, HepatostatError, InputError
-from .data import Exclusion
+from .data import Exclusion, spreadsheet_rows
 from .effects import MEASURES, EffectSizes, effects
 from .estimators import METHODS, RE_METHODS, fit_rma, qprofile_tau2_ci
 from .mh import mantel_haenszel, peto, peto_q
@@ -324,67 +324,81 @@ def pool(
         raise InputError(f"auto_random must be one of {', '.join(RE_METHODS)}, got {auto_random!r}")
     if es.k == 0:
         raise EstimationError("no studies left to pool" + _excluded_text(es.excluded))
-    notes = list(es.notes)
-    y, v = es.yi, es.vi
+    return _pool_many([es], method, knha=knha, level=level, auto_random=auto_random)[0]
 
-    # heterogeneity by the review's rule, from the fixed-effect fit
-    fe = fit_rma(y, v, method="FE")
-    wants_random, why = review_rule(fe.QEp, fe.I2)
+
+def _rule_text(method: str, wants_random: bool, why: str, auto_random: str) -> str:
     if method == "AUTO":
-        chosen = auto_random if wants_random else "FE"
-        rule = f"auto: {why} → {'random effects (' + auto_random + ')' if wants_random else 'fixed effect'}"
-        method = chosen
-    else:
-        random = method in RE_METHODS
-        rule = (
-            f"{method} as requested ({'random effects' if random else 'fixed effect'}); "
-            f"the review's rule ({why}) would choose {'random effects' if wants_random else 'fixed effect'}"
-        )
-    if es.k == 1:
-        notes.append("k = 1: the pooled estimate is the study's own; heterogeneity (tau², Q, I²) is not estimable")
-        if knha:
-            notes.append("Knapp-Hartung needs k >= 2: z test used")
-            knha = False
-
-    if method in ("MH", "PETO"):
-        return _pool_counts(es, method, level, rule, notes)
-
-    f = fit_rma(y, v, method=method, knha=knha)
-    est = float(f.beta[0])
-    se = float(math.sqrt(f.vb[0, 0]))
-    stat = est / se if se > 0 else np.nan
-    if knha:
-        crit = _dist.t_isf((1 - level) / 2, f.df)
-        pval = 2 * _dist.t_sf(abs(stat), f.df) if np.isfinite(stat) else np.nan
-        df = f.df
-    else:
-        crit = _dist.norm_isf((1 - level) / 2)
-        pval = 2 * _dist.norm_sf(abs(stat)) if np.isfinite(stat) else np.nan
-        df = None
+        return f"auto: {why} → {'random effects (' + auto_random + ')' if wants_random else 'fixed effect'}"
     random = method in RE_METHODS
-    tau2_ci = I2_ci = H2_ci = (np.nan, np.nan)
-    if random and es.k > 1:
-        tau2_ci = qprofile_tau2_ci(y, v, level=level)
-        I2_ci = tuple(100 * t / (f.vt + t) for t in tau2_ci)
-        H2_ci = tuple(t / f.vt + 1 for t in tau2_ci)
-    if random:
-        pi_se = math.sqrt(se**2 + f.tau2)
-        pi = (est - crit * pi_se, est + crit * pi_se)
-    else:
-        pi = (est - crit * se, est + crit * se)
-    w = f.wi / f.wi.sum() * 100
-    if es.k > 1 and f.tau2 == 0 and random:
-        notes.append(f"tau² estimated at its lower bound 0 ({method}): the random-effects model reduces to the fixed-effect model")
-    return PoolResult(
-        measure=es.measure, method=method, knha=knha, level=level, k=es.k,
-        estimate=est, se=se, stat=stat, pval=float(pval),
-        ci_low=est - crit * se, ci_high=est + crit * se, df=df,
-        tau2=f.tau2, se_tau2=f.se_tau2 if random else np.nan, tau2_ci=tau2_ci,
-        I2=f.I2, I2_ci=I2_ci, H2=f.H2, H2_ci=H2_ci,
-        Q=f.QE, Q_df=f.QE_df, Q_pval=f.QEp, pi_low=pi[0], pi_high=pi[1],
-        study=es.study, yi=y, vi=v, weights=w, model_rule=rule, random=random,
-        excluded=es.excluded, notes=tuple(notes), effects=es,
+    return (
+        f"{method} as requested ({'random effects' if random else 'fixed effect'}); "
+        f"the review's rule ({why}) would choose {'random effects' if wants_random else 'fixed effect'}"
     )
+
+
+def _pool_many(ess, method, *, knha, level, auto_random) -> list:
+    """Pool several independent sets of effect sizes (each with k >= 1) at once.
+
+    The inverse-variance fits run in one vectorised pass
+    (:func:`hepatostat.meta.batch.fit_batch`); MH and Peto pool each set
+    from its counts.
+    """
+    from .batch import fit_batch, pad
+
+    y, v, mask = pad([es.yi for es in ess], [es.vi for es in ess])
+    fe = fit_batch(y, v, mask, "FE", qprofile=False)
+    rules = [review_rule(fe["Q_pval"][i], fe["I2"][i]) for i in range(len(ess))]
+    if method in ("MH", "PETO"):
+        out = []
+        for es, (wants, why) in zip(ess, rules):
+            notes = list(es.notes)
+            if es.k == 1:
+                notes.append(_K1_NOTE)
+            out.append(_pool_counts(es, method, level, _rule_text(method, wants, why, auto_random), notes))
+        return out
+    if method == "AUTO":
+        wants = np.array([w for w, _ in rules])
+        fits = {"FE": fe if not knha else fit_batch(y, v, mask, "FE", knha=knha, level=level),
+                auto_random: fit_batch(y, v, mask, auto_random, knha=knha, level=level)}
+        chosen = [auto_random if w else "FE" for w in wants]
+    else:
+        fits = {method: fe if (method == "FE" and not knha and level == 0.95)
+                else fit_batch(y, v, mask, method, knha=knha, level=level)}
+        chosen = [method] * len(ess)
+    results = []
+    for i, es in enumerate(ess):
+        m = chosen[i]
+        f = fits[m]
+        notes = list(es.notes)
+        if es.k == 1:
+            notes.append(_K1_NOTE)
+            if knha:
+                notes.append("Knapp-Hartung needs k >= 2: z test used")
+        random = m in RE_METHODS
+        if es.k > 1 and random and f["tau2"][i] == 0:
+            notes.append(f"tau² estimated at its lower bound 0 ({m}): the random-effects model reduces to the fixed-effect model")
+        used_knha = bool(f["knha"][i])
+        k = es.k
+        results.append(PoolResult(
+            measure=es.measure, method=m, knha=used_knha, level=level, k=k,
+            estimate=float(f["estimate"][i]), se=float(f["se"][i]), stat=float(f["stat"][i]), pval=float(f["pval"][i]),
+            ci_low=float(f["ci_low"][i]), ci_high=float(f["ci_high"][i]),
+            df=float(f["df"][i]) if used_knha else None,
+            tau2=float(f["tau2"][i]), se_tau2=float(f["se_tau2"][i]) if random else np.nan,
+            tau2_ci=(float(f["tau2_ci_low"][i]), float(f["tau2_ci_high"][i])),
+            I2=float(f["I2"][i]), I2_ci=(float(f["I2_ci_low"][i]), float(f["I2_ci_high"][i])),
+            H2=float(f["H2"][i]), H2_ci=(float(f["H2_ci_low"][i]), float(f["H2_ci_high"][i])),
+            Q=float(f["Q"][i]), Q_df=int(f["Q_df"][i]), Q_pval=float(f["Q_pval"][i]),
+            pi_low=float(f["pi_low"][i]), pi_high=float(f["pi_high"][i]),
+            study=es.study, yi=es.yi, vi=es.vi, weights=f["weights"][i, :k].copy(),
+            model_rule=_rule_text(method, rules[i][0], rules[i][1], auto_random), random=random,
+            excluded=es.excluded, notes=tuple(notes), effects=es,
+        ))
+    return results
+
+
+_K1_NOTE = "k = 1: the pooled estimate is the study's own; heterogeneity (tau², Q, I²) is not estimable"
 
 
 def _pool_counts(es, method, level, rule, notes):
@@ -516,22 +530,64 @@ def pool_per(
         raise InputError(
             f"--per column '{per}' not found; columns are {', '.join(map(str, data.columns))}", file=source
         )
-    effect_options = effect_options or {}
-    values, results, errors = [], [], []
-    col = data[per]
-    for val in pd.unique(col):
-        mask = col.isna() if pd.isna(val) else (col == val)
-        sub = data.loc[mask]
-        label = None if pd.isna(val) else (val.item() if hasattr(val, "item") else val)
-        try:
-            es = effects(sub, measure, source=source, **effect_options)
-            res = pool(es, method, knha=knha, level=level, auto_random=auto_random)
-            results.append(res)
-            errors.append(None)
-        except EstimationError as exc:
-            results.append(None)
-            errors.append(str(exc))
-        except HepatostatError as exc:
-            raise type(exc)(f"{per} = {label}: {exc}") from None
-        values.append(label)
+    method = str(method).upper()
+    if method not in ALL_METHODS:
+        raise InputError(f"unknown method {method!r}; allowed: {', '.join(ALL_METHODS)}")
+    effect_options = dict(effect_options or {})
+    codes, uniques = pd.factorize(data[per], use_na_sentinel=False)
+    values = [None if pd.isna(u) else (u.item() if hasattr(u, "item") else u) for u in uniques]
+    frame = data.copy()
+    frame["_per_code"] = codes
+    if effect_options.get("to") == "if0all":
+        # "all tables when any has a zero cell" is decided within each analysis
+        subsets = []
+        for g in range(len(uniques)):
+            subsets.append(effects(frame.loc[codes == g].drop(columns="_per_code"), measure, source=source,
+                                   **effect_options))
+    else:
+        row_code = dict(zip(spreadsheet_rows(frame).tolist(), codes.tolist()))
+        subsets = _split_effects(effects(frame, measure, source=source, by=per, **effect_options), row_code,
+                                 len(uniques))
+    results, errors = [None] * len(subsets), [None] * len(subsets)
+    ok = [i for i, es in enumerate(subsets) if es.k > 0]
+    for i, es in enumerate(subsets):
+        if es.k == 0:
+            errors[i] = "no studies left to pool" + _excluded_text(es.excluded)
+    if method in ("MH", "PETO"):
+        for i in ok:
+            try:
+                results[i] = _pool_many([subsets[i]], method, knha=knha, level=level, auto_random=auto_random)[0]
+            except EstimationError as exc:
+                errors[i] = str(exc)
+    elif ok:
+        for i, res in zip(ok, _pool_many([subsets[i] for i in ok], method, knha=knha, level=level,
+                                          auto_random=auto_random)):
+            results[i] = res
     return PerResult(per, tuple(values), tuple(results), tuple(errors))
+
+
+def _split_effects(es: EffectSizes, row_code: dict, n_groups: int) -> list:
+    """Split effect sizes of a whole table into one EffectSizes per analysis."""
+    from .effects import _notes
+
+    kept_codes = es.data["_per_code"].to_numpy()
+    order = np.argsort(kept_codes, kind="stable")
+    bounds = np.searchsorted(kept_codes[order], np.arange(n_groups + 1))
+    data = es.data.drop(columns="_per_code").iloc[order]
+    study = np.asarray(es.study, dtype=object)[order]
+    yi, vi = es.yi[order], es.vi[order]
+    flags = {key: val[order] for key, val in es.flags.items()}
+    excluded = [[] for _ in range(n_groups)]
+    for e in es.excluded:
+        excluded[row_code[e.row]].append(e)
+    out = []
+    for g in range(n_groups):
+        sl = slice(bounds[g], bounds[g + 1])
+        st = tuple(study[sl].tolist())
+        fl = {key: val[sl] for key, val in flags.items()}
+        out.append(EffectSizes(
+            measure=es.measure, study=st, yi=yi[sl], vi=vi[sl], data=data.iloc[sl],
+            excluded=tuple(excluded[g]), notes=tuple(_notes(es.measure, st, fl, es.options)),
+            options=dict(es.options), source=es.source, flags=fl,
+        ))
+    return out

@@ -1,0 +1,293 @@
+"""Many independent meta-analyses at once.
+
+``fit_batch()`` fits m intercept-only models in one vectorised pass over a
+padded ``(m, kmax)`` array: the same estimators, starting values,
+convergence rules and formulas as :func:`hepatostat.meta.estimators.fit_rma`
+(and so as metafor), with convergence tracked per analysis. It is what
+``--per`` (outcomes × time points × subgroups), leave-one-out and other
+repeated analyses use when there are many of them.
+
+Notes
+-----
+For the intercept-only model with weights ``w`` (``s = sum(w)``) the
+projection is ``P = W - w w'/s``, so that ``P y = w (y - mu)`` with
+``mu = sum(w y)/s``; ``y'Py``, ``y'PPy``, ``tr(P)`` and ``tr(PP)`` are sums
+over the studies, and every estimator reduces to sums along one axis.
+Root-finding (PM, EB and the Q-profile interval) uses bisection to machine
+precision, vectorised over analyses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dist
+from ..errors import EstimationError, InputError
+from .estimators import METHODS
+
+__all__ = ["pad", "fit_batch"]
+
+_THRESHOLD = 1e-10  # as estimators._THRESHOLD
+_MAXITER = 1000
+_EPS = np.finfo(float).eps
+
+
+def pad(groups_y, groups_v):
+    """Pad lists of per-analysis arrays into ``(y, v, mask)`` of shape (m, kmax)."""
+    m = len(groups_y)
+    kmax = max((len(g) for g in groups_y), default=0)
+    y = np.zeros((m, kmax))
+    v = np.ones((m, kmax))
+    mask = np.zeros((m, kmax), dtype=bool)
+    for i, (gy, gv) in enumerate(zip(groups_y, groups_v)):
+        n = len(gy)
+        y[i, :n] = gy
+        v[i, :n] = gv
+        mask[i, :n] = True
+    return y, v, mask
+
+
+def _wsums(y, v, mask, tau2):
+    """Weights and the sums every estimator needs, at tau2 (shape (m,))."""
+    w = np.where(mask, 1.0 / (v + tau2[:, None]), 0.0)
+    s = w.sum(axis=1)
+    mu = (w * y).sum(axis=1) / s
+    r = np.where(mask, y - mu[:, None], 0.0)
+    return w, s, mu, r
+
+
+def _q(y, v, mask, tau2):
+    w, s, mu, r = _wsums(y, v, mask, tau2)
+    return (w * r * r).sum(axis=1)
+
+
+def _sum_p2(w, s, x, z):
+    """sum_ij P_ij^2 x_i z_j for P = diag(w) - w w'/s (x, z per study)."""
+    a2 = w * w / s[:, None]
+    return (w * w * x * z).sum(1) - 2 * (w * a2 * x * z).sum(1) + (a2 * x).sum(1) * (a2 * z).sum(1)
+
+
+def _solve_q(y, v, mask, k, target, active):
+    """Smallest tau2 >= 0 with Q(tau2) = target, per analysis (bisection)."""
+    m = y.shape[0]
+    out = np.zeros(m)
+    todo = active & (_q(y, v, mask, np.zeros(m)) > target)
+    if not todo.any():
+        return out
+    lo = np.zeros(m)
+    hi = np.full(m, 100.0)
+    for _ in range(40):
+        over = todo & (_q(y, v, mask, hi) > target)
+        if not over.any():
+            break
+        hi = np.where(over, hi * 10, hi)
+    else:
+        raise EstimationError("no tau^2 found that solves the Q equation")
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        above = _q(y, v, mask, mid) > target
+        lo = np.where(todo & above, mid, lo)
+        hi = np.where(todo & ~above, mid, hi)
+        if np.all((hi - lo)[todo] <= np.maximum(1e-15, 4 * _EPS * hi[todo])):
+            break
+    out[todo] = 0.5 * (lo + hi)[todo]
+    return out
+
+
+def _loglik(y, v, mask, tau2, method, k):
+    w, s, mu, r = _wsums(y, v, mask, tau2)
+    rss = (w * r * r).sum(1)
+    logv = np.where(mask, np.log(v + tau2[:, None]), 0.0).sum(1)
+    if method == "ML":
+        return -0.5 * k * np.log(2 * np.pi) - 0.5 * logv - 0.5 * rss
+    return -0.5 * (k - 1) * np.log(2 * np.pi) - 0.5 * logv - 0.5 * np.log(s) - 0.5 * rss
+
+
+def _tau2(y, v, mask, k, method, active):
+    """tau2 and its SE per analysis for one estimator (k = 1 rows give 0 and NaN)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _tau2_inner(y, v, mask, k, method, active)
+
+
+def _tau2_inner(y, v, mask, k, method, active):
+    m = y.shape[0]
+    zero = np.zeros(m)
+    kk = np.maximum(k, 1).astype(float)
+    if method == "FE":
+        return zero, np.full(m, np.nan)
+    # fixed-effect quantities
+    w0, s0, mu0, r0 = _wsums(y, v, mask, zero)
+    Q0 = (w0 * r0 * r0).sum(1)
+    trP0 = s0 - (w0 * w0).sum(1) / s0
+    ybar = np.where(mask, y, 0).sum(1) / kk
+    rols = np.where(mask, y - ybar[:, None], 0.0)
+    rss_ols = (rols * rols).sum(1)
+    sumv = np.where(mask, v, 0).sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        he = (rss_ols - sumv * (1 - 1 / kk)) / (kk - 1)
+    if method == "DL":
+        tau2 = np.maximum(0, (Q0 - (kk - 1)) / trP0)
+        trPP0 = _sum_p2(w0, s0, np.ones_like(w0) * mask, np.ones_like(w0) * mask)
+        se = np.sqrt(1 / trP0**2 * (2 * (kk - 1) + 4 * tau2 * trP0 + 2 * tau2**2 * trPP0))
+    elif method == "HE":
+        tau2 = np.maximum(0, he)
+        ones = mask.astype(float)
+        vv = np.where(mask, v, 0.0)
+        s_ols = kk
+        spvpv = _sum_p2(ones, s_ols, vv, vv)
+        trPV = sumv * (1 - 1 / kk)
+        se = np.sqrt(1 / (kk - 1) ** 2 * (2 * spvpv + 4 * tau2 * trPV + 2 * tau2**2 * (kk - 1)))
+    elif method == "SJ":
+        tau0 = rss_ols / kk
+        pos = tau0 > 0
+        t0 = np.where(pos, tau0, 1.0)
+        w, s, mu, r = _wsums(y, v, mask, t0)
+        rss = (w * r * r).sum(1)
+        tau2 = np.where(pos, t0 * rss / (kk - 1), 0.0)
+        vv = np.where(mask, v, 0.0)
+        ones = mask.astype(float)
+        se = np.sqrt(t0**2 / (kk - 1) ** 2 * (2 * _sum_p2(w, s, vv, vv) + 4 * tau2 * _sum_p2(w, s, ones, vv)
+                                               + 2 * tau2**2 * _sum_p2(w, s, ones, ones)))
+        se = np.where(pos, se, np.nan)
+    elif method in ("PM", "EB"):
+        tau2 = _solve_q(y, v, mask, k, kk - 1, active)
+        w = np.where(mask, 1 / (v + tau2[:, None]), 0.0)
+        se = np.sqrt(2 * kk**2 / (kk - 1) / w.sum(1) ** 2)
+    elif method in ("ML", "REML"):
+        tau2 = np.maximum(0, np.where(np.isfinite(he), he, 0.0))
+        run = active.copy()
+        it = 0
+        while run.any():
+            it += 1
+            if it > _MAXITER:
+                raise EstimationError(f"{method}: Fisher scoring did not converge in {_MAXITER} iterations")
+            w, s, mu, r = _wsums(y, v, mask, tau2)
+            ypp = (w * w * r * r).sum(1)
+            if method == "ML":
+                adj = (ypp - s) / (w * w).sum(1)
+            else:
+                ones = mask.astype(float)
+                trP = s - (w * w).sum(1) / s
+                trPP = _sum_p2(w, s, ones, ones)
+                adj = (ypp - trP) / trPP
+            adj = np.where(run, adj, 0.0)
+            for _ in range(1100):
+                neg = tau2 + adj < 0
+                if not neg.any():
+                    break
+                adj = np.where(neg, adj / 2, adj)
+            new = tau2 + adj
+            run = run & (np.abs(new - tau2) > _THRESHOLD)
+            tau2 = new
+        tau2 = np.maximum(0, tau2)
+        better0 = (tau2 > 0) & (_loglik(y, v, mask, zero, method, kk) > _loglik(y, v, mask, tau2, method, kk) + 1e-12)
+        tau2 = np.where(better0, 0.0, tau2)
+        w, s, mu, r = _wsums(y, v, mask, tau2)
+        if method == "ML":
+            se = np.sqrt(2 / (w * w).sum(1))
+        else:
+            ones = mask.astype(float)
+            se = np.sqrt(2 / _sum_p2(w, s, ones, ones))
+    else:
+        raise InputError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+    small = k < 2
+    return np.where(small, 0.0, tau2), np.where(small, np.nan, se)
+
+
+def fit_batch(y, v, mask, method: str = "REML", *, knha: bool = False, level: float = 0.95,
+              qprofile: bool = True) -> dict:
+    """Fit intercept-only models to every row of padded arrays.
+
+    Parameters
+    ----------
+    y, v, mask : ndarray, shape (m, kmax)
+        Effect sizes, sampling variances, and which cells hold a study (see
+        :func:`pad`).
+    method : str
+        ``FE`` or a tau^2 estimator (``DL, REML, ML, PM, SJ, HE, EB``).
+    knha : bool
+        Knapp-Hartung (t with k - 1 df); analyses with k = 1 use z.
+    qprofile : bool
+        Compute Q-profile intervals for tau^2, I^2, H^2 (random effects).
+
+    Returns
+    -------
+    dict of arrays, shape (m,) unless noted: ``k, estimate, se, stat, pval,
+    ci_low, ci_high, df, tau2, se_tau2, tau2_ci_low, tau2_ci_high, I2,
+    I2_ci_low, I2_ci_high, H2, H2_ci_low, H2_ci_high, Q, Q_df, Q_pval, pi_low,
+    pi_high, knha`` and ``weights`` (m, kmax, percent).
+    """
+    method = str(method).upper()
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+    y = np.where(mask, np.asarray(y, float), 0.0)
+    v = np.where(mask, np.asarray(v, float), 1.0)
+    mask = np.asarray(mask, bool)
+    k = mask.sum(1)
+    if np.any(k == 0):
+        raise EstimationError("an analysis has no studies")
+    m = y.shape[0]
+    kk = k.astype(float)
+    active = k >= 2
+    tau2, se_tau2 = _tau2(y, v, mask, k, method, active)
+    random = method != "FE"
+
+    # heterogeneity from the fixed-effect weights
+    zero = np.zeros(m)
+    w0, s0, mu0, r0 = _wsums(y, v, mask, zero)
+    Q = np.maximum(0, (w0 * r0 * r0).sum(1))
+    dfq = k - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        Qp = np.where(active, _dist.chi2_sf(Q, np.maximum(dfq, 1)), np.nan)
+        vt = np.where(active, dfq / (s0 - (w0 * w0).sum(1) / s0), np.nan)
+        if random:
+            I2 = 100 * tau2 / (vt + tau2)
+            H2 = tau2 / vt + 1
+        else:
+            I2 = np.where(Q > 0, np.maximum(0, 100 * (Q - dfq) / np.where(Q > 0, Q, 1)), 0.0)
+            H2 = Q / dfq
+    I2 = np.where(active, I2, np.nan)
+    H2 = np.where(active, H2, np.nan)
+
+    w, s, mu, r = _wsums(y, v, mask, tau2)
+    est = mu
+    var = 1 / s
+    use_t = knha & active
+    if knha:
+        rss = (w * r * r).sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s2w = np.where(rss <= _EPS, 0.0, rss / np.maximum(dfq, 1))
+        var = np.where(use_t, s2w * var, var)
+    se = np.sqrt(var)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = np.where(se > 0, est / se, np.nan)
+    alpha = 1 - level
+    df_t = np.maximum(dfq, 1).astype(float)
+    crit = np.where(use_t, _dist.t_isf(alpha / 2, df_t), _dist.norm_isf(alpha / 2))
+    pval = np.where(use_t, 2 * _dist.t_sf(np.abs(stat), df_t), 2 * _dist.norm_sf(np.abs(stat)))
+    ci_low, ci_high = est - crit * se, est + crit * se
+    if random:
+        pise = np.sqrt(se**2 + tau2)
+        pi_low, pi_high = est - crit * pise, est + crit * pise
+    else:
+        pi_low, pi_high = ci_low, ci_high
+    nan = np.full(m, np.nan)
+    t_lo = t_hi = nan
+    if random and qprofile:
+        crit_u = _dist.chi2_isf(alpha / 2, df_t)
+        crit_l = _dist.chi2_ppf(alpha / 2, df_t)
+        t_lo = np.where(active, _solve_q(y, v, mask, k, crit_u, active), np.nan)
+        t_hi = np.where(active, _solve_q(y, v, mask, k, crit_l, active), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = {
+            "k": k, "estimate": est, "se": se, "stat": stat, "pval": pval, "ci_low": ci_low, "ci_high": ci_high,
+            "df": np.where(use_t, dfq.astype(float), np.nan), "knha": use_t,
+            "tau2": tau2, "se_tau2": se_tau2 if random else nan,
+            "tau2_ci_low": t_lo, "tau2_ci_high": t_hi,
+            "I2": I2, "I2_ci_low": 100 * t_lo / (vt + t_lo), "I2_ci_high": 100 * t_hi / (vt + t_hi),
+            "H2": H2, "H2_ci_low": t_lo / vt + 1, "H2_ci_high": t_hi / vt + 1,
+            "Q": np.where(active, Q, 0.0), "Q_df": np.where(active, dfq, 0), "Q_pval": Qp,
+            "pi_low": pi_low, "pi_high": pi_high,
+            "weights": 100 * w / s[:, None],
+        }
+    return out
