@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,3 +26,17 @@ def reference_data(dataset: str, ref: str = "meta_core.json") -> pd.DataFrame:
 
 def reference_path(dataset: str, ref: str = "meta_core.json") -> Path:
     return REFERENCE / reference(ref)["datasets"][dataset]["csv"]
+
+
+def parse_mods(formula: str):
+    """'~ablat + factor(alloc)' -> (['ablat', 'alloc'], ['alloc'])."""
+    mods, cats = [], []
+    for term in formula.lstrip("~").split("+"):
+        term = term.strip()
+        m = re.fullmatch(r"factor\((\w+)\)", term)
+        if m:
+            mods.append(m.group(1))
+            cats.append(m.group(1))
+        else:
+            mods.append(term)
+    return mods, cats

@@ -7,7 +7,6 @@ Reference: tests/reference/meta_advanced.json (tests/reference/meta_advanced.R),
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -17,26 +16,12 @@ from hepatostat.errors import InputError
 from hepatostat.meta import effects
 from hepatostat.meta.regression import meta_regression, permutation_test
 
-from refdata import reference, reference_data
+from refdata import parse_mods, reference, reference_data
 
 # DESIGN.md: agreement with metafor to 1e-6 (fixtures fitted with threshold 1e-12).
 RTOL, ATOL = 1e-6, 1e-9
 
 REF = reference("meta_advanced.json")
-
-
-def parse_mods(formula: str):
-    """'~ablat + factor(alloc)' -> (['ablat', 'alloc'], ['alloc'])."""
-    mods, cats = [], []
-    for term in formula.lstrip("~").split("+"):
-        term = term.strip()
-        m = re.fullmatch(r"factor\((\w+)\)", term)
-        if m:
-            mods.append(m.group(1))
-            cats.append(m.group(1))
-        else:
-            mods.append(term)
-    return mods, cats
 
 
 def _csv(name):

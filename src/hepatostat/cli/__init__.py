@@ -7,6 +7,7 @@ traceback. Set ``HEPATOSTAT_DEBUG=1`` to see tracebacks of unexpected errors.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -14,11 +15,30 @@ import click
 
 from .. import __version__
 from ..errors import HepatostatError
-from .demo import demo_cmd
-from .meta import meta_group
+
+#: command name -> (module, attribute); modules load only when their command runs,
+#: so that ``hepatostat meta pool`` does not pay for DuckDB or the review engine
+COMMANDS = {
+    "meta": (".meta", "meta_group"),
+    "review": (".review", "review_group"),
+    "demo": (".demo", "demo_cmd"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx, name):
+        if name in COMMANDS and name not in self.commands:
+            module, attr = COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module, __name__), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="hepatostat")
 def cli():
     """hepatostat: cohort statistics and meta-analysis for cell therapy in
@@ -30,9 +50,6 @@ def cli():
       hepatostat meta pool trials.csv --measure SMD --method auto --plot forest.png
     """
 
-
-cli.add_command(meta_group)
-cli.add_command(demo_cmd)
 
 
 def main(argv=None) -> int:

@@ -40,9 +40,19 @@ def _clean(obj):
     return obj
 
 
-def emit(fmt: str, *, obj=None, frame: pd.DataFrame | None = None, text: str | None = None) -> None:
-    """Write the result to stdout in the chosen format."""
+def emit(fmt: str, *, obj=None, frame=None, text=None) -> None:
+    """Write the result to stdout in the chosen format.
+
+    Each of ``obj`` (JSON), ``frame`` (CSV) and ``text`` (table) may be a
+    value or a function returning it; only the one asked for is computed.
+    """
     fmt = fmt.lower()
+    if fmt == "json":
+        obj = obj() if callable(obj) else obj
+    elif fmt == "csv":
+        frame = frame() if callable(frame) else frame
+    else:
+        text = text() if callable(text) else text
     if fmt == "json":
         click.echo(json.dumps(_clean(obj), ensure_ascii=False, allow_nan=False, indent=None))
     elif fmt == "csv":

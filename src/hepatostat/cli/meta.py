@@ -63,7 +63,7 @@ def effects_cmd(file, measure, fmt, **kw):
       hepatostat meta effects trials.csv --measure SMD --format json
     """
     es = _meta.effects(read_table(file), measure, source=file, **_effect_kwargs(kw))
-    emit(fmt, obj=es.to_dict(), frame=es.to_frame(), text=es.summary())
+    emit(fmt, obj=es.to_dict, frame=es.to_frame, text=es.summary)
 
 
 @meta_group.command("pool")
@@ -100,15 +100,13 @@ def pool_cmd(file, measure, method, knha, level, auto_random, per, plot_path, ti
             raise click.UsageError("--plot draws one analysis; leave it out with --per")
         res = _meta.pool_per(data, per, measure, method, knha=knha, level=level, source=file,
                              effect_options=eopts, auto_random=auto_random)
-        frame = res.to_frame()
-        obj = res.to_dict()
-        emit(fmt, obj=obj, frame=frame, text=res.summary())
+        emit(fmt, obj=res.to_dict, frame=res.to_frame, text=res.summary)
         return
     es = _meta.effects(data, measure, source=file, **eopts)
     res = _meta.pool(es, method, knha=knha, level=level, auto_random=auto_random)
     if plot_path:
         res.plot(plot_path, title=title)
-    emit(fmt, obj=res.to_dict(), frame=res.to_frame(), text=res.summary())
+    emit(fmt, obj=res.to_dict, frame=res.to_frame, text=res.summary)
 
 
 def _pooled(file, measure, method, knha, level, kw, auto_random="DL"):
@@ -152,7 +150,7 @@ def bias_cmd(file, measure, method, knha, level, estimator, plot_path, fmt, **kw
     out = publication_bias(res, estimator=estimator)
     if plot_path:
         out.plot(plot_path)
-    emit(fmt, obj=out.to_dict(), frame=out.to_frame(), text=out.summary())
+    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
 
 
 @meta_group.command("loo")
@@ -178,7 +176,7 @@ def loo_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
     out = leave_one_out(res)
     if plot_path:
         out.plot(plot_path)
-    emit(fmt, obj=out.to_dict(), frame=out.to_frame(), text=out.summary())
+    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
 
 
 @meta_group.command("influence")
@@ -201,7 +199,7 @@ def influence_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
     out = influence(res)
     if plot_path:
         baujat_plot(baujat(res), plot_path)
-    emit(fmt, obj=out.to_dict(), frame=out.to_frame(), text=out.summary())
+    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
 
 
 @meta_group.command("subgroup")
@@ -227,7 +225,7 @@ def subgroup_cmd(file, measure, method, knha, level, by, plot_path, fmt, **kw):
     out = subgroup_analysis(es, by, method, knha=knha, level=level)
     if plot_path:
         out.plot(plot_path)
-    emit(fmt, obj=out.to_dict(), frame=out.to_frame(), text=out.summary())
+    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
 
 
 @meta_group.command("regress")
@@ -297,7 +295,7 @@ def outcomes_cmd(file, measure, method, knha, outcome_col, time_col, baseline, a
 
     out = outcome_table(read_table(file), measure, method, outcome=outcome_col, timepoint=time_col,
                         baseline=baseline, knha=knha, auto_random=auto_random, source=file)
-    emit(fmt, obj=out.to_dict(), frame=out.to_frame(), text=out.summary())
+    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
 
 
 @meta_group.command("check-reported")
@@ -330,4 +328,4 @@ def check_reported_cmd(file, fmt):
     except pd.errors.EmptyDataError:
         raise InputError("the file is empty; expected a table with a header row", file=file) from None
     out = check_reported(data, source=file)
-    emit(fmt, obj=out.to_dict(), frame=out.to_frame(), text=out.summary())
+    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)

@@ -68,9 +68,16 @@ def _sum_p2(w, s, x, z):
 
 
 def _solve_q(y, v, mask, k, target, active):
-    """Smallest tau2 >= 0 with Q(tau2) = target, per analysis (bisection)."""
+    """Smallest tau2 >= 0 with Q(tau2) = target, per analysis.
+
+    Q decreases in tau2 with ``dQ/dtau2 = -sum(w^2 (y - mu)^2)`` (the term in
+    ``dmu`` vanishes because ``sum(w (y - mu)) = 0``), so Newton steps are
+    cheap; they are kept inside a bracket that shrinks every step, and a
+    step that would leave it is replaced by bisection.
+    """
     m = y.shape[0]
     out = np.zeros(m)
+    target = np.broadcast_to(np.asarray(target, float), (m,))
     todo = active & (_q(y, v, mask, np.zeros(m)) > target)
     if not todo.any():
         return out
@@ -80,17 +87,30 @@ def _solve_q(y, v, mask, k, target, active):
         over = todo & (_q(y, v, mask, hi) > target)
         if not over.any():
             break
+        lo = np.where(over, hi, lo)
         hi = np.where(over, hi * 10, hi)
     else:
         raise EstimationError("no tau^2 found that solves the Q equation")
+    x = lo.copy()
+    run = todo.copy()
     for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        above = _q(y, v, mask, mid) > target
-        lo = np.where(todo & above, mid, lo)
-        hi = np.where(todo & ~above, mid, hi)
-        if np.all((hi - lo)[todo] <= np.maximum(1e-15, 4 * _EPS * hi[todo])):
+        w, s, mu, r = _wsums(y, v, mask, x)
+        wr2 = w * r * r
+        f = wr2.sum(1) - target
+        dq = -(w * wr2).sum(1)
+        lo = np.where(run & (f > 0), x, lo)
+        hi = np.where(run & (f <= 0), x, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xn = np.where(f == 0, x, x - f / dq)
+        bad = ~np.isfinite(xn) | (xn < lo) | (xn > hi)
+        xn = np.where(bad, 0.5 * (lo + hi), xn)
+        tol = np.maximum(1e-15, 4 * _EPS * np.abs(xn))
+        done = (np.abs(xn - x) <= tol) | (f == 0) | (hi - lo <= tol)
+        x = np.where(run, xn, x)
+        run = run & ~done
+        if not run.any():
             break
-    out[todo] = 0.5 * (lo + hi)[todo]
+    out[todo] = x[todo]
     return out
 
 
@@ -291,3 +311,173 @@ def fit_batch(y, v, mask, method: str = "REML", *, knha: bool = False, level: fl
             "weights": 100 * w / s[:, None],
         }
     return out
+
+
+# ---------------------------------------------------------------------------
+# meta-regression models with a common number of studies, batched over models
+
+
+def _proj_batch(w, X):
+    """P = W - W X (X'WX)^-1 X'W for each model: w (m, k), X (m, k, p)."""
+    XtW = np.swapaxes(X, 1, 2) * w[:, None, :]  # (m, p, k)
+    A = XtW @ X  # (m, p, p)
+    Ainv = np.linalg.inv(A)
+    P = -np.swapaxes(XtW, 1, 2) @ Ainv @ XtW
+    idx = np.arange(w.shape[1])
+    P[:, idx, idx] += w
+    return P, Ainv, XtW
+
+
+def _quad(P, y):
+    """y' P y for each model (y (m, k))."""
+    return np.einsum("mi,mij,mj->m", y, P, y)
+
+
+def _q_reg(y, v, X, tau2):
+    P, _, _ = _proj_batch(1 / (v + tau2[:, None]), X)
+    return _quad(P, y)
+
+
+def _solve_q_reg(y, v, X, target, active):
+    m = y.shape[0]
+    out = np.zeros(m)
+    todo = active & (_q_reg(y, v, X, np.zeros(m)) > target)
+    if not todo.any():
+        return out
+    lo, hi = np.zeros(m), np.full(m, 100.0)
+    for _ in range(40):
+        over = todo & (_q_reg(y, v, X, hi) > target)
+        if not over.any():
+            break
+        hi = np.where(over, hi * 10, hi)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        above = _q_reg(y, v, X, mid) > target
+        lo = np.where(todo & above, mid, lo)
+        hi = np.where(todo & ~above, mid, hi)
+        if np.all((hi - lo)[todo] <= np.maximum(1e-15, 4 * _EPS * hi[todo])):
+            break
+    out[todo] = 0.5 * (lo + hi)[todo]
+    return out
+
+
+def _loglik_reg(y, v, X, tau2, method):
+    m, k, p = X.shape
+    w = 1 / (v + tau2[:, None])
+    P, Ainv, XtW = _proj_batch(w, X)
+    rss = _quad(P, y)
+    logv = np.log(v + tau2[:, None]).sum(1)
+    if method == "ML":
+        return -0.5 * k * np.log(2 * np.pi) - 0.5 * logv - 0.5 * rss
+    logdet = -np.linalg.slogdet(Ainv)[1]
+    return -0.5 * (k - p) * np.log(2 * np.pi) - 0.5 * logv - 0.5 * logdet - 0.5 * rss
+
+
+def _tau2_reg(y, v, X, method):
+    m, k, p = X.shape
+    zero = np.zeros(m)
+    active = np.full(m, k - p >= 1)
+    if method == "FE" or k - p < 1:
+        return zero
+    if method == "DL":
+        P, _, _ = _proj_batch(1 / v, X)
+        trP = np.trace(P, axis1=1, axis2=2)
+        return np.maximum(0, (_quad(P, y) - (k - p)) / trP)
+    # HE (also the start of ML/REML)
+    Xt = np.swapaxes(X, 1, 2)
+    Pols = -X @ np.linalg.inv(Xt @ X) @ Xt
+    idx = np.arange(k)
+    Pols[:, idx, idx] += 1
+    he = (_quad(Pols, y) - np.einsum("mii,mi->m", Pols, v)) / (k - p)
+    if method == "HE":
+        return np.maximum(0, he)
+    if method == "SJ":
+        tau0 = y.var(axis=1, ddof=1) * (k - 1) / k
+        pos = tau0 > 0
+        t0 = np.where(pos, tau0, 1.0)
+        P, _, _ = _proj_batch(1 / (v + t0[:, None]), X)
+        return np.where(pos, t0 * _quad(P, y) / (k - p), 0.0)
+    if method in ("PM", "EB"):
+        return _solve_q_reg(y, v, X, float(k - p), active)
+    tau2 = np.maximum(0, he)
+    run = active.copy()
+    it = 0
+    while run.any():
+        it += 1
+        if it > _MAXITER:
+            raise EstimationError(f"{method}: Fisher scoring did not converge in {_MAXITER} iterations")
+        w = 1 / (v + tau2[:, None])
+        P, _, _ = _proj_batch(w, X)
+        Py = np.einsum("mij,mj->mi", P, y)
+        ypp = (Py * Py).sum(1)
+        if method == "ML":
+            adj = (ypp - w.sum(1)) / (w * w).sum(1)
+        else:
+            adj = (ypp - np.trace(P, axis1=1, axis2=2)) / (P * P).sum(axis=(1, 2))
+        adj = np.where(run, adj, 0.0)
+        for _ in range(1100):
+            neg = tau2 + adj < 0
+            if not neg.any():
+                break
+            adj = np.where(neg, adj / 2, adj)
+        new = tau2 + adj
+        run = run & (np.abs(new - tau2) > _THRESHOLD)
+        tau2 = new
+    tau2 = np.maximum(0, tau2)
+    better0 = (tau2 > 0) & (_loglik_reg(y, v, X, zero, method) > _loglik_reg(y, v, X, tau2, method) + 1e-12)
+    return np.where(better0, 0.0, tau2)
+
+
+def fit_batch_reg(y, v, X, method: str = "REML", *, knha: bool = False, btt=None) -> dict:
+    """Fit m meta-regressions with the same k and p at once.
+
+    Parameters
+    ----------
+    y, v : ndarray, shape (m, k) (or (k,), broadcast)
+    X : ndarray, shape (m, k, p)
+    method : str
+        ``FE`` or a tau^2 estimator.
+    knha : bool
+        Knapp-Hartung scaling and t / F tests.
+    btt : sequence of int, optional
+        Coefficients in the omnibus test (default: all but the first).
+
+    Returns
+    -------
+    dict with ``beta, se, stat`` (m, p), ``QM, tau2`` (m,).
+
+    Notes
+    -----
+    The same estimators and rules as :func:`hepatostat.meta.estimators.fit_rma`,
+    vectorised over models; used by the permutation test.
+    """
+    method = str(method).upper()
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+    X = np.asarray(X, float)
+    m, k, p = X.shape
+    y = np.broadcast_to(np.asarray(y, float), (m, k)).copy()
+    v = np.broadcast_to(np.asarray(v, float), (m, k)).copy()
+    btt = list(range(1, p)) if btt is None else list(btt)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau2 = _tau2_reg(y, v, X, method)
+        w = 1 / (v + tau2[:, None])
+        P, Ainv, XtW = _proj_batch(w, X)
+        beta = np.einsum("mpq,mqk,mk->mp", Ainv, XtW, y)
+        vb = Ainv
+        if knha:
+            resid = y - np.einsum("mkp,mp->mk", X, beta)
+            rss = (w * resid * resid).sum(1)
+            s2w = np.where(rss <= _EPS, 0.0, rss / (k - p))
+            vb = vb * s2w[:, None, None]
+        se = np.sqrt(np.diagonal(vb, axis1=1, axis2=2))
+        stat = beta / se
+        if btt:
+            b = beta[:, btt]
+            sub = vb[:, btt][:, :, btt]
+            QM = np.einsum("mi,mi->m", b, np.linalg.solve(sub, b[:, :, None])[:, :, 0])
+            if knha:
+                QM = QM / len(btt)
+        else:
+            QM = np.full(m, np.nan)
+    return {"beta": beta, "se": se, "stat": stat, "QM": QM, "tau2": tau2}

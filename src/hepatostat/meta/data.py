@@ -158,8 +158,12 @@ def validate_meta_frame(data, kind: str, *, source=None, check_duplicates: bool 
     missing_col = [None] * frame.shape[0]
     for col in numeric:
         raw = frame[col]
-        values = pd.to_numeric(raw, errors="coerce")
-        blank = raw.isna() | raw.astype(str).str.strip().isin(["", "NA", "NaN", "nan", "."])
+        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            values = raw.astype(float)  # already numbers: only NaN can be missing
+            blank = raw.isna()
+        else:
+            values = pd.to_numeric(raw, errors="coerce")
+            blank = raw.isna() | raw.astype(str).str.strip().isin(["", "NA", "NaN", "nan", "."])
         bad = values.isna() & ~blank
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])

@@ -484,21 +484,15 @@ class PerResult:
         return {"per_column": self.column, "analyses": analyses}
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per analysis: the ``per`` column, ``k, estimate, se, ci_low,
+        ci_high, pval, tau2, I2, Q, Q_pval, method, error``."""
         cols = ["k", "estimate", "se", "ci_low", "ci_high", "pval", "tau2", "I2", "Q", "Q_pval"]
-        rows = []
-        for val, res, err in zip(self.values, self.results, self.errors):
-            row = {self.column: val}
-            if res is not None:
-                d = res.to_dict()
-                row.update({c: d[c] for c in cols})
-                row["method"] = res.method
-                row["error"] = None
-            else:
-                row.update({c: None for c in cols})
-                row["method"] = None
-                row["error"] = err
-            rows.append(row)
-        return pd.DataFrame(rows)
+        table = {self.column: list(self.values)}
+        for c in cols:
+            table[c] = [getattr(r, c) if r is not None else (0 if c == "k" else np.nan) for r in self.results]
+        table["method"] = [r.method if r is not None else None for r in self.results]
+        table["error"] = list(self.errors)
+        return pd.DataFrame(table)
 
     def summary(self) -> str:
         parts = []

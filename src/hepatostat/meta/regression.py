@@ -377,16 +377,24 @@ class PermutationResult:
 _COMPTOL = np.sqrt(np.finfo(float).eps)  # as metafor's permutest (comptol)
 
 
-def _unique_permutations(X):
-    """All distinct row orders of X (as index arrays), for the exact test."""
-    _, codes = np.unique(X, axis=0, return_inverse=True)
-    codes = codes.ravel()
-    seen = set()
-    for perm in itertools.permutations(range(len(codes))):
-        key = tuple(codes[list(perm)])
-        if key not in seen:
-            seen.add(key)
-            yield np.array(perm)
+def _multiset_permutations(counts):
+    """All distinct orderings of a multiset given as counts per code (lexicographic)."""
+    n = int(sum(counts))
+    counts = list(counts)
+    seq = [0] * n
+
+    def rec(pos):
+        if pos == n:
+            yield tuple(seq)
+            return
+        for c in range(len(counts)):
+            if counts[c]:
+                counts[c] -= 1
+                seq[pos] = c
+                yield from rec(pos + 1)
+                counts[c] += 1
+
+    return rec(0)
 
 
 def _n_unique_permutations(X):
@@ -431,32 +439,39 @@ def permutation_test(model: RegressionResult, *, iterations: int = 1000, seed: i
     use_exact = bool(exact) or (exact is None and n_exact <= iterations)
     if use_exact and n_exact > 1_000_000:
         raise InputError(f"an exact permutation test would need {n_exact} fits; use an approximate test (exact=False)")
+    from .batch import fit_batch_reg
+
     p = X.shape[1]
-    btt = list(range(1, p))
     obs_z = np.abs(model.stat)
     obs_qm = model.QM
     if use_exact:
-        perms = _unique_permutations(X)
+        uniq, codes = np.unique(X, axis=0, return_inverse=True)
+        counts = np.bincount(codes.ravel(), minlength=len(uniq))
+        orders = (np.array(seq) for seq in _multiset_permutations(counts))
         total = n_exact
+        make = lambda seqs: uniq[np.stack(seqs)]  # noqa: E731
     else:
         rng = np.random.default_rng(seed)
-        perms = (rng.permutation(model.k) for _ in range(iterations - 1))
+        orders = (rng.permutation(model.k) for _ in range(iterations - 1))
         total = iterations
+        make = lambda idxs: X[np.stack(idxs)]  # noqa: E731
     count_z = np.zeros(p)
     count_qm = 0
     n = 0
-    if not use_exact:  # the observed data count as the first permutation
+    if not use_exact:  # the observed data count as the first permutation (as metafor)
         count_z += 1
         count_qm += 1
         n = 1
-    for idx in perms:
-        try:
-            _, _, _, z, _, _, QM, _, _ = _fit_core(y, v, X[idx], model.method, model.knha, model.level, btt)
-        except EstimationError:
-            continue
-        count_z += np.abs(z) >= obs_z - _COMPTOL
-        count_qm += QM >= obs_qm - _COMPTOL
-        n += 1
+    chunk = max(1, min(512, 2_000_000 // max(1, model.k * model.k)))
+    while True:
+        block = list(itertools.islice(orders, chunk))
+        if not block:
+            break
+        fit = fit_batch_reg(y, v, make(block), model.method, knha=model.knha)
+        ok = np.all(np.isfinite(fit["stat"]), axis=1)
+        count_z += np.sum(np.abs(fit["stat"][ok]) >= obs_z - _COMPTOL, axis=0)
+        count_qm += int(np.sum(fit["QM"][ok] >= obs_qm - _COMPTOL))
+        n += int(ok.sum())
         if progress is not None:
             progress(n, total)
     return PermutationResult(
