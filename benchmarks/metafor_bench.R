@@ -27,7 +27,9 @@ if (mode == "per") {
   es <- escalc(measure = "RR", ai = e1, n1i = n1, ci = e2, n2i = n2, data = dat)
   res <- rma(yi, vi, mods = ~ ablat, data = es, method = "REML")
   set.seed(1)
-  print(permutest(res, iter = as.integer(args[3]), progbar = FALSE))
+  t <- system.time(pt <- permutest(res, iter = as.integer(args[3]), progbar = FALSE))
+  print(pt)
+  cat("ELAPSED", t[["elapsed"]], "\n")
 } else if (mode == "loo") {
   es <- escalc(measure = "RR", ai = e1, n1i = n1, ci = e2, n2i = n2, data = dat)
   res <- rma(yi, vi, data = es, method = "REML")

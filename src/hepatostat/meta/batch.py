@@ -175,30 +175,30 @@ def _tau2_inner(y, v, mask, k, method, active):
         se = np.sqrt(2 * kk**2 / (kk - 1) / w.sum(1) ** 2)
     elif method in ("ML", "REML"):
         tau2 = np.maximum(0, np.where(np.isfinite(he), he, 0.0))
-        run = active.copy()
+        idx = np.flatnonzero(active)  # analyses still iterating; the others are left alone
         it = 0
-        while run.any():
+        while idx.size:
             it += 1
             if it > _MAXITER:
                 raise EstimationError(f"{method}: Fisher scoring did not converge in {_MAXITER} iterations")
-            w, s, mu, r = _wsums(y, v, mask, tau2)
+            ys, vs, ms, ts = y[idx], v[idx], mask[idx], tau2[idx]
+            w, s, mu, r = _wsums(ys, vs, ms, ts)
             ypp = (w * w * r * r).sum(1)
             if method == "ML":
                 adj = (ypp - s) / (w * w).sum(1)
             else:
-                ones = mask.astype(float)
+                ones = ms.astype(float)
                 trP = s - (w * w).sum(1) / s
                 trPP = _sum_p2(w, s, ones, ones)
                 adj = (ypp - trP) / trPP
-            adj = np.where(run, adj, 0.0)
             for _ in range(1100):
-                neg = tau2 + adj < 0
+                neg = ts + adj < 0
                 if not neg.any():
                     break
                 adj = np.where(neg, adj / 2, adj)
-            new = tau2 + adj
-            run = run & (np.abs(new - tau2) > _THRESHOLD)
-            tau2 = new
+            new = ts + adj
+            tau2[idx] = new
+            idx = idx[np.abs(new - ts) > _THRESHOLD]
         tau2 = np.maximum(0, tau2)
         better0 = (tau2 > 0) & (_loglik(y, v, mask, zero, method, kk) > _loglik(y, v, mask, tau2, method, kk) + 1e-12)
         tau2 = np.where(better0, 0.0, tau2)

@@ -96,7 +96,9 @@ class EffectSizes:
         Effect sizes and their sampling variances.
     data : pandas.DataFrame
         The validated input rows of the kept studies (arm-level data and any
-        moderator columns), index aligned with ``study``.
+        moderator columns), in the order of ``study``. It may be given to the
+        constructor as ``_data``, a frame or a function that returns it (many
+        analyses split from one table build their frames only when asked).
     excluded : tuple of Exclusion
         Studies left out, each with its reason.
     notes : tuple of str
@@ -109,12 +111,20 @@ class EffectSizes:
     study: tuple
     yi: np.ndarray
     vi: np.ndarray
-    data: pd.DataFrame
+    _data: Any
     excluded: tuple = ()
     notes: tuple = ()
     options: dict = field(default_factory=dict)
     source: str | None = None
     flags: dict = field(default_factory=dict, repr=False)  # per-study arrays: corrected, double (binary)
+
+    @property
+    def data(self) -> pd.DataFrame:
+        d = self._data
+        if callable(d):
+            d = d()
+            object.__setattr__(self, "_data", d)
+        return d
 
     @property
     def k(self) -> int:
@@ -143,7 +153,7 @@ class EffectSizes:
             study=study,
             yi=self.yi[mask],
             vi=self.vi[mask],
-            data=self.data.loc[mask].copy(),
+            _data=self.data.loc[mask].copy(),
             excluded=self.excluded,
             notes=tuple(_notes(self.measure, study, flags, self.options)),
             options=dict(self.options),
@@ -308,7 +318,7 @@ def effects(
         study=study,
         yi=np.asarray(yi, dtype=float),
         vi=np.asarray(vi, dtype=float),
-        data=frame,
+        _data=frame,
         excluded=tuple(excluded),
         notes=tuple(_notes(measure, study, flags, options)),
         options=options,

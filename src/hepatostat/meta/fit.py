@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -580,7 +581,7 @@ def _split_effects(es: EffectSizes, row_code: dict, n_groups: int) -> list:
         st = tuple(study[sl].tolist())
         fl = {key: val[sl] for key, val in flags.items()}
         out.append(EffectSizes(
-            measure=es.measure, study=st, yi=yi[sl], vi=vi[sl], data=data.iloc[sl],
+            measure=es.measure, study=st, yi=yi[sl], vi=vi[sl], _data=partial(data.iloc.__getitem__, sl),
             excluded=tuple(excluded[g]), notes=tuple(_notes(es.measure, st, fl, es.options)),
             options=dict(es.options), source=es.source, flags=fl,
         ))
