@@ -20,7 +20,10 @@ from ..errors import HepatostatError
 #: so that ``hepatostat meta pool`` does not pay for DuckDB or the review engine
 COMMANDS = {
     "meta": (".meta", "meta_group"),
+    "cohort": (".cohort", "cohort_group"),
     "review": (".review", "review_group"),
+    "digitize": (".digitize", "digitize_group"),
+    "serve": (".digitize", "serve_cmd"),
     "demo": (".demo", "demo_cmd"),
 }
 

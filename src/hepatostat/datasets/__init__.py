@@ -48,4 +48,6 @@ def path(name: str):
 def load(name: str) -> pd.DataFrame:
     """A bundled data set as a DataFrame in hepatostat's input format."""
     with resources.as_file(path(name)) as p:
+        if str(p).endswith(".parquet"):
+            return pd.read_parquet(p)
         return pd.read_csv(p)

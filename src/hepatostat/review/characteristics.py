@@ -31,7 +31,7 @@ control group (18) twice, as the table's rows do.
 Source: Liu Y, Dong Y, Wu X, Xu X, Niu J (2022). The assessment of
 mesenchymal stem cells therapy in acute on chronic liver failure and chronic
 liver disease: a systematic review and meta-analysis of randomized
-controlled trials. Stem Cell Res Ther 13:433.
+controlled trials. Stem Cell Res Ther (2022).
 doi:10.1186/s13287-022-02882-4. Table 1; licensed CC BY 4.0.
 """
 
@@ -50,7 +50,7 @@ __all__ = ["LIU2022_CITATION", "MODERATORS", "load_liu2022", "summarize_characte
 
 LIU2022_CITATION = ("Liu Y, Dong Y, Wu X, Xu X, Niu J (2022). The assessment of mesenchymal stem cells therapy in "
                     "acute on chronic liver failure and chronic liver disease: a systematic review and meta-analysis "
-                    "of randomized controlled trials. Stem Cell Res Ther 13:433. doi:10.1186/s13287-022-02882-4. "
+                    "of randomized controlled trials. Stem Cell Res Ther (2022). doi:10.1186/s13287-022-02882-4. "
                     "Table 1 (CC BY 4.0).")
 
 #: derived columns usable as moderators

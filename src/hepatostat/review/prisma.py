@@ -33,7 +33,7 @@ References
 .. [2] Liu Y, Dong Y, Wu X, Xu X, Niu J (2022). The assessment of
    mesenchymal stem cells therapy in acute on chronic liver failure and
    chronic liver disease: a systematic review and meta-analysis of
-   randomized controlled trials. Stem Cell Res Ther 13:433.
+   randomized controlled trials. Stem Cell Res Ther (2022).
    doi:10.1186/s13287-022-02882-4 (Results, "Search results"; CC BY 4.0)
 """
 
@@ -430,7 +430,7 @@ def liu2022_prisma() -> PrismaFlow:
     retrieved are not reported (the latter is taken as 0)."""
     src = resources.files(__package__).joinpath("data/liu2022_prisma.csv")
     with resources.as_file(src) as p:
-        flow = prisma_flow(p, title="Liu et al. 2022 (Stem Cell Res Ther 13:433): study selection")
+        flow = prisma_flow(p, title="Liu et al. 2022 (Stem Cell Res Ther (2022)): study selection")
     return _with_notes(flow, ["Reports not retrieved is not reported by Liu et al. 2022; taken as 0"])
 
 
