@@ -25,6 +25,7 @@ COMMANDS = {
     "digitize": (".digitize", "digitize_group"),
     "serve": (".digitize", "serve_cmd"),
     "demo": (".demo", "demo_cmd"),
+    "run": (".run", "run_cmd"),
 }
 
 
