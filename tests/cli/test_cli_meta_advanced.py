@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from hepatostat import datasets
 from hepatostat.cli import main

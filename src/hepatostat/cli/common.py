@@ -8,7 +8,6 @@ import sys
 
 import click
 import numpy as np
-import pandas as pd
 
 FORMATS = ("table", "json", "csv")
 

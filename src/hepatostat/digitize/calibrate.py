@@ -30,6 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._util import finite_or_none as _f
 from ..errors import InputError
 
 __all__ = [
@@ -44,12 +45,6 @@ __all__ = [
 #: two calibration pixels closer than this (in pixels) are "the same point"
 MIN_SEPARATION_PX = 1.0
 
-
-def _f(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _number(text: str, what: str, spec: str) -> float:

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._util import finite_or_none as _f
 from ..errors import InputError
 from .calibrate import Calibration, parse_color
 
@@ -65,12 +66,6 @@ DEFAULT_TOLERANCE = 60.0
 
 _EIGHT = np.ones((3, 3), dtype=bool)  # 8-connectivity
 
-
-def _f(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _hex(rgb) -> str:

@@ -67,24 +67,21 @@ def _sum_p2(w, s, x, z):
     return (w * w * x * z).sum(1) - 2 * (w * a2 * x * z).sum(1) + (a2 * x).sum(1) * (a2 * z).sum(1)
 
 
-def _solve_q(y, v, mask, k, target, active):
-    """Smallest tau2 >= 0 with Q(tau2) = target, per analysis.
+def _root(q, target, todo, m, q_and_slope=None):
+    """Per analysis, the tau2 >= 0 where the decreasing function ``q`` meets ``target``.
 
-    Q decreases in tau2 with ``dQ/dtau2 = -sum(w^2 (y - mu)^2)`` (the term in
-    ``dmu`` vanishes because ``sum(w (y - mu)) = 0``), so Newton steps are
-    cheap; they are kept inside a bracket that shrinks every step, and a
-    step that would leave it is replaced by bisection.
+    ``todo`` marks the analyses with ``q(0) > target`` (the others have root 0).
+    With ``q_and_slope`` (returning q and dq/dtau2) the search takes Newton
+    steps kept inside a bracket that shrinks every step, falling back to
+    bisection when a step would leave it; without it, bisection. Either way
+    it stops at machine precision.
     """
-    m = y.shape[0]
     out = np.zeros(m)
-    target = np.broadcast_to(np.asarray(target, float), (m,))
-    todo = active & (_q(y, v, mask, np.zeros(m)) > target)
     if not todo.any():
         return out
-    lo = np.zeros(m)
-    hi = np.full(m, 100.0)
+    lo, hi = np.zeros(m), np.full(m, 100.0)
     for _ in range(40):
-        over = todo & (_q(y, v, mask, hi) > target)
+        over = todo & (q(hi) > target)
         if not over.any():
             break
         lo = np.where(over, hi, lo)
@@ -93,25 +90,49 @@ def _solve_q(y, v, mask, k, target, active):
         raise EstimationError("no tau^2 found that solves the Q equation")
     x = lo.copy()
     run = todo.copy()
-    for _ in range(200):
-        w, s, mu, r = _wsums(y, v, mask, x)
-        wr2 = w * r * r
-        f = wr2.sum(1) - target
-        dq = -(w * wr2).sum(1)
-        lo = np.where(run & (f > 0), x, lo)
-        hi = np.where(run & (f <= 0), x, hi)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            xn = np.where(f == 0, x, x - f / dq)
-        bad = ~np.isfinite(xn) | (xn < lo) | (xn > hi)
-        xn = np.where(bad, 0.5 * (lo + hi), xn)
-        tol = np.maximum(1e-15, 4 * _EPS * np.abs(xn))
-        done = (np.abs(xn - x) <= tol) | (f == 0) | (hi - lo <= tol)
-        x = np.where(run, xn, x)
+    for _ in range(300):
+        if q_and_slope is None:
+            xn = 0.5 * (lo + hi)
+            above = q(xn) > target
+            lo = np.where(run & above, xn, lo)
+            hi = np.where(run & ~above, xn, hi)
+            x = np.where(run, 0.5 * (lo + hi), x)
+            done = (hi - lo) <= np.maximum(1e-15, 4 * _EPS * hi)
+        else:
+            qx, slope = q_and_slope(x)
+            f = qx - target
+            lo = np.where(run & (f > 0), x, lo)
+            hi = np.where(run & (f <= 0), x, hi)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xn = np.where(f == 0, x, x - f / slope)
+            bad = ~np.isfinite(xn) | (xn < lo) | (xn > hi)
+            xn = np.where(bad, 0.5 * (lo + hi), xn)
+            tol = np.maximum(1e-15, 4 * _EPS * np.abs(xn))
+            done = (np.abs(xn - x) <= tol) | (f == 0) | (hi - lo <= tol)
+            x = np.where(run, xn, x)
         run = run & ~done
         if not run.any():
             break
     out[todo] = x[todo]
     return out
+
+
+def _solve_q(y, v, mask, k, target, active):
+    """Smallest tau2 >= 0 with Q(tau2) = target, per analysis.
+
+    Q decreases in tau2 with ``dQ/dtau2 = -sum(w^2 (y - mu)^2)`` (the term in
+    ``dmu`` vanishes because ``sum(w (y - mu)) = 0``), so Newton steps are cheap.
+    """
+    m = y.shape[0]
+    target = np.broadcast_to(np.asarray(target, float), (m,))
+
+    def q_and_slope(t):
+        w, s, mu, r = _wsums(y, v, mask, t)
+        wr2 = w * r * r
+        return wr2.sum(1), -(w * wr2).sum(1)
+
+    todo = active & (_q(y, v, mask, np.zeros(m)) > target)
+    return _root(lambda t: _q(y, v, mask, t), target, todo, m, q_and_slope)
 
 
 def _loglik(y, v, mask, tau2, method, k):
@@ -247,7 +268,6 @@ def fit_batch(y, v, mask, method: str = "REML", *, knha: bool = False, level: fl
     if np.any(k == 0):
         raise EstimationError("an analysis has no studies")
     m = y.shape[0]
-    kk = k.astype(float)
     active = k >= 2
     tau2, se_tau2 = _tau2(y, v, mask, k, method, active)
     random = method != "FE"
@@ -340,25 +360,8 @@ def _q_reg(y, v, X, tau2):
 
 def _solve_q_reg(y, v, X, target, active):
     m = y.shape[0]
-    out = np.zeros(m)
     todo = active & (_q_reg(y, v, X, np.zeros(m)) > target)
-    if not todo.any():
-        return out
-    lo, hi = np.zeros(m), np.full(m, 100.0)
-    for _ in range(40):
-        over = todo & (_q_reg(y, v, X, hi) > target)
-        if not over.any():
-            break
-        hi = np.where(over, hi * 10, hi)
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        above = _q_reg(y, v, X, mid) > target
-        lo = np.where(todo & above, mid, lo)
-        hi = np.where(todo & ~above, mid, hi)
-        if np.all((hi - lo)[todo] <= np.maximum(1e-15, 4 * _EPS * hi[todo])):
-            break
-    out[todo] = 0.5 * (lo + hi)[todo]
-    return out
+    return _root(lambda t: _q_reg(y, v, X, t), target, todo, m)
 
 
 def _loglik_reg(y, v, X, tau2, method):

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from . import _dist
+from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
 from .estimators import RE_METHODS, fit_rma
 from .fit import PoolResult
@@ -42,12 +43,6 @@ __all__ = ["EggerTest", "egger_test", "BeggTest", "begg_test", "TrimFill", "trim
 #: Sterne et al. 2011: tests for funnel asymmetry are not advised with fewer studies
 MIN_K_BIAS = 10
 
-
-def _f(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,11 @@ import numpy as np
 import pandas as pd
 
 from . import _dist
-from ..errors import EstimationError, HepatostatError, InputError
-from .data import Exclusion, spreadsheet_rows
+from .._util import finite_or_none as _f
+from ..errors import EstimationError, InputError
+from .data import spreadsheet_rows
 from .effects import MEASURES, EffectSizes, effects
-from .estimators import METHODS, RE_METHODS, fit_rma, qprofile_tau2_ci
+from .estimators import METHODS, RE_METHODS
 from .mh import mantel_haenszel, peto, peto_q
 
 __all__ = ["ALL_METHODS", "PoolResult", "PerResult", "pool", "pool_per", "review_rule"]
@@ -45,13 +46,6 @@ ALL_METHODS = METHODS + ("MH", "PETO", "AUTO")
 RULE_Q_P = 0.10
 RULE_I2 = 50.0
 
-
-def _f(x):
-    """float or None (for JSON); NaN and inf become None."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def review_rule(Q_pval: float, I2: float) -> tuple[bool, str]:

@@ -107,6 +107,18 @@ def mantel_haenszel(e1, n1, e2, n2, measure: str, *, correct: bool = True) -> Co
     return CountsFit(float(est), float(se), weights, float(cmh), float(cmh_p) if np.isfinite(cmh_p) else np.nan)
 
 
+def _peto_terms(e1, n1, e2, n2):
+    """Observed minus expected events in arm 1 and its hypergeometric variance, per table."""
+    a, b, c, d = _cells(e1, n1, e2, n2)
+    n1 = a + b
+    n2 = c + d
+    N = n1 + n2
+    xt, yt = a + c, b + d
+    E = xt * n1 / N
+    V = xt * yt * (n1 / N) * (n2 / N) / (N - 1)
+    return a - E, V
+
+
 def peto(e1, n1, e2, n2) -> CountsFit:
     """Peto's one-step pooled log odds ratio.
 
@@ -116,29 +128,16 @@ def peto(e1, n1, e2, n2) -> CountsFit:
     ``O = a``, ``E = n1 (a + c)/N`` and
     ``V = (a + c)(b + d) n1 n2 / (N^2 (N - 1))``; weights are ``V``.
     """
-    a, b, c, d = _cells(e1, n1, e2, n2)
-    n1 = a + b
-    n2 = c + d
-    N = n1 + n2
-    xt, yt = a + c, b + d
-    E = xt * n1 / N
-    V = xt * yt * (n1 / N) * (n2 / N) / (N - 1)
+    oe, V = _peto_terms(e1, n1, e2, n2)
     sv = V.sum()
     if sv == 0:
         raise EstimationError("Peto odds ratio not estimable: no events (or only events) in every study")
-    est = np.sum(a - E) / sv
-    return CountsFit(float(est), float(1 / np.sqrt(sv)), V)
+    return CountsFit(float(np.sum(oe) / sv), float(1 / np.sqrt(sv)), V)
 
 
 def peto_q(e1, n1, e2, n2) -> tuple[float, int]:
     """Peto's heterogeneity statistic and its number of informative tables."""
-    a, b, c, d = _cells(e1, n1, e2, n2)
-    n1 = a + b
-    n2 = c + d
-    N = n1 + n2
-    xt, yt = a + c, b + d
-    E = xt * n1 / N
-    V = xt * yt * (n1 / N) * (n2 / N) / (N - 1)
+    oe, V = _peto_terms(e1, n1, e2, n2)
     pos = V > 0
-    q = np.sum((a - E)[pos] ** 2 / V[pos]) - np.sum(a - E) ** 2 / np.sum(V[pos])
+    q = np.sum(oe[pos] ** 2 / V[pos]) - np.sum(oe) ** 2 / np.sum(V[pos])
     return max(0.0, float(q)), int(pos.sum())

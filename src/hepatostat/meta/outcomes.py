@@ -10,7 +10,6 @@ both from one long table with ``outcome`` and ``timepoint`` columns.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,19 +18,13 @@ import pandas as pd
 
 from ..errors import EstimationError, HepatostatError, InputError
 from .effects import MEASURES, effects
-from .fit import PoolResult, pool
+from .fit import pool
 
 __all__ = ["OutcomeTable", "outcome_table", "BASELINE_LABELS"]
 
 #: time-point labels read as baseline (case-insensitive)
 BASELINE_LABELS = ("baseline", "w0", "week 0", "0", "pre", "before")
 
-
-def _f(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,7 +9,6 @@ labelled in exponentiated units, as RevMan does.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np

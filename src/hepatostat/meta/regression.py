@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from . import _dist
+from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
 from .data import Exclusion
 from .effects import EffectSizes
@@ -122,10 +123,6 @@ def design_matrix(data: pd.DataFrame, mods: Sequence[str], *, categorical: Seque
     excluded = tuple(Exclusion(labels[i], reasons[i]) for i in sorted(reasons))
     return DesignMatrix(X=X, terms=tuple(terms), keep=keep, excluded=excluded, levels=levels)
 
-
-def _f(x):
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import _dist
+from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
 from .estimators import fit_rma
 from .fit import PoolResult, pool
@@ -32,12 +33,6 @@ __all__ = ["LeaveOneOut", "leave_one_out", "Influence", "influence", "baujat"]
 #: the review's threshold for "substantial" heterogeneity
 I2_SUBSTANTIAL = 50.0
 
-
-def _f(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,7 +18,6 @@ References
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import _dist
+from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
 from .effects import EffectSizes
 from .fit import PoolResult, pool
@@ -33,12 +33,6 @@ from .regression import RegressionResult, meta_regression
 
 __all__ = ["SubgroupResult", "subgroup_analysis"]
 
-
-def _f(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 @dataclass(frozen=True, eq=False)

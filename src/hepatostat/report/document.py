@@ -70,6 +70,14 @@ class ReportFigure:
     png: bytes = b""
     files: list = field(default_factory=list)
 
+    def png_bytes(self) -> bytes:
+        """The figure as PNG (200 dpi), rendered once."""
+        if not self.png:
+            buf = io.BytesIO()
+            self.fig.savefig(buf, format="png", dpi=200, bbox_inches="tight")
+            self.png = buf.getvalue()
+        return self.png
+
 
 @dataclass
 class Section:
@@ -145,10 +153,7 @@ class Report:
         written = []
         for i, f in enumerate(figures, 1):
             stem = folder / f"figure{i:02d}_{f.key}"
-            buf = io.BytesIO()
-            f.fig.savefig(buf, format="png", dpi=200, bbox_inches="tight")
-            f.png = buf.getvalue()
-            stem.with_suffix(".png").write_bytes(f.png)
+            stem.with_suffix(".png").write_bytes(f.png_bytes())
             f.fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight")
             f.files = [str(stem.with_suffix(".png")), str(stem.with_suffix(".svg"))]
             written += f.files
@@ -198,12 +203,7 @@ class Report:
                     if b.note:
                         out.append(f"<p class='note'>{esc(b.note)}</p>")
                 else:
-                    png = b.png
-                    if not png:
-                        buf = io.BytesIO()
-                        b.fig.savefig(buf, format="png", dpi=200, bbox_inches="tight")
-                        png = b.png = buf.getvalue()
-                    data = base64.b64encode(png).decode("ascii")
+                    data = base64.b64encode(b.png_bytes()).decode("ascii")
                     out.append(f"<figure id='{b.key}'><img alt='{esc(b.title)}' src='data:image/png;base64,{data}'>"
                                f"<figcaption><strong>Figure {fnum[id(b)]}.</strong> {esc(b.title)}"
                                + (f" {esc(b.note)}" if b.note else "") + "</figcaption></figure>")
@@ -255,11 +255,7 @@ class Report:
                         for run in n.runs:
                             run.font.size = Pt(9)
                 else:
-                    png = b.png
-                    if not png:
-                        buf = io.BytesIO()
-                        b.fig.savefig(buf, format="png", dpi=200, bbox_inches="tight")
-                        png = b.png = buf.getvalue()
+                    png = b.png_bytes()
                     w_in, h_in = b.fig.get_size_inches()
                     pic_w = min(width, Inches(min(9.5, w_in)))
                     doc.add_picture(io.BytesIO(png), width=pic_w)

@@ -222,7 +222,7 @@ class RobAssessment:
         fig_w = max(name_w + 0.62 * m + 0.6, 7.5)
         fig_h = 0.9 + 0.42 * n + 0.2 * (len(legend_lines) + 1) + 0.4
         fig = plt.figure(figsize=(fig_w, fig_h))
-        top_in, leg_in = 0.9, 0.2 * (len(legend_lines) + 1) + 0.35
+        leg_in = 0.2 * (len(legend_lines) + 1) + 0.35
         ax = fig.add_axes([name_w / fig_w, leg_in / fig_h, (0.62 * m) / fig_w, (0.42 * n) / fig_h])
         ax.set_xlim(-0.5, m - 0.5)
         ax.set_ylim(n - 0.5, -0.5)
