@@ -67,32 +67,166 @@ def _fmt(x, digits):
     return "NA" if not np.isfinite(x) else f"{x:.{digits}f}"
 
 
-def _arm_columns(res):
+def _arm_text(es, idx=None):
     """Column headers and per-study text for the arm-level data, if any."""
-    es = res.effects
-    if es is None or len(es.data) != res.k:
+    if es is None:
         return [], []
-    d = es.data
+    d = es.data if idx is None else es.data.iloc[idx]
     if es.kind == "binary":
         heads = ["Treatment\nevents/total", "Control\nevents/total"]
-        cols = [
-            [f"{int(e)}/{int(n)}" for e, n in zip(d["e1"], d["n1"])],
-            [f"{int(e)}/{int(n)}" for e, n in zip(d["e2"], d["n2"])],
-        ]
+        cols = [[f"{int(e)}/{int(n)}" for e, n in zip(d["e1"], d["n1"])],
+                [f"{int(e)}/{int(n)}" for e, n in zip(d["e2"], d["n2"])]]
         return heads, cols
     if es.kind == "continuous":
         heads = ["Treatment\nmean (SD), n", "Control\nmean (SD), n"]
-        cols = [
-            [f"{m:.3g} ({s:.3g}), {int(n)}" for m, s, n in zip(d["m1"], d["sd1"], d["n1"])],
-            [f"{m:.3g} ({s:.3g}), {int(n)}" for m, s, n in zip(d["m2"], d["sd2"], d["n2"])],
-        ]
+        cols = [[f"{m:.3g} ({s:.3g}), {int(n)}" for m, s, n in zip(d["m1"], d["sd1"], d["n1"])],
+                [f"{m:.3g} ({s:.3g}), {int(n)}" for m, s, n in zip(d["m2"], d["sd2"], d["n2"])]]
         return heads, cols
     return [], []
+
+
+def _model_label(res) -> str:
+    return {"FE": "Fixed-effect model (IV)", "MH": "Fixed-effect model (M-H)", "PETO": "Fixed-effect model (Peto)"}.get(
+        res.method, f"Random-effects model ({res.method}{', Knapp-Hartung' if res.knha else ''})")
+
+
+def _het_text(res) -> str:
+    if not np.isfinite(res.I2):
+        return "Heterogeneity: not estimable (k = 1)"
+    het = f"Heterogeneity: Q = {res.Q:.2f}, df = {res.Q_df}, p {_p(res.Q_pval)}; I² = {res.I2:.1f}%"
+    if res.random:
+        het += f"; τ² = {res.tau2:.3g}"
+    return het
+
+
+def _overall_text(res) -> str:
+    stat = f"t({res.df:g})" if res.knha else "z"
+    return f"Test for overall effect: {stat} = {res.stat:.2f}, p {_p(res.pval)}"
+
+
+def _study_rows(res, weights, arms):
+    crit = _dist.norm_isf((1 - res.level) / 2)
+    yi = np.asarray(res.yi, float)
+    sei = np.sqrt(np.asarray(res.vi, float))
+    rows = []
+    for i, s in enumerate(res.study):
+        rows.append({"kind": "study", "label": s, "est": yi[i], "lo": yi[i] - crit * sei[i], "hi": yi[i] + crit * sei[i],
+                     "weight": weights[i], "arms": [c[i] for c in arms]})
+    return rows
+
+
+def _pooled_rows(res, label, *, bold=True, weight=100.0):
+    rows = [{"kind": "diamond", "label": label, "est": res.estimate, "lo": res.ci_low, "hi": res.ci_high,
+             "weight": weight, "bold": bold}]
+    if res.random and np.isfinite(res.pi_low) and res.k > 1:
+        rows.append({"kind": "pi", "label": "Prediction interval", "lo": res.pi_low, "hi": res.pi_high})
+    return rows
+
+
+def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level, footer):
+    """Draw a forest plot from rows (study, diamond, pi, header, text)."""
+    plt = _mpl()
+    import matplotlib.transforms as mtrans
+
+    tr = np.exp if log else (lambda x: x)
+    n_rows = len(rows)
+    height = 1.4 + 0.28 * (n_rows + 2)
+    col_w = [2.4] + [1.55] * len(heads) + [0.75]
+    plot_w, right_w = 3.4, 1.55
+    width = sum(col_w) + plot_w + right_w
+    fig = plt.figure(figsize=(width, height))
+    bottom = 1.0 / height
+    ax = fig.add_axes([sum(col_w) / width, bottom, plot_w / width, 1 - bottom - 0.45 / height])
+    ypos = np.arange(n_rows, 0, -1, dtype=float)
+    weights = [r["weight"] for r in rows if r["kind"] == "study" and np.isfinite(r["weight"])]
+    wmax = max(weights) if weights else 1.0
+    values = []
+    for y, r in zip(ypos, rows):
+        if r["kind"] == "study":
+            ax.hlines(y, tr(r["lo"]), tr(r["hi"]), color="black", lw=1)
+            ax.scatter(tr(r["est"]), y, s=40 + 260 * (r["weight"] / wmax), marker="s", color="#1f4e79", zorder=3)
+            values += [r["lo"], r["hi"]]
+        elif r["kind"] == "diamond":
+            ax.fill([tr(r["lo"]), tr(r["est"]), tr(r["hi"]), tr(r["est"])], [y, y + 0.35, y, y - 0.35],
+                    color="#b22222" if r.get("bold") else "#d98c8c", zorder=3)
+            values += [r["lo"], r["hi"]]
+        elif r["kind"] == "pi":
+            ax.hlines(y, tr(r["lo"]), tr(r["hi"]), color="#b22222", lw=2)
+            ax.vlines([tr(r["lo"]), tr(r["hi"])], y - 0.15, y + 0.15, color="#b22222", lw=2)
+    overall = [r for r in rows if r["kind"] == "diamond" and r.get("bold")]
+    null = 1.0 if log else 0.0
+    ax.axvline(null, color="grey", lw=0.8, zorder=1)
+    if overall:
+        ax.axvline(tr(overall[-1]["est"]), color="#b22222", lw=0.6, ls=":", zorder=1)
+    vals = np.array([v for v in values if np.isfinite(v)])
+    if log:
+        ax.set_xscale("log")
+        a, b = np.exp(vals.min()), np.exp(vals.max())
+        a, b = min(a, 0.9), max(b, 1.1)
+        ax.set_xlim(a / 1.15, b * 1.15)
+        _log_axis(ax)
+    ax.set_ylim(0.3, n_rows + 1.2)
+    ax.set_yticks([])
+    for sp in ("left", "right", "top"):
+        ax.spines[sp].set_visible(False)
+    ax.set_xlabel(xlabel or _LABELS.get(measure, measure), fontsize=9)
+    ax.tick_params(axis="x", labelsize=8)
+    if favours:
+        for xf, label, ha in ((0.0, favours[0], "left"), (1.0, favours[1], "right")):
+            ax.annotate(label, xy=(xf, 0.0), xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
+                        ha=ha, va="top", fontsize=7, color="dimgray")
+    trans = mtrans.blended_transform_factory(fig.transFigure, ax.transData)
+
+    def text(x_in, y, s, **kw):
+        kw.setdefault("fontsize", 8)
+        kw.setdefault("va", "center")
+        ax.text(x_in / width, y, s, transform=trans, clip_on=False, **kw)
+
+    x0 = 0.1
+    top = n_rows + 0.9
+    text(x0, top, "Study", fontweight="bold")
+    edges = np.cumsum([0.1] + col_w[:-1])
+    for j, h in enumerate(heads):
+        text(edges[j + 1] + col_w[j + 1] * 0.5, top, h, fontweight="bold", ha="center", fontsize=7)
+    xw = sum(col_w) - 0.1
+    text(xw, top, "Weight\n(%)", fontweight="bold", ha="right", fontsize=7)
+    xr = width - 0.05
+    name = {"OR": "OR", "RR": "RR", "PETO": "OR", "SMD": "SMD", "MD": "MD", "RD": "RD"}.get(measure, "Estimate")
+    text(xr, top, f"{name} [{100 * level:g}% CI]", fontweight="bold", ha="right")
+    for y, r in zip(ypos, rows):
+        kind = r["kind"]
+        weight = "bold" if r.get("bold") else "normal"
+        if kind == "blank":
+            continue
+        if kind == "header":
+            text(x0, y, r["label"], fontweight="bold", fontstyle="italic")
+        elif kind == "text":
+            text(x0, y, r["label"], fontsize=7.5, color="#333333")
+        elif kind == "pi":
+            text(x0, y, r["label"], fontstyle="italic")
+            text(xr, y, f"[{_fmt(tr(r['lo']), digits)}, {_fmt(tr(r['hi']), digits)}]", ha="right", fontstyle="italic")
+        else:
+            text(x0 + (0.0 if kind == "diamond" or not r.get("indent") else 0.1), y, r["label"], fontweight=weight)
+            for j, a in enumerate(r.get("arms", [])):
+                text(edges[j + 1] + col_w[j + 1] * 0.5, y, a, ha="center", fontsize=7.5)
+            if np.isfinite(r.get("weight", np.nan)):
+                text(xw, y, f"{r['weight']:.1f}", ha="right", fontweight=weight)
+            text(xr, y, f"{_fmt(tr(r['est']), digits)} [{_fmt(tr(r['lo']), digits)}, {_fmt(tr(r['hi']), digits)}]",
+                 ha="right", fontweight=weight)
+    if footer:
+        text(x0, 0.35, "\n".join(footer), fontsize=7.5, va="top")
+    if title:
+        fig.suptitle(title, fontsize=10, fontweight="bold", x=0.02, ha="left", y=0.995)
+    return fig
 
 
 def forest(res, path=None, *, title=None, digits=2, xlabel=None, favours=("Favours treatment", "Favours control"),
            show_arms=True):
     """Forest plot of a :class:`~hepatostat.meta.fit.PoolResult`.
+
+    One row per study (arm data, weight, effect and CI, square sized by
+    weight), the pooled diamond, the prediction interval for random effects,
+    and the heterogeneity and overall-effect lines, as in RevMan.
 
     Parameters
     ----------
@@ -114,113 +248,13 @@ def forest(res, path=None, *, title=None, digits=2, xlabel=None, favours=("Favou
     -------
     matplotlib.figure.Figure
     """
-    plt = _mpl()
-    k = res.k
-    crit = _dist.norm_isf((1 - res.level) / 2)
-    yi = np.asarray(res.yi, float)
-    sei = np.sqrt(np.asarray(res.vi, float))
-    lo, hi = yi - crit * sei, yi + crit * sei
-    log = res.log_scale
-    tr = np.exp if log else (lambda x: x)
-
-    heads, cols = _arm_columns(res) if show_arms else ([], [])
-    n_rows = k + 4 + (1 if res.random else 0)
-    height = 1.2 + 0.28 * n_rows
-    col_w = [2.3] + [1.55] * len(cols) + [0.75]
-    right_w = 1.55
-    plot_w = 3.4
-    width = sum(col_w) + plot_w + right_w
-    fig = plt.figure(figsize=(width, height))
-    ax = fig.add_axes([sum(col_w) / width, 0.6 / height * 1.6, plot_w / width, 1 - (0.6 / height * 1.6) - 0.35 / height])
-
-    ypos = np.arange(k, 0, -1, dtype=float)
-    y_pool = -0.6
-    y_pi = y_pool - 1.0
-    w = np.asarray(res.weights, float)
-    wmax = np.nanmax(w) if w.size else 1.0
-    sizes = 40 + 260 * (w / wmax)
-    ax.hlines(ypos, tr(lo), tr(hi), color="black", lw=1)
-    ax.scatter(tr(yi), ypos, s=sizes, marker="s", color="#1f4e79", zorder=3)
-    # pooled diamond
-    dx = [tr(res.ci_low), tr(res.estimate), tr(res.ci_high), tr(res.estimate)]
-    dy = [y_pool, y_pool + 0.35, y_pool, y_pool - 0.35]
-    ax.fill(dx, dy, color="#b22222", zorder=3)
-    if res.random and np.isfinite(res.pi_low):
-        ax.hlines(y_pi, tr(res.pi_low), tr(res.pi_high), color="#b22222", lw=2)
-        ax.vlines([tr(res.pi_low), tr(res.pi_high)], y_pi - 0.15, y_pi + 0.15, color="#b22222", lw=2)
-    null = 1.0 if log else 0.0
-    ax.axvline(null, color="grey", lw=0.8, zorder=1)
-    ax.axvline(tr(res.estimate), color="#b22222", lw=0.6, ls=":", zorder=1)
-    if log:
-        ax.set_xscale("log")
-        span = np.array([np.nanmin(lo), np.nanmax(hi), res.ci_low, res.ci_high])
-        span = span[np.isfinite(span)]
-        a, b = np.exp(span.min()), np.exp(span.max())
-        a, b = min(a, 0.9), max(b, 1.1)
-        ax.set_xlim(a / 1.15, b * 1.15)
-        _log_axis(ax)
-    ybot = (y_pi if res.random else y_pool) - 0.8
-    ax.set_ylim(ybot, k + 1.2)
-    ax.set_yticks([])
-    for s in ("left", "right", "top"):
-        ax.spines[s].set_visible(False)
-    ax.set_xlabel(xlabel or _LABELS.get(res.measure, res.measure), fontsize=9)
-    ax.tick_params(axis="x", labelsize=8)
-    if favours:
-        for xf, label, ha in ((0.0, favours[0], "left"), (1.0, favours[1], "right")):
-            ax.annotate(label, xy=(xf, 0.0), xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
-                        ha=ha, va="top", fontsize=7, color="dimgray")
-
-    # text columns, placed in figure coordinates via the plot's y transform
-    import matplotlib.transforms as mtrans
-
-    def col_text(x_in, y, s, **kw):
-        trans = mtrans.blended_transform_factory(fig.transFigure, ax.transData)
-        kw.setdefault("fontsize", 8)
-        kw.setdefault("va", "center")
-        ax.text(x_in / width, y, s, transform=trans, clip_on=False, **kw)
-
-    x = 0.1
-    col_text(x, k + 0.9, "Study", fontweight="bold")
-    for i, s in enumerate(res.study):
-        col_text(x, ypos[i], s)
-    x_edges = np.cumsum([0.1] + col_w[:-1])
-    for j, (h, c) in enumerate(zip(heads, cols)):
-        xc = x_edges[j + 1] + col_w[j + 1] * 0.5
-        col_text(xc, k + 0.9, h, fontweight="bold", ha="center", fontsize=7)
-        for i, s in enumerate(c):
-            col_text(xc, ypos[i], s, ha="center", fontsize=7.5)
-    xw = sum(col_w) - 0.1
-    col_text(xw, k + 0.9, "Weight\n(%)", fontweight="bold", ha="right", fontsize=7)
-    for i, wt in enumerate(w):
-        col_text(xw, ypos[i], f"{wt:.1f}", ha="right")
-    col_text(xw, y_pool, "100.0", ha="right", fontweight="bold")
-    xr = sum(col_w) + plot_w + right_w - 0.05
-    lvl = f"{100 * res.level:g}%"
-    name = {"OR": "OR", "RR": "RR", "PETO": "OR", "SMD": "SMD", "MD": "MD", "RD": "RD"}.get(res.measure, "Estimate")
-    col_text(xr, k + 0.9, f"{name} [{lvl} CI]", fontweight="bold", ha="right")
-    for i in range(k):
-        col_text(xr, ypos[i], f"{_fmt(tr(yi[i]), digits)} [{_fmt(tr(lo[i]), digits)}, {_fmt(tr(hi[i]), digits)}]", ha="right")
-    col_text(xr, y_pool, f"{_fmt(tr(res.estimate), digits)} [{_fmt(tr(res.ci_low), digits)}, {_fmt(tr(res.ci_high), digits)}]", ha="right", fontweight="bold")
-    model = {"FE": "Fixed-effect model (IV)", "MH": "Fixed-effect model (M-H)", "PETO": "Fixed-effect model (Peto)"}.get(
-        res.method, f"Random-effects model ({res.method}{', Knapp-Hartung' if res.knha else ''})"
-    )
-    col_text(x, y_pool, model, fontweight="bold")
-    if res.random and np.isfinite(res.pi_low):
-        col_text(x, y_pi, "Prediction interval", fontstyle="italic")
-        col_text(xr, y_pi, f"[{_fmt(tr(res.pi_low), digits)}, {_fmt(tr(res.pi_high), digits)}]", ha="right", fontstyle="italic")
-    # heterogeneity and overall effect lines
-    if np.isfinite(res.I2):
-        het = f"Heterogeneity: Q = {res.Q:.2f}, df = {res.Q_df}, p {_p(res.Q_pval)}; I² = {res.I2:.1f}%"
-        if res.random:
-            het += f"; τ² = {res.tau2:.3g}"
-    else:
-        het = "Heterogeneity: not estimable (k = 1)"
-    stat = f"t({res.df:g})" if res.knha else "z"
-    overall = f"Test for overall effect: {stat} = {res.stat:.2f}, p {_p(res.pval)}"
-    col_text(x, ybot + 0.25, het + "\n" + overall, fontsize=7.5, va="top")
-    if title:
-        fig.suptitle(title, fontsize=10, fontweight="bold", x=0.02, ha="left", y=0.995)
+    es = res.effects if show_arms and res.effects is not None and len(res.effects.data) == res.k else None
+    heads, arms = _arm_text(es)
+    rows = _study_rows(res, np.asarray(res.weights, float), arms)
+    rows.append({"kind": "blank"})
+    rows += _pooled_rows(res, _model_label(res))
+    fig = _render(rows, measure=res.measure, log=res.log_scale, heads=heads, title=title, digits=digits,
+                  xlabel=xlabel, favours=favours, level=res.level, footer=[_het_text(res), _overall_text(res)])
     if path is not None:
         save_figure(fig, path)
     return fig
@@ -342,21 +376,39 @@ def loo_forest(loo, path=None, *, title=None, digits=2):
                           right_text=right, ref_label=f"All studies ({res.method})", path=path)
 
 
-def subgroup_forest(sg, path=None, *, title=None, digits=2):
-    """Subgroup forest plot: each subgroup's pooled estimate, and the overall."""
+def subgroup_forest(sg, path=None, *, title=None, digits=2, xlabel=None,
+                    favours=("Favours treatment", "Favours control"), show_arms=True):
+    """RevMan-style forest plot of a subgroup analysis.
+
+    One block per subgroup: its studies (weights within the subgroup), its
+    own diamond and heterogeneity line; then the overall diamond, and the
+    test for subgroup differences under the plot.
+    """
     res = sg.overall
-    tr = np.exp if res.log_scale else (lambda x: x)
-    labels = [f"{sg.by} = {lv} (k = {r.k})" for lv, r in zip(sg.levels, sg.results)]
-    est = np.array([r.estimate for r in sg.results])
-    lo = np.array([r.ci_low for r in sg.results])
-    hi = np.array([r.ci_high for r in sg.results])
-    right = [f"{_fmt(tr(r.estimate), digits)} [{_fmt(tr(r.ci_low), digits)}, {_fmt(tr(r.ci_high), digits)}]"
-             + (f"  I² {r.I2:.0f}%" if np.isfinite(r.I2) else "") for r in sg.results]
-    right.append(f"{_fmt(tr(res.estimate), digits)} [{_fmt(tr(res.ci_low), digits)}, {_fmt(tr(res.ci_high), digits)}]")
-    ttl = title or f"Subgroups by {sg.by}: Q between = {sg.Q_between:.2f}, df = {sg.Q_between_df}, p {_p(sg.Q_between_pval)}"
-    return _simple_forest(labels, est, lo, hi, res.estimate, res.ci_low, res.ci_high, log=res.log_scale,
-                          xlabel=_LABELS.get(res.measure, res.measure), title=ttl, right_text=right,
-                          ref_label=f"Overall ({res.method})", path=path)
+    es = res.effects if show_arms else None
+    heads = _arm_text(es)[0] if es is not None else []
+    rows = []
+    for level, r in zip(sg.levels, sg.results):
+        rows.append({"kind": "header", "label": f"{sg.by} = {level}"})
+        sub_es = r.effects if show_arms else None
+        _, arms = _arm_text(sub_es) if sub_es is not None and len(sub_es.data) == r.k else ([], [])
+        study = _study_rows(r, np.asarray(r.weights, float), arms if heads else [])
+        for row in study:
+            row["indent"] = True
+        rows += study
+        rows.append({"kind": "diamond", "label": f"Subtotal (k = {r.k})", "est": r.estimate, "lo": r.ci_low,
+                     "hi": r.ci_high, "weight": np.nan, "bold": False})
+        rows.append({"kind": "text", "label": _het_text(r)})
+        rows.append({"kind": "blank"})
+    rows += _pooled_rows(res, f"Overall: {_model_label(res)}")
+    footer = [_het_text(res), _overall_text(res),
+              f"Test for subgroup differences: Q = {sg.Q_between:.2f}, df = {sg.Q_between_df}, p {_p(sg.Q_between_pval)}",
+              "Weights are within each subgroup (separate tau² per subgroup)."]
+    fig = _render(rows, measure=res.measure, log=res.log_scale, heads=heads, title=title, digits=digits,
+                  xlabel=xlabel, favours=favours, level=res.level, footer=footer)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
 
 
 def baujat_plot(data, path=None, *, title=None):

@@ -26,7 +26,7 @@ from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
 from .estimators import fit_rma
-from .fit import PoolResult, pool
+from .fit import PoolResult, _pool_many
 
 __all__ = ["LeaveOneOut", "leave_one_out", "Influence", "influence", "baujat"]
 
@@ -108,11 +108,15 @@ def leave_one_out(res: PoolResult) -> LeaveOneOut:
         raise InputError("leave_one_out() needs a PoolResult made by pool()")
     if es.k < 2:
         raise EstimationError("leave-one-out needs at least 2 studies")
-    rows = []
-    for i, label in enumerate(es.study):
+    subsets = []
+    for i in range(es.k):
         mask = np.ones(es.k, dtype=bool)
         mask[i] = False
-        r = pool(es.subset(mask), res.method, knha=res.knha, level=res.level)
+        subsets.append(es.subset(mask))
+    # all k refits in one batched pass
+    fits = _pool_many(subsets, res.method, knha=res.knha, level=res.level, auto_random="DL")
+    rows = []
+    for label, r in zip(es.study, fits):
         rows.append({
             "omitted": label, "k": r.k, "estimate": r.estimate, "se": r.se, "stat": r.stat, "pval": r.pval,
             "ci_low": r.ci_low, "ci_high": r.ci_high, "Q": r.Q, "Q_pval": r.Q_pval,

@@ -28,7 +28,7 @@ from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
 from .effects import EffectSizes
-from .fit import PoolResult, pool
+from .fit import PoolResult, _pool_many
 from .regression import RegressionResult, meta_regression
 
 __all__ = ["SubgroupResult", "subgroup_analysis"]
@@ -145,14 +145,13 @@ def subgroup_analysis(es: EffectSizes, by: str, method: str = "REML", *, knha: b
     if len(levels) < 2:
         raise InputError(f"subgroup column '{by}' has {len(levels)} level(s) ({', '.join(map(str, levels))}); "
                          "a subgroup analysis needs at least two", column=by)
-    results = []
-    for lv in levels:
-        sub = es.subset((col == lv).to_numpy())
-        r = pool(sub, method, knha=knha, level=level)
-        results.append(r)
+    subsets = [es.subset((col == lv).to_numpy()) for lv in levels]
+    for lv, sub in zip(levels, subsets):
         if sub.k == 1:
             notes.append(f"subgroup {by} = {lv} has k = 1: its estimate is the study's own")
-    overall = pool(es, method, knha=knha, level=level)
+    # every subgroup and the overall analysis in one batched pass
+    pooled = _pool_many(subsets + [es], str(method).upper(), knha=knha, level=level, auto_random="DL")
+    results, overall = pooled[:-1], pooled[-1]
     b = np.array([r.estimate for r in results])
     se = np.array([r.se for r in results])
     if np.any(se <= 0):
