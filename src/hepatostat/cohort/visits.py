@@ -81,7 +81,7 @@ from ..errors import InputError
 from .eligibility import SCORE_OUTCOMES, VisitSpec
 from .schema import CohortData
 
-__all__ = ["VISIT_SQL", "VisitTable", "extract_visits", "visit_tables", "run_visit_sql"]
+__all__ = ["VISIT_SQL", "VisitTable", "extract_visits", "visit_tables", "run_visit_sql", "visit_lab_tests", "window_table"]
 
 VISIT_SQL = """
 WITH rel AS (
@@ -126,6 +126,36 @@ ORDER BY g.person_id, g.test, g.visit_order
 _EPOCH = pd.Timestamp("1970-01-01")
 
 
+def visit_lab_tests(spec: VisitSpec) -> list[str]:
+    """Lab tests :data:`VISIT_SQL` needs for ``spec`` (its ``outcomes`` table).
+
+    The lab outcomes in their order, then the components of the requested
+    scores that are not among them (bilirubin, INR, creatinine; sodium for
+    MELD-Na).
+    """
+    lab_tests = list(spec.lab_outcomes)
+    for s in SCORE_OUTCOMES:
+        if s in spec.outcomes:
+            lab_tests += [t for t in ("bilirubin", "inr", "creatinine") + (("sodium",) if s == "meld_na" else ()) if t not in lab_tests]
+    return lab_tests
+
+
+def window_table(spec: VisitSpec) -> pd.DataFrame:
+    """The ``windows`` table of :data:`VISIT_SQL` for ``spec``.
+
+    ``visit, visit_order, week, nominal_day, low_day, high_day, is_baseline``;
+    the baseline window is ``[-lookback_days, 0]``.
+    """
+    windows = pd.DataFrame([
+        {"visit": w.visit, "visit_order": k, "week": float(w.week), "nominal_day": w.nominal_day,
+         "low_day": w.low, "high_day": w.high, "is_baseline": int(w.is_baseline)}
+        for k, w in enumerate(spec.windows)
+    ])
+    windows.loc[windows["is_baseline"] == 1, "low_day"] = -float(spec.lookback_days)
+    windows.loc[windows["is_baseline"] == 1, "high_day"] = 0.0
+    return windows
+
+
 def visit_tables(data: CohortData, person_ids, spec: VisitSpec) -> dict[str, pd.DataFrame]:
     """The five input tables of :data:`VISIT_SQL` as pandas frames.
 
@@ -141,10 +171,7 @@ def visit_tables(data: CohortData, person_ids, spec: VisitSpec) -> dict[str, pd.
     anchors = pd.DataFrame({"first_day": g.min(), "last_day": g.max()}).reset_index()
     anchors["anchor_day"] = anchors["first_day"] if spec.anchor == "first_infusion" else anchors["last_day"]
     anchors = anchors[["person_id", "first_day", "anchor_day"]].astype({"person_id": object})
-    lab_tests = list(spec.lab_outcomes)
-    for s in SCORE_OUTCOMES:
-        if s in spec.outcomes:
-            lab_tests += [t for t in ("bilirubin", "inr", "creatinine") + (("sodium",) if s == "meld_na" else ()) if t not in lab_tests]
+    lab_tests = visit_lab_tests(spec)
     labs = data.labs
     sel = labs["person_id"].isin(ids) & labs["test"].isin(lab_tests)
     lab_tab = pd.DataFrame({
@@ -155,13 +182,7 @@ def visit_tables(data: CohortData, person_ids, spec: VisitSpec) -> dict[str, pd.
         "row_id": np.flatnonzero(sel.to_numpy()).astype(np.int64),
         "lab_day": labs.loc[sel, "day"].astype(float).to_numpy(),
     })
-    windows = pd.DataFrame([
-        {"visit": w.visit, "visit_order": k, "week": float(w.week), "nominal_day": w.nominal_day,
-         "low_day": w.low, "high_day": w.high, "is_baseline": int(w.is_baseline)}
-        for k, w in enumerate(spec.windows)
-    ])
-    windows.loc[windows["is_baseline"] == 1, "low_day"] = -float(spec.lookback_days)
-    windows.loc[windows["is_baseline"] == 1, "high_day"] = 0.0
+    windows = window_table(spec)
     return {
         "labs": lab_tab,
         "anchors": anchors,

@@ -249,7 +249,7 @@ class Report:
                     cap = doc.add_paragraph()
                     cap.add_run(f"Table {tnum[id(b)]}. ").bold = True
                     cap.add_run(b.title)
-                    _docx_table(doc, b.frame)
+                    _docx_table(doc, b.frame, width)
                     if b.note:
                         n = doc.add_paragraph(b.note)
                         for run in n.runs:
@@ -297,8 +297,12 @@ def _html_table(frame: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _docx_table(doc, frame: pd.DataFrame):
-    """A three-line (journal) table: rules above and below the header and at the bottom."""
+def _docx_table(doc, frame: pd.DataFrame, width=None):
+    """A three-line (journal) table: rules above and below the header and at the bottom.
+
+    Column widths follow the length of their longest entry (capped), so that
+    labels get room and numbers do not.
+    """
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
     from docx.shared import Pt
@@ -330,4 +334,13 @@ def _docx_table(doc, frame: pd.DataFrame):
             cell.paragraphs[0].add_run(str(v)).font.size = Pt(9)
             if i == nrows:
                 border(cell, bottom=12)
+    if width is not None and ncols:
+        lengths = [min(40, max([1.3 * len(str(c))] + [len(str(v)) for v in frame[c]])) + 2 for c in frame.columns]
+        total = sum(lengths)
+        table.autofit = False
+        for j, col in enumerate(table.columns):
+            w = int(width * lengths[j] / total)
+            col.width = w
+            for cell in col.cells:
+                cell.width = w
     return table
