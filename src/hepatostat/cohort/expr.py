@@ -51,6 +51,8 @@ Anything else is an error naming the field.
 
 from __future__ import annotations
 
+import abc
+
 import re
 from dataclasses import dataclass
 
@@ -165,17 +167,19 @@ def _known(arr) -> np.ndarray:
     return ~pd.isna(arr)
 
 
-class Condition:
+class Condition(abc.ABC):
     """A parsed condition. ``evaluate(frame)`` gives ``(truth, known)`` arrays."""
 
     text: str = ""
 
     @property
+    @abc.abstractmethod
     def fields(self) -> frozenset:
-        raise NotImplementedError
+        """The fields the condition reads."""
 
+    @abc.abstractmethod
     def evaluate(self, frame: pd.DataFrame) -> Truth:
-        raise NotImplementedError
+        """Truth values and whether each is known, per row of ``frame``."""
 
     def __str__(self) -> str:  # pragma: no cover - overridden
         return self.text
