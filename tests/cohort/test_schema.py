@@ -183,3 +183,16 @@ def test_wide_sheet_errors_name_the_column():
     with pytest.raises(InputError, match="says µmol/L in its header but the units mapping says mg/dL"):
         wide_to_long(base.assign(TBIL_umol_L=[30]), units={"TBIL_umol_L": "mg/dL"})
     assert len(wide_to_long(base.assign(TBIL=[30], note=["x"]), units={"TBIL": "umol/L"}, ignore=["note"])) == 1
+
+
+def test_omop_equals_operator_is_not_censored():
+    # regression: operator_concept_id 4172703 ("=") was read as a censoring sign
+    persons = pd.DataFrame({"person_id": [1], "gender_concept_id": [8507], "year_of_birth": [1970],
+                            "diagnosis": ["cirrhosis"]})
+    tr = pd.DataFrame({"person_id": [1], "drug_exposure_start_date": ["2015-01-10"], "quantity": [1.0]})
+    labs = pd.DataFrame({"person_id": [1, 1], "measurement_date": ["2015-01-09"] * 2,
+                         "measurement_concept_code": ["1742-6", "1742-6"], "value_as_number": [40.0, 5.0],
+                         "unit_source_value": ["U/L", "U/L"], "operator_concept_id": [4172703, 4171756]})
+    d = cohort_data(persons, tr, labs)
+    assert d.labs["censored"].tolist() == [False, True]
+    assert d.labs["operator"].tolist() == ["", "<"]

@@ -146,7 +146,7 @@ EXCLUSION_COLUMNS = ("stage", "table", "person_id", "file", "row", "column", "va
 #: metadata columns a reader may attach to raw lab rows (file, row, column of origin)
 _META = ("source_file", "source_row", "source_column")
 
-_OPERATOR_CONCEPTS = {4171756: "<", 4171754: "<=", 4172704: ">", 4171755: ">=", 4172703: "="}
+_OPERATOR_CONCEPTS = {4171756: "<", 4171754: "<=", 4172704: ">", 4171755: ">=", 4172703: ""}  # "=": exact, not censored
 _OPERATORS = {"<": "<", "<=": "<=", "=<": "<=", "≤": "<=", ">": ">", ">=": ">=", "=>": ">=", "≥": ">=", "=": "", "": ""}
 _SEX = {
     "m": "M", "male": "M", "man": "M", "8507": "M",
