@@ -150,30 +150,6 @@ def _cell_text(v) -> str:
     return str(v)
 
 
-def _set_cell_border(cell, **edges):
-    """edges: top/bottom/left/right = (size in eighths of a point or 0)."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    tcPr = cell._tc.get_or_add_tcPr()
-    borders = tcPr.find(qn("w:tcBorders"))
-    if borders is None:
-        borders = OxmlElement("w:tcBorders")
-        tcPr.append(borders)
-    for edge, size in edges.items():
-        el = borders.find(qn(f"w:{edge}"))
-        if el is None:
-            el = OxmlElement(f"w:{edge}")
-            borders.append(el)
-        if size:
-            el.set(qn("w:val"), "single")
-            el.set(qn("w:sz"), str(size))
-            el.set(qn("w:space"), "0")
-            el.set(qn("w:color"), "000000")
-        else:
-            el.set(qn("w:val"), "nil")
-
-
 def write_docx(tables, path, *, title: str | None = None, note: str | None = None, font: str = "Times New Roman",
                size: float = 9) -> str:
     """Word document with one three-line table per table.
@@ -190,8 +166,9 @@ def write_docx(tables, path, *, title: str | None = None, note: str | None = Non
     """
     from docx import Document
     from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
+
+    from ..report.document import docx_table
 
     p, _ = _check_path(path, "docx")
     doc = Document()
@@ -205,28 +182,8 @@ def write_docx(tables, path, *, title: str | None = None, note: str | None = Non
             run = para.add_run(caption)
             run.bold = True
             run.font.size = Pt(size + 1)
-        nrow, ncol = frame.shape[0] + 1, frame.shape[1]
-        t = doc.add_table(rows=nrow, cols=ncol)
+        t = docx_table(doc, frame.map(_cell_text), size=size)
         t.alignment = WD_TABLE_ALIGNMENT.CENTER
-        heavy, thin = 12, 6  # eighths of a point: 1.5 pt and 0.75 pt
-        for j, col in enumerate(frame.columns):
-            cell = t.cell(0, j)
-            cell.text = ""
-            run = cell.paragraphs[0].add_run(str(col))
-            run.bold = True
-            run.font.size = Pt(size)
-            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.LEFT if j == 0 else WD_ALIGN_PARAGRAPH.CENTER
-            _set_cell_border(cell, top=heavy, bottom=thin, left=0, right=0)
-        values = frame.to_numpy(dtype=object)
-        for i in range(frame.shape[0]):
-            for j in range(ncol):
-                cell = t.cell(i + 1, j)
-                cell.text = ""
-                run = cell.paragraphs[0].add_run(_cell_text(values[i, j]))
-                run.font.size = Pt(size)
-                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.LEFT if j == 0 else WD_ALIGN_PARAGRAPH.CENTER
-                last = i == frame.shape[0] - 1
-                _set_cell_border(cell, top=0, bottom=heavy if last else 0, left=0, right=0)
         notes = table_notes(tab) + ([note] if note else [])
         for n in notes:
             para = doc.add_paragraph()

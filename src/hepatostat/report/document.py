@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Report", "Section", "ReportTable", "ReportFigure", "format_frame"]
+__all__ = ["Report", "Section", "ReportTable", "ReportFigure", "format_frame", "docx_table"]
 
 
 def format_frame(frame: pd.DataFrame, digits: int = 3, pcols=("pval", "p", "Q_pval", "QMp", "QEp")) -> pd.DataFrame:
@@ -249,7 +249,7 @@ class Report:
                     cap = doc.add_paragraph()
                     cap.add_run(f"Table {tnum[id(b)]}. ").bold = True
                     cap.add_run(b.title)
-                    _docx_table(doc, b.frame, width)
+                    docx_table(doc, b.frame, width)
                     if b.note:
                         n = doc.add_paragraph(b.note)
                         for run in n.runs:
@@ -297,12 +297,16 @@ def _html_table(frame: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _docx_table(doc, frame: pd.DataFrame, width=None):
-    """A three-line (journal) table: rules above and below the header and at the bottom.
+def docx_table(doc, frame: pd.DataFrame, width=None, *, size: float = 9):
+    """Add a three-line (journal) table to a python-docx document.
 
-    Column widths follow the length of their longest entry (capped), so that
-    labels get room and numbers do not.
+    Rules above and below the header and under the last row, no vertical
+    rules; the first column left-aligned, the others centred. With ``width``
+    (the text width), column widths follow the length of their longest entry
+    (capped), so that labels get room and numbers do not. Cells are written
+    as ``str(value)``: format the frame first.
     """
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
     from docx.shared import Pt
@@ -316,24 +320,32 @@ def _docx_table(doc, frame: pd.DataFrame, width=None):
         if borders is None:
             borders = OxmlElement("w:tcBorders")
             tcPr.append(borders)
-        for edge, size in edges.items():
+        for edge, sz in edges.items():
             el = OxmlElement(f"w:{edge}")
-            el.set(qn("w:val"), "single")
-            el.set(qn("w:sz"), str(size))
-            el.set(qn("w:color"), "000000")
+            if sz:
+                el.set(qn("w:val"), "single")
+                el.set(qn("w:sz"), str(sz))
+                el.set(qn("w:space"), "0")
+                el.set(qn("w:color"), "000000")
+            else:
+                el.set(qn("w:val"), "nil")
             borders.append(el)
 
+    heavy, thin = 12, 6  # eighths of a point: 1.5 pt and 0.75 pt
     rows = table.rows  # cell access by row: table.cell(i, j) is slow on large tables
-    for cell, c in zip(rows[0].cells, frame.columns):
-        run = cell.paragraphs[0].add_run(str(c))
+    for j, (cell, c) in enumerate(zip(rows[0].cells, frame.columns)):
+        par = cell.paragraphs[0]
+        run = par.add_run(str(c))
         run.bold = True
-        run.font.size = Pt(9)
-        border(cell, top=12, bottom=6)
+        run.font.size = Pt(size)
+        par.alignment = WD_ALIGN_PARAGRAPH.LEFT if j == 0 else WD_ALIGN_PARAGRAPH.CENTER
+        border(cell, top=heavy, bottom=thin, left=0, right=0)
     for i, (row, values) in enumerate(zip(rows[1:], frame.itertuples(index=False)), start=1):
-        for cell, v in zip(row.cells, values):
-            cell.paragraphs[0].add_run(str(v)).font.size = Pt(9)
-            if i == nrows:
-                border(cell, bottom=12)
+        for j, (cell, v) in enumerate(zip(row.cells, values)):
+            par = cell.paragraphs[0]
+            par.add_run(str(v)).font.size = Pt(size)
+            par.alignment = WD_ALIGN_PARAGRAPH.LEFT if j == 0 else WD_ALIGN_PARAGRAPH.CENTER
+            border(cell, top=0, bottom=heavy if i == nrows else 0, left=0, right=0)
     if width is not None and ncols:
         lengths = [min(40, max([1.3 * len(str(c))] + [len(str(v)) for v in frame[c]])) + 2 for c in frame.columns]
         total = sum(lengths)
