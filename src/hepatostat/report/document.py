@@ -240,6 +240,7 @@ class Report:
             r = p.add_run(self.banner)
             r.bold = True
         width = sec.page_width - sec.left_margin - sec.right_margin
+        _docx_toc(doc)
         for s in self.sections:
             doc.add_heading(s.title, level=1 if s.level <= 1 else 2)
             for b in s.blocks:
@@ -295,6 +296,29 @@ def _html_table(frame: pd.DataFrame) -> str:
     for row in frame.itertuples(index=False):
         rows.append("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _docx_toc(doc):
+    """A table-of-contents field (Word fills it in; LibreOffice on update)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    doc.add_heading("Contents", level=1)
+    run = doc.add_paragraph().add_run()
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    begin.set(qn("w:dirty"), "true")  # Word refreshes the field when the file opens
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = 'TOC \\o "1-2" \\h \\z \\u'
+    sep = OxmlElement("w:fldChar")
+    sep.set(qn("w:fldCharType"), "separate")
+    placeholder = OxmlElement("w:t")
+    placeholder.text = "Right-click and choose Update Field to show the table of contents."
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    for el in (begin, instr, sep, placeholder, end):
+        run._r.append(el)
 
 
 def docx_table(doc, frame: pd.DataFrame, width=None, *, size: float = 9):
