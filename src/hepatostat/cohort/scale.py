@@ -91,6 +91,7 @@ to apply them.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import math
 import re
@@ -900,19 +901,22 @@ def _op_codes(codes, measurement_file) -> list[tuple]:
     return out or [(-1, "")]  # no operator codes: a row that matches nothing keeps the VALUES typed
 
 
-class _Engine:
+class _Engine(abc.ABC):
     """What the SQL needs from an engine: run a statement, fetch a small result, columns of a table."""
 
     dialect: _Dialect
 
-    def execute(self, sql: str) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def execute(self, sql: str) -> None:
+        """Run one statement."""
 
-    def fetch(self, sql: str) -> pd.DataFrame:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def fetch(self, sql: str) -> pd.DataFrame:
+        """Run a query and return its (small) result."""
 
-    def columns(self, table: str) -> list[str]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def columns(self, table: str) -> list[str]:
+        """Column names of a table or view."""
 
 
 class _DuckEngine(_Engine):
