@@ -138,13 +138,16 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
     bottom = 1.0 / height
     ax = fig.add_axes([sum(col_w) / width, bottom, plot_w / width, 1 - bottom - 0.45 / height])
     ypos = np.arange(n_rows, 0, -1, dtype=float)
-    weights = [r["weight"] for r in rows if r["kind"] == "study" and np.isfinite(r["weight"])]
+    # square area follows the study's weight ("size" when the printed weight is a within-block one)
+    weights = [r.get("size", r["weight"]) for r in rows if r["kind"] == "study"]
+    weights = [w for w in weights if np.isfinite(w)]
     wmax = max(weights) if weights else 1.0
     values = []
     for y, r in zip(ypos, rows):
         if r["kind"] == "study":
             ax.hlines(y, tr(r["lo"]), tr(r["hi"]), color="black", lw=1)
-            ax.scatter(tr(r["est"]), y, s=40 + 260 * (r["weight"] / wmax), marker="s", color="#1f4e79", zorder=3)
+            ax.scatter(tr(r["est"]), y, s=40 + 260 * (r.get("size", r["weight"]) / wmax), marker="s", color="#1f4e79",
+                       zorder=3)
             values += [r["lo"], r["hi"]]
         elif r["kind"] == "diamond":
             ax.fill([tr(r["lo"]), tr(r["est"]), tr(r["hi"]), tr(r["est"])], [y, y + 0.35, y, y - 0.35],
@@ -387,6 +390,7 @@ def subgroup_forest(sg, path=None, *, title=None, digits=2, xlabel=None,
     res = sg.overall
     es = res.effects if show_arms else None
     heads = _arm_text(es)[0] if es is not None else []
+    overall_weight = dict(zip(res.study, np.asarray(res.weights, float)))  # square sizes comparable across blocks
     rows = []
     for level, r in zip(sg.levels, sg.results):
         rows.append({"kind": "header", "label": f"{sg.by} = {level}"})
@@ -395,6 +399,7 @@ def subgroup_forest(sg, path=None, *, title=None, digits=2, xlabel=None,
         study = _study_rows(r, np.asarray(r.weights, float), arms if heads else [])
         for row in study:
             row["indent"] = True
+            row["size"] = overall_weight.get(row["label"], np.nan)
         rows += study
         rows.append({"kind": "diamond", "label": f"Subtotal (k = {r.k})", "est": r.estimate, "lo": r.ci_low,
                      "hi": r.ci_high, "weight": np.nan, "bold": False})
@@ -403,7 +408,7 @@ def subgroup_forest(sg, path=None, *, title=None, digits=2, xlabel=None,
     rows += _pooled_rows(res, f"Overall: {_model_label(res)}")
     footer = [_het_text(res), _overall_text(res),
               f"Test for subgroup differences: Q = {sg.Q_between:.2f}, df = {sg.Q_between_df}, p {_p(sg.Q_between_pval)}",
-              "Weights are within each subgroup (separate tau² per subgroup)."]
+              "Weights are within each subgroup (separate tau² per subgroup); square sizes follow the overall weights."]
     fig = _render(rows, measure=res.measure, log=res.log_scale, heads=heads, title=title, digits=digits,
                   xlabel=xlabel, favours=favours, level=res.level, footer=footer)
     if path is not None:

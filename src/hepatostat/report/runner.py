@@ -346,8 +346,8 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
             continue
         s.text(res.summary().replace("\n", " · "))
         s.table(f"{title}: studies, weights and pooled estimate", res.to_frame())
+        fav = tuple(a.get("favours", ["Favours treatment", "Favours control"]))
         if a.get("forest", True):
-            fav = tuple(a.get("favours", ["Favours treatment", "Favours control"]))
             s.figure(f"{title}: forest plot", res.plot(title=title, favours=fav))
         for by in a.get("subgroups", []):
             try:
@@ -355,7 +355,7 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
                 s.table(f"{title}: subgroups by {by} (separate tau²)", sg.to_frame(),
                         note=f"Test for subgroup differences: Q = {sg.Q_between:.2f}, df = {sg.Q_between_df}, "
                              f"p = {sg.Q_between_pval:.3g}.")
-                s.figure(f"{title}: subgroups by {by}", sg.plot())
+                s.figure(f"{title}: subgroups by {by}", sg.plot(favours=fav))
             except (EstimationError, InputError) as exc:
                 s.text(f"Subgroups by {by}: not estimable ({exc}).")
         if a.get("leave_one_out", False) and res.k >= 3:
