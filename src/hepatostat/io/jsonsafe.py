@@ -35,6 +35,8 @@ def to_jsonable(obj):
     if isinstance(obj, (list, tuple, set, frozenset)):
         return [to_jsonable(v) for v in obj]
     if isinstance(obj, (_dt.datetime, _dt.date)):
+        if obj != obj:  # pd.NaT is a datetime that is not equal to itself
+            return None
         # a midnight timestamp is a date in our tables (visit and birth dates)
         if isinstance(obj, _dt.datetime) and obj.time() == _dt.time(0) and obj.tzinfo is None:
             return obj.date().isoformat()
