@@ -1,0 +1,689 @@
+"""The meta-analysis kernel: every inverse-variance estimator, vectorised.
+
+:func:`fit` fits ``m`` independent (mixed-effects) meta-analytic models
+``y = X b + u + e`` at once over padded ``(m, k)`` arrays with a mask and
+optional moderators ``X`` (shared ``(k, p)`` or per analysis ``(m, k, p)``).
+One-at-a-time pooling, meta-regression, leave-one-out, subgroups, ``--per``
+analyses and permutation tests all call it (``m = 1`` for one analysis);
+there is no other implementation of the tau^2 estimators in hepatostat.
+
+The estimators reproduce R metafor 3.8 ``rma.uni()`` (Viechtbauer 2010):
+the same starting values, the same Fisher scoring for ML/REML, the same
+truncation at zero and the same check that tau^2 = 0 does not have the
+larger likelihood. Where metafor solves an equation with ``uniroot``
+(PM, Q-profile intervals) we solve it to machine precision.
+
+Convergence cannot fail for a well-posed analysis: Fisher scoring (step
+halved whenever it would leave ``tau2 >= 0``) runs for at most
+``FISHER_MAXITER`` iterations to ``|change| <= 1e-10``; analyses that have not
+converged by then (oscillation, very slow progress at variance ratios of
+10^6) are solved by a bracketed root finder (bisection, then secant steps
+kept inside the bracket) on the same estimating equation, whose root is the
+fixed point of Fisher scoring. An analysis that cannot be estimated at all
+(no studies, fewer studies than coefficients, collinear moderators,
+non-finite input) gets ``status = "not estimable"`` and a ``reason``, and
+never stops the others.
+
+Notes
+-----
+With weights ``w`` (0 for masked cells), ``A = X'WX``, ``B = A^-1`` and
+``P = W - W X B X'W``: ``y'Py = sum(w r^2)`` and ``y'PPy = sum(w^2 r^2)``
+with ``r = y - X b`` the weighted residuals' base, ``tr(P) = sum(w) -
+tr(B X'W^2 X)`` and, for diagonal ``D1, D2``,
+``tr(P D1 P D2) = sum(w^2 d1 d2) - 2 tr(B X' diag(w^3 d1 d2) X) + tr(B C1 B C2)``
+with ``Cj = X' diag(w^2 dj) X``. Everything is ``O(m k p^2)``; no ``k x k``
+matrix is formed, so memory is linear in k.
+
+References
+----------
+.. [1] DerSimonian R, Laird N (1986). Meta-analysis in clinical trials.
+   Control Clin Trials 7(3):177-188. doi:10.1016/0197-2456(86)90046-2
+.. [2] Hedges LV, Olkin I (1985). Statistical Methods for Meta-Analysis.
+   Academic Press (the HE estimator).
+.. [3] Sidik K, Jonkman JN (2005). Simple heterogeneity variance estimation
+   for meta-analysis. J R Stat Soc C 54(2):367-384.
+   doi:10.1111/j.1467-9876.2005.00489.x
+.. [4] Paule RC, Mandel J (1982). Consensus values and weighting factors.
+   J Res Natl Bur Stand 87(5):377-385. doi:10.6028/jres.087.022
+.. [5] Morris CN (1983). Parametric empirical Bayes inference: theory and
+   applications. J Am Stat Assoc 78(381):47-55 (the EB estimator; as metafor
+   iterates it, it has the fixed point of PM).
+.. [6] Viechtbauer W (2005). Bias and efficiency of meta-analytic variance
+   estimators in the random-effects model. J Educ Behav Stat 30(3):261-293.
+   doi:10.3102/10769986030003261 (ML, REML; Fisher scoring).
+.. [7] Viechtbauer W (2007). Confidence intervals for the amount of
+   heterogeneity in meta-analysis. Stat Med 26(1):37-52. doi:10.1002/sim.2514
+   (Q-profile).
+.. [8] Knapp G, Hartung J (2003). Improved tests for a random effects
+   meta-regression with a single covariate. Stat Med 22(17):2693-2710.
+   doi:10.1002/sim.1482
+.. [9] Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a
+   meta-analysis. Stat Med 21(11):1539-1558. doi:10.1002/sim.1186
+.. [10] Viechtbauer W (2010). Conducting meta-analyses in R with the metafor
+   package. J Stat Softw 36(3):1-48. doi:10.18637/jss.v036.i03
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from . import _dist
+from ..errors import InputError
+
+__all__ = ["RE_METHODS", "METHODS", "KernelFit", "fit", "OK", "NOT_ESTIMABLE"]
+
+#: random-effects estimators of tau^2 (metafor codes)
+RE_METHODS = ("DL", "REML", "ML", "PM", "SJ", "HE", "EB")
+#: methods for inverse-variance models (FE plus the random-effects estimators)
+METHODS = ("FE",) + RE_METHODS
+
+OK = "ok"
+NOT_ESTIMABLE = "not estimable"
+
+THRESHOLD = 1e-10  #: convergence of Fisher scoring on tau^2 (metafor's default is 1e-5)
+FISHER_MAXITER = 100  #: Fisher scoring iterations before the bracketed fallback
+_EPS = np.finfo(float).eps
+_CELLS = 1 << 19  # analyses x studies x coefficients handled per chunk (bounds memory)
+
+
+@dataclass(frozen=True, eq=False)
+class KernelFit:
+    """Results of :func:`fit` for m analyses (arrays with first axis m).
+
+    ``beta, se, stat, pval, ci_low, ci_high`` have shape (m, p), ``vb``
+    (m, p, p), ``weights`` (m, k) in percent (0 for masked cells), all other
+    fields shape (m,). ``status`` is ``"ok"`` or ``"not estimable"``, with the
+    ``reason`` in words; the numbers of a not-estimable analysis are NaN.
+    ``pi_low, pi_high`` (prediction interval) are for intercept-only models.
+    """
+
+    method: str
+    level: float
+    k: np.ndarray
+    p: int
+    beta: np.ndarray
+    vb: np.ndarray
+    se: np.ndarray
+    stat: np.ndarray
+    pval: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    knha: np.ndarray
+    df: np.ndarray
+    s2w: np.ndarray
+    tau2: np.ndarray
+    se_tau2: np.ndarray
+    tau2_ci_low: np.ndarray
+    tau2_ci_high: np.ndarray
+    I2: np.ndarray
+    I2_ci_low: np.ndarray
+    I2_ci_high: np.ndarray
+    H2: np.ndarray
+    H2_ci_low: np.ndarray
+    H2_ci_high: np.ndarray
+    QE: np.ndarray
+    QE_df: np.ndarray
+    QE_pval: np.ndarray
+    vt: np.ndarray
+    QM: np.ndarray
+    QM_df: int
+    QM_pval: np.ndarray
+    pi_low: np.ndarray
+    pi_high: np.ndarray
+    weights: np.ndarray
+    iterations: np.ndarray
+    fallback: np.ndarray
+    status: np.ndarray
+    reason: np.ndarray
+
+    @property
+    def m(self) -> int:
+        return int(self.k.shape[0])
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.status == OK
+
+
+# ---------------------------------------------------------------------------
+# linear algebra over a stack of analyses (intercept-only models use sums)
+
+
+class _Design:
+    """The model matrix of n analyses: None (intercept only) or (n, k, p)."""
+
+    def __init__(self, X, p):
+        self.X = X
+        self.p = p
+
+    def xtdx(self, d):
+        if self.X is None:
+            return d.sum(1)[:, None, None]
+        return np.einsum("nki,nk,nkj->nij", self.X, d, self.X, optimize=False)
+
+    def xtd(self, d):
+        if self.X is None:
+            return d.sum(1)[:, None]
+        return np.einsum("nki,nk->ni", self.X, d)
+
+    def xb(self, b):
+        if self.X is None:
+            return b[:, :1]
+        return np.einsum("nki,ni->nk", self.X, b)
+
+    def inv(self, A):
+        if self.p == 1:
+            return 1.0 / A
+        return np.linalg.inv(A)
+
+    @staticmethod
+    def tr(B, C):
+        if B.shape[1] == 1:
+            return B[:, 0, 0] * C[:, 0, 0]
+        return np.einsum("nij,nji->n", B, C)
+
+    @staticmethod
+    def trBCBC(B, C1, C2):
+        if B.shape[1] == 1:
+            return B[:, 0, 0] ** 2 * C1[:, 0, 0] * C2[:, 0, 0]
+        return np.einsum("nij,njk,nkl,nli->n", B, C1, B, C2, optimize=True)
+
+    def wls(self, w, y, mask):
+        """Weighted least squares: ``(beta, B, r)`` with r zero in masked cells."""
+        B = self.inv(self.xtdx(w))
+        if self.p == 1:
+            beta = B[:, 0, :] * self.xtd(w * y)
+        else:
+            beta = np.einsum("nij,nj->ni", B, self.xtd(w * y))
+        r = np.where(mask, y - self.xb(beta), 0.0)
+        return beta, B, r
+
+    def trP(self, w, B):
+        return w.sum(1) - self.tr(B, self.xtdx(w * w))
+
+    def trPDPD(self, w, B, d1, d2):
+        w2 = w * w
+        return ((w2 * d1 * d2).sum(1) - 2 * self.tr(B, self.xtdx(w2 * w * d1 * d2))
+                + self.trBCBC(B, self.xtdx(w2 * d1), self.xtdx(w2 * d2)))
+
+    def logdet(self, A):
+        if self.p == 1:
+            return np.log(A[:, 0, 0])
+        return np.linalg.slogdet(A)[1]
+
+
+class _Chunk:
+    """The data of n analyses being fitted together."""
+
+    def __init__(self, y, v, mask, X, p):
+        self.y = y
+        self.v = v
+        self.mask = mask
+        self.fmask = mask.astype(float)
+        self.D = _Design(X, p)
+        self.k = mask.sum(1).astype(float)
+        self.p = p
+        self.dfr = self.k - p
+
+    def sub(self, idx):
+        X = None if self.D.X is None else self.D.X[idx]
+        return _Chunk(self.y[idx], self.v[idx], self.mask[idx], X, self.p)
+
+    def w(self, tau2):
+        return self.fmask / (self.v + tau2[:, None])
+
+    def q(self, tau2):
+        w = self.w(tau2)
+        _, _, r = self.D.wls(w, self.y, self.mask)
+        return (w * r * r).sum(1)
+
+    def q_and_slope(self, tau2):
+        w = self.w(tau2)
+        _, _, r = self.D.wls(w, self.y, self.mask)
+        wr2 = w * r * r
+        return wr2.sum(1), -(w * wr2).sum(1)
+
+    def score(self, tau2, method):
+        """REML / ML estimating equation (zero at the estimate) and Fisher's step."""
+        w = self.w(tau2)
+        _, B, r = self.D.wls(w, self.y, self.mask)
+        ypp = (w * w * r * r).sum(1)
+        if method == "ML":
+            g = ypp - w.sum(1)
+            info = (w * w).sum(1)
+        else:
+            g = ypp - self.D.trP(w, B)
+            info = self.D.trPDPD(w, B, self.fmask, self.fmask)
+        return g, info
+
+    def loglik(self, tau2, method):
+        w = self.w(tau2)
+        A = self.D.xtdx(w)
+        _, _, r = self.D.wls(w, self.y, self.mask)
+        rss = (w * r * r).sum(1)
+        logv = np.where(self.mask, np.log(self.v + tau2[:, None]), 0.0).sum(1)
+        if method == "ML":
+            return -0.5 * self.k * np.log(2 * np.pi) - 0.5 * logv - 0.5 * rss
+        return -0.5 * self.dfr * np.log(2 * np.pi) - 0.5 * logv - 0.5 * self.D.logdet(A) - 0.5 * rss
+
+
+# ---------------------------------------------------------------------------
+# root finding on decreasing functions, vectorised over analyses
+
+
+def _bracket_root(f, todo, n, slope_f=None, start=None):
+    """Per analysis, a root of ``f`` (positive below it, negative above) on (0, inf).
+
+    ``todo`` marks the analyses with ``f(0) > 0``. The upper end of the
+    bracket is found by multiplying by 10; then Newton (when ``slope_f`` gives
+    ``(f, df)``) or secant steps are taken while they stay inside the bracket,
+    bisection otherwise. Returns ``(root, found)``; stops at machine precision.
+    """
+    out = np.zeros(n)
+    found = np.ones(n, dtype=bool)
+    if not todo.any():
+        return out, found
+    idx = np.flatnonzero(todo)
+    lo = np.zeros(idx.size)
+    hi = np.full(idx.size, 100.0) if start is None else np.maximum(2 * start[idx], 1e-8)
+    flo = None
+    run = np.ones(idx.size, dtype=bool)
+    for _ in range(80):
+        fh = f(hi, idx)
+        over = run & (fh > 0)
+        if not over.any():
+            break
+        lo = np.where(over, hi, lo)
+        hi = np.where(over, hi * 10, hi)
+    bad = ~np.isfinite(hi) | (f(hi, idx) > 0)
+    x = 0.5 * (lo + hi)
+    run = ~bad
+    for it in range(400):
+        if not run.any():
+            break
+        if slope_f is not None:
+            fx, dfx = slope_f(x, idx)
+        else:
+            fx, dfx = f(x, idx), None
+        lo = np.where(run & (fx > 0), x, lo)
+        hi = np.where(run & (fx <= 0), x, hi)
+        if dfx is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xn = np.where(fx == 0, x, x - fx / dfx)
+        else:
+            xn = np.full_like(x, np.nan)
+        # a bisection every third step guarantees the bracket keeps shrinking
+        out_of = ~np.isfinite(xn) | (xn <= lo) | (xn >= hi) | (it % 3 == 2)
+        xn = np.where(out_of, 0.5 * (lo + hi), xn)
+        tol = np.maximum(1e-300, 4 * _EPS * np.abs(xn))
+        done = (np.abs(xn - x) <= tol) | (fx == 0) | (hi - lo <= tol)
+        x = np.where(run, xn, x)
+        run &= ~done
+    out[idx] = x
+    found[idx] = ~bad
+    return out, found
+
+
+def _solve_q(ch: _Chunk, target, active):
+    """Smallest tau2 >= 0 with Q(tau2) = target (generalised Q decreases in tau2).
+
+    ``dQ/dtau2 = -y'PPy = -sum(w^2 r^2)``, so Newton steps are cheap.
+    """
+    n = ch.y.shape[0]
+    target = np.broadcast_to(np.asarray(target, float), (n,))
+    q0 = np.where(active, ch.q(np.zeros(n)), 0.0)
+    todo = active & (q0 > target)
+
+    def f(t, idx):
+        return ch.sub(idx).q(t) - target[idx]
+
+    def fs(t, idx):
+        q, s = ch.sub(idx).q_and_slope(t)
+        return q - target[idx], s
+
+    return _bracket_root(f, todo, n, fs)
+
+
+# ---------------------------------------------------------------------------
+# the estimators
+
+
+def _tau2(ch: _Chunk, method, active):
+    """``(tau2, se_tau2, iterations, fallback, ok)`` per analysis."""
+    n = ch.y.shape[0]
+    zero = np.zeros(n)
+    nan = np.full(n, np.nan)
+    it = np.zeros(n, dtype=int)
+    fb = np.zeros(n, dtype=bool)
+    ok = np.ones(n, dtype=bool)
+    if method == "FE":
+        return zero, nan, it, fb, ok
+    D, y, v, mask, fm = ch.D, ch.y, ch.v, ch.mask, ch.fmask
+    dfr = np.maximum(ch.dfr, 1.0)
+    vm = np.where(mask, v, 0.0)
+    # Hedges' estimator (also the start of ML/REML): ordinary least squares
+    _, Bo, ro = D.wls(fm, y, mask)
+    rss_ols = (ro * ro).sum(1)
+    trPV = vm.sum(1) - D.tr(Bo, D.xtdx(vm))
+    he = (rss_ols - trPV) / dfr
+    if method == "DL":
+        w = fm / v
+        _, B, r = D.wls(w, y, mask)
+        trP = D.trP(w, B)
+        tau2 = np.maximum(0.0, ((w * r * r).sum(1) - dfr) / trP)
+        se = np.sqrt(1 / trP**2 * (2 * dfr + 4 * tau2 * trP + 2 * tau2**2 * D.trPDPD(w, B, fm, fm)))
+    elif method == "HE":
+        tau2 = np.maximum(0.0, he)
+        se = np.sqrt(1 / dfr**2 * (2 * D.trPDPD(fm, Bo, vm, vm) + 4 * tau2 * trPV + 2 * tau2**2 * dfr))
+    elif method == "SJ":
+        kk = np.maximum(ch.k, 1.0)
+        ybar = np.where(mask, y, 0.0).sum(1) / kk
+        dev = np.where(mask, y - ybar[:, None], 0.0)
+        tau0 = (dev * dev).sum(1) / kk
+        pos = tau0 > 0
+        t0 = np.where(pos, tau0, 1.0)
+        w = fm / (v + t0[:, None])
+        _, B, r = D.wls(w, y, mask)
+        tau2 = np.where(pos, t0 * (w * r * r).sum(1) / dfr, 0.0)
+        se = np.sqrt(t0**2 / dfr**2 * (2 * D.trPDPD(w, B, vm, vm) + 4 * tau2 * D.trPDPD(w, B, fm, vm)
+                                       + 2 * tau2**2 * D.trPDPD(w, B, fm, fm)))
+        se = np.where(pos, se, np.nan)
+    elif method in ("PM", "EB"):
+        tau2, ok = _solve_q(ch, dfr, active)
+        w = fm / (v + tau2[:, None])
+        se = np.sqrt(2 * ch.k**2 / dfr / w.sum(1) ** 2)
+    elif method in ("ML", "REML"):
+        tau2, it, fb, ok = _fisher(ch, method, np.maximum(0.0, np.where(np.isfinite(he), he, 0.0)), active)
+        # tau2 = 0 may have the larger likelihood (metafor's ll0check)
+        better0 = active & (tau2 > 0) & (ch.loglik(zero, method) > ch.loglik(tau2, method) + 1e-12)
+        tau2 = np.where(better0, 0.0, tau2)
+        w = fm / (v + tau2[:, None])
+        if method == "ML":
+            se = np.sqrt(2 / (w * w).sum(1))
+        else:
+            _, B, _ = D.wls(w, y, mask)
+            se = np.sqrt(2 / D.trPDPD(w, B, fm, fm))
+    else:  # pragma: no cover - checked by fit()
+        raise InputError(f"unknown method {method!r}")
+    tau2 = np.where(active, tau2, 0.0)
+    se = np.where(active, se, np.nan)
+    return tau2, se, it, fb, ok | ~active
+
+
+def _fisher(ch: _Chunk, method, start, active):
+    """Fisher scoring for ML/REML with the bracketed fallback (see module notes)."""
+    n = ch.y.shape[0]
+    tau2 = start.copy()
+    its = np.zeros(n, dtype=int)
+    idx = np.flatnonzero(active)
+    for _ in range(FISHER_MAXITER):
+        if not idx.size:
+            break
+        its[idx] += 1
+        sub = ch.sub(idx)
+        ts = tau2[idx]
+        g, info = sub.score(ts, method)
+        adj = g / info
+        adj = np.where(np.isfinite(adj), adj, 0.0)
+        for _ in range(60):  # step halving keeps tau2 >= 0
+            neg = ts + adj < 0
+            if not neg.any():
+                break
+            adj = np.where(neg, adj / 2, adj)
+        new = np.maximum(ts + adj, 0.0)
+        tau2[idx] = new
+        idx = idx[np.abs(new - ts) > THRESHOLD]
+    fb = np.zeros(n, dtype=bool)
+    ok = np.ones(n, dtype=bool)
+    bad = np.isin(np.arange(n), idx) | (active & ~np.isfinite(tau2))
+    if bad.any():
+        fb = bad.copy()
+        g0 = np.full(n, -1.0)
+        bi = np.flatnonzero(bad)
+        g0[bi] = ch.sub(bi).score(np.zeros(bi.size), method)[0]
+
+        def f(t, ii):
+            return ch.sub(ii).score(t, method)[0]
+
+        start_t = np.where(np.isfinite(tau2), np.maximum(tau2, 1e-8), 1.0)
+        root, found = _bracket_root(f, bad & (g0 > 0), n, start=start_t)
+        tau2 = np.where(bad, root, tau2)
+        ok = np.where(bad, found, ok)
+    return tau2, its, fb, ok
+
+
+# ---------------------------------------------------------------------------
+
+
+def _as_2d(a, m, k, name):
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 1:
+        a = np.broadcast_to(a, (m, k))
+    if a.shape != (m, k):
+        raise InputError(f"{name} must have shape ({m}, {k}) or ({k},), got {a.shape}")
+    return a
+
+
+def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, level: float = 0.95,
+        qprofile: bool = True, btt=None) -> KernelFit:
+    """Fit m independent meta-analytic models in one vectorised pass.
+
+    Parameters
+    ----------
+    y, v : array_like, shape (m, k) or (k,)
+        Effect sizes and sampling variances (a 1-d array is shared by every
+        analysis, e.g. leave-one-out with a mask).
+    mask : array_like of bool, shape (m, k), optional
+        Which cells are studies of each analysis (default: all).
+    X : array_like, shape (k, p) or (m, k, p), optional
+        Model matrix; intercept-only when omitted.
+    method : str
+        ``FE`` or a tau^2 estimator (``DL, REML, ML, PM, SJ, HE, EB``).
+    knha : bool
+        Knapp-Hartung: covariance scaled by ``s2w = y'Py/(k-p)`` (not
+        truncated at 1, as metafor), t tests with k - p df and an F test of
+        the moderators. Analyses with k = p use z tests.
+    level : float
+        Confidence level.
+    qprofile : bool
+        Q-profile confidence intervals for tau^2, I^2 and H^2.
+    btt : sequence of int, optional
+        Coefficients in the omnibus test QM (default: all but the first
+        when p > 1, else the intercept).
+
+    Returns
+    -------
+    KernelFit
+    """
+    method = str(method).upper()
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}, MH, PETO")
+    if not (0 < level < 1):
+        raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    y = np.asarray(y, dtype=float)
+    if y.ndim == 1:
+        m = 1
+        if mask is not None and np.ndim(mask) == 2:
+            m = np.shape(mask)[0]
+        elif X is not None and np.ndim(X) == 3:
+            m = np.shape(X)[0]
+        elif np.ndim(v) == 2:
+            m = np.shape(v)[0]
+        k = y.shape[0]
+    else:
+        m, k = y.shape
+    y = _as_2d(y, m, k, "y")
+    v = _as_2d(v, m, k, "v")
+    mask = np.ones((m, k), dtype=bool) if mask is None else np.broadcast_to(np.asarray(mask, dtype=bool), (m, k))
+    if X is not None:
+        X = np.asarray(X, dtype=float)
+        if X.ndim == 2:
+            X = np.broadcast_to(X, (m,) + X.shape)
+        if X.shape[:2] != (m, k):
+            raise InputError(f"X must have shape ({k}, p) or ({m}, {k}, p), got {X.shape}")
+        p = X.shape[2]
+        if p == 1 and np.all(X == 1):
+            X = None
+    else:
+        p = 1
+    btt = (list(range(1, p)) if p > 1 else [0]) if btt is None else list(btt)
+    chunk = max(1, _CELLS // max(1, k * p * p))
+    parts = []
+    for s in range(0, m, chunk):
+        sl = slice(s, min(m, s + chunk))
+        parts.append(_fit_chunk(y[sl], v[sl], mask[sl], None if X is None else X[sl], p, method, knha, level,
+                                qprofile, btt))
+    if len(parts) == 1:
+        out = parts[0]
+    else:
+        out = {key: (parts[0][key] if key in ("QM_df",) else np.concatenate([pp[key] for pp in parts]))
+               for key in parts[0]}
+    return KernelFit(method=method, level=level, p=p, **out)
+
+
+def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt):
+    n, k = y.shape
+    kk = mask.sum(1)
+    status = np.full(n, OK, dtype=object)
+    reason = np.full(n, None, dtype=object)
+    finite = np.all(np.where(mask, np.isfinite(y) & np.isfinite(v) & (v > 0), True), axis=1)
+    if X is not None:
+        finite &= np.all(np.where(mask[:, :, None], np.isfinite(X), True), axis=(1, 2))
+    for i in np.flatnonzero(~finite):
+        status[i], reason[i] = NOT_ESTIMABLE, "an effect size or variance is not finite, or a variance is <= 0"
+    for i in np.flatnonzero(finite & (kk == 0)):
+        status[i], reason[i] = NOT_ESTIMABLE, "no studies"
+    for i in np.flatnonzero(finite & (kk > 0) & (kk < p)):
+        status[i], reason[i] = NOT_ESTIMABLE, f"{kk[i]} studies cannot estimate {p} coefficients"
+    good = np.flatnonzero(status == OK)
+    if X is not None and good.size:
+        Xg = np.where(mask[good][:, :, None], X[good], 0.0)
+        rank = np.linalg.matrix_rank(Xg)
+        for i in good[rank < p]:
+            status[i], reason[i] = NOT_ESTIMABLE, "the model matrix is not of full rank (collinear moderators?)"
+        good = np.flatnonzero(status == OK)
+    res = _empty(n, k, p)
+    if good.size:
+        yg = np.where(mask[good], y[good], 0.0)
+        vg = np.where(mask[good], v[good], 1.0)
+        Xg = None if X is None else np.where(mask[good][:, :, None], X[good], 0.0)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            part = _fit_good(_Chunk(yg, vg, mask[good], Xg, p), method, knha, level, qprofile, btt)
+        for key, val in part.items():
+            if key == "failed":
+                continue
+            res[key][good] = val
+        for j, i in enumerate(good):
+            if part["failed"][j]:
+                status[i], reason[i] = NOT_ESTIMABLE, f"{method}: no tau² solves the estimating equation"
+                for key in res:
+                    if key not in ("k", "iterations", "fallback") and res[key].dtype.kind == "f":
+                        res[key][i] = np.nan
+    res["k"] = kk
+    res["status"] = status
+    res["reason"] = reason
+    res["QM_df"] = len(btt)
+    return res
+
+
+def _empty(n, k, p):
+    f = lambda *shape: np.full(shape, np.nan)  # noqa: E731
+    out = {name: f(n) for name in (
+        "df", "s2w", "tau2", "se_tau2", "tau2_ci_low", "tau2_ci_high", "I2", "I2_ci_low", "I2_ci_high", "H2",
+        "H2_ci_low", "H2_ci_high", "QE", "QE_pval", "vt", "QM", "QM_pval", "pi_low", "pi_high")}
+    out.update({name: f(n, p) for name in ("beta", "se", "stat", "pval", "ci_low", "ci_high")})
+    out["vb"] = f(n, p, p)
+    out["weights"] = np.zeros((n, k))
+    out["knha"] = np.zeros(n, dtype=bool)
+    out["QE_df"] = np.zeros(n, dtype=int)
+    out["iterations"] = np.zeros(n, dtype=int)
+    out["fallback"] = np.zeros(n, dtype=bool)
+    return out
+
+
+def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
+    n = ch.y.shape[0]
+    p = ch.p
+    D = ch.D
+    dfr = ch.dfr
+    active = dfr >= 1
+    random = method != "FE"
+    tau2, se_tau2, its, fb, ok = _tau2(ch, method, active)
+
+    # heterogeneity from the fixed-effect weights
+    w0 = ch.fmask / ch.v
+    _, B0, r0 = D.wls(w0, ch.y, ch.mask)
+    QE = np.where(active, np.maximum(0.0, (w0 * r0 * r0).sum(1)), 0.0)
+    QEp = np.where(active, _dist.chi2_sf(QE, np.maximum(dfr, 1)), np.nan)
+    vt = np.where(active, dfr / D.trP(w0, B0), np.nan)
+    if random:
+        I2 = 100 * tau2 / (vt + tau2)
+        H2 = tau2 / vt + 1
+    else:
+        I2 = np.where(QE > 0, np.maximum(0.0, 100 * (QE - dfr) / np.where(QE > 0, QE, 1.0)), 0.0)
+        H2 = QE / dfr
+    I2 = np.where(active, I2, np.nan)
+    H2 = np.where(active, H2, np.nan)
+
+    w = ch.fmask / (ch.v + tau2[:, None])
+    beta, B, r = D.wls(w, ch.y, ch.mask)
+    vb = B.copy()
+    use_t = np.full(n, bool(knha)) & active
+    s2w = np.ones(n)
+    if knha:
+        rss = (w * r * r).sum(1)
+        s2w = np.where(use_t, np.where(rss <= _EPS, 0.0, rss / np.maximum(dfr, 1)), 1.0)
+        vb = vb * s2w[:, None, None]
+    se = np.sqrt(np.diagonal(vb, axis1=1, axis2=2))
+    stat = np.where(se > 0, beta / np.where(se > 0, se, 1.0), np.nan)
+    alpha = 1 - level
+    df_t = np.maximum(dfr, 1)
+    crit = np.where(use_t, _dist.t_isf(alpha / 2, df_t), _dist.norm_isf(alpha / 2))
+    pval = np.where(use_t[:, None], 2 * _dist.t_sf(np.abs(stat), df_t[:, None]), 2 * _dist.norm_sf(np.abs(stat)))
+    ci_low, ci_high = beta - crit[:, None] * se, beta + crit[:, None] * se
+    if p == 1:
+        pise = np.sqrt(se[:, 0] ** 2 + tau2) if random else se[:, 0]
+        pi_low, pi_high = beta[:, 0] - crit * pise, beta[:, 0] + crit * pise
+    else:
+        pi_low = pi_high = np.full(n, np.nan)
+    # omnibus test
+    b = beta[:, btt]
+    sub = vb[:, btt][:, :, btt]
+    try:
+        QM = np.einsum("ni,ni->n", b, np.linalg.solve(sub, b[:, :, None])[:, :, 0])
+    except np.linalg.LinAlgError:
+        QM = np.full(n, np.nan)
+        for i in range(n):
+            try:
+                QM[i] = b[i] @ np.linalg.solve(sub[i], b[i])
+            except np.linalg.LinAlgError:
+                pass
+    mq = len(btt)
+    QM = np.where(use_t, QM / mq, QM)
+    QMp = np.where(use_t, _dist.f_sf(QM, mq, df_t), _dist.chi2_sf(QM, mq))
+    # Q-profile intervals
+    nan = np.full(n, np.nan)
+    t_lo = t_hi = nan
+    if random and qprofile:
+        t_lo, f1 = _solve_q(ch, _dist.chi2_isf(alpha / 2, df_t), active)
+        t_hi, f2 = _solve_q(ch, _dist.chi2_ppf(alpha / 2, df_t), active)
+        t_lo = np.where(active & f1, t_lo, np.nan)
+        t_hi = np.where(active & f2, t_hi, np.nan)
+    return {
+        "beta": beta, "vb": vb, "se": se, "stat": stat, "pval": pval, "ci_low": ci_low, "ci_high": ci_high,
+        "knha": use_t, "df": np.where(use_t, dfr, np.nan), "s2w": s2w,
+        "tau2": tau2, "se_tau2": se_tau2 if random else nan,
+        "tau2_ci_low": t_lo, "tau2_ci_high": t_hi,
+        "I2": I2, "I2_ci_low": 100 * t_lo / (vt + t_lo), "I2_ci_high": 100 * t_hi / (vt + t_hi),
+        "H2": H2, "H2_ci_low": t_lo / vt + 1, "H2_ci_high": t_hi / vt + 1,
+        "QE": QE, "QE_df": np.where(active, dfr, 0).astype(int), "QE_pval": QEp, "vt": vt,
+        "QM": QM, "QM_pval": QMp, "pi_low": pi_low, "pi_high": pi_high,
+        "weights": 100 * w / w.sum(1)[:, None], "iterations": its, "fallback": fb, "failed": ~ok,
+    }
+
+
+def field_names():
+    """Names of the per-analysis fields of :class:`KernelFit` (for tables)."""
+    return [f.name for f in fields(KernelFit)]
