@@ -9,8 +9,8 @@
 
 from .data import Exclusion
 from .effects import MEASURES, EffectSizes, effects
-from .estimators import METHODS, RE_METHODS
-from .fit import ALL_METHODS, PerResult, PoolResult, pool, pool_per, review_rule
+from .fit import ALL_METHODS, NotEstimable, PerResult, PoolResult, pool, pool_many, pool_per, review_rule
+from .kernel import METHODS, RE_METHODS
 from .plots import forest
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "EffectSizes",
     "Exclusion",
     "MEASURES",
+    "NotEstimable",
     "METHODS",
     "PerResult",
     "PoolResult",
@@ -25,6 +26,7 @@ __all__ = [
     "effects",
     "forest",
     "pool",
+    "pool_many",
     "pool_per",
     "review_rule",
 ]

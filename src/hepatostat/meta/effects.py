@@ -21,6 +21,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,7 @@ __all__ = [
     "EffectSizes",
     "effects",
     "smd_correction_factor",
+    "split_by_code",
 ]
 
 #: measure code -> (input kind, description, log scale?)
@@ -142,6 +144,31 @@ class EffectSizes:
     @property
     def kind(self) -> str:
         return MEASURES[self.measure][0]
+
+    @classmethod
+    def from_arrays(cls, yi, vi, *, study=None, measure: str = "GEN") -> "EffectSizes":
+        """Effect sizes given directly (metafor's ``rma(yi, vi)``), checked.
+
+        ``study`` labels them (default ``"1"``, ``"2"``, ...); ``measure`` names
+        their scale (``"GEN"`` by default; ``"OR"``, ``"RR"`` for log ratios).
+        """
+        yi = np.atleast_1d(np.asarray(yi, dtype=float))
+        vi = np.atleast_1d(np.asarray(vi, dtype=float))
+        measure = str(measure).upper()
+        if measure not in MEASURES:
+            raise InputError(f"unknown measure {measure!r}; allowed: {', '.join(MEASURES)}")
+        if yi.ndim != 1 or yi.shape != vi.shape:
+            raise InputError(f"yi and vi must be 1-d and of the same length, got {yi.shape} and {vi.shape}")
+        labels = [str(i + 1) for i in range(yi.size)] if study is None else [str(s) for s in study]
+        if len(labels) != yi.size:
+            raise InputError(f"study has {len(labels)} labels for {yi.size} effect sizes")
+        for i, (y, v) in enumerate(zip(yi, vi)):
+            if not np.isfinite(y):
+                raise InputError(f"yi[{i}] = {y!r} is not a finite number", column="yi")
+            if not (np.isfinite(v) and v > 0):
+                raise InputError(f"vi[{i}] = {v!r}: a sampling variance must be a finite number > 0", column="vi")
+        frame = pd.DataFrame({"study": labels, "yi": yi, "vi": vi})
+        return cls(measure=measure, study=tuple(labels), yi=yi, vi=vi, _data=frame)
 
     def subset(self, mask) -> "EffectSizes":
         """The studies where ``mask`` is true (a boolean array over studies)."""
@@ -435,3 +462,33 @@ def _binary(frame, measure, add, to, drop00, options, flags, reasons):
     flags["corrected"] = np.asarray(corrected, dtype=bool)
     flags["double"] = double & np.isfinite(yi)
     return yi, vi
+
+
+def split_by_code(es: EffectSizes, code_column: str, row_code: dict, n_groups: int) -> list:
+    """Split the effect sizes of a whole table into one EffectSizes per analysis.
+
+    ``es.data[code_column]`` gives each kept study's analysis (0..n_groups-1);
+    ``row_code`` maps the spreadsheet row of each excluded study to its
+    analysis, so that every exclusion stays with the analysis it belongs to.
+    """
+    kept_codes = es.data[code_column].to_numpy()
+    order = np.argsort(kept_codes, kind="stable")
+    bounds = np.searchsorted(kept_codes[order], np.arange(n_groups + 1))
+    data = es.data.drop(columns=code_column).iloc[order]
+    study = np.asarray(es.study, dtype=object)[order]
+    yi, vi = es.yi[order], es.vi[order]
+    flags = {key: val[order] for key, val in es.flags.items()}
+    excluded = [[] for _ in range(n_groups)]
+    for e in es.excluded:
+        excluded[row_code[e.row]].append(e)
+    out = []
+    for g in range(n_groups):
+        sl = slice(bounds[g], bounds[g + 1])
+        st = tuple(study[sl].tolist())
+        fl = {key: val[sl] for key, val in flags.items()}
+        out.append(EffectSizes(
+            measure=es.measure, study=st, yi=yi[sl], vi=vi[sl], _data=partial(data.iloc.__getitem__, sl),
+            excluded=tuple(excluded[g]), notes=tuple(_notes(es.measure, st, fl, es.options)),
+            options=dict(es.options), source=es.source, flags=fl,
+        ))
+    return out

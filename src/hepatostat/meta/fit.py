@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -33,12 +32,12 @@ import pandas as pd
 from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
-from .data import spreadsheet_rows
-from .effects import MEASURES, EffectSizes, effects
+from .data import Exclusion, spreadsheet_rows
+from .effects import MEASURES, EffectSizes, effects, split_by_code
 from .estimators import METHODS, RE_METHODS
 from .mh import mantel_haenszel, peto, peto_q
 
-__all__ = ["ALL_METHODS", "PoolResult", "PerResult", "pool", "pool_per", "review_rule"]
+__all__ = ["ALL_METHODS", "NotEstimable", "PoolResult", "PerResult", "pool", "pool_many", "pool_per", "review_rule"]
 
 ALL_METHODS = METHODS + ("MH", "PETO", "AUTO")
 
@@ -265,9 +264,13 @@ def _pfmt(p: float) -> str:
 
 
 def pool(
-    es: EffectSizes,
+    es: EffectSizes | None = None,
     method: str = "REML",
     *,
+    yi=None,
+    vi=None,
+    study=None,
+    measure: str = "GEN",
     knha: bool = False,
     level: float = 0.95,
     auto_random: str = "DL",
@@ -276,14 +279,19 @@ def pool(
 
     Parameters
     ----------
-    es : EffectSizes
-        From :func:`hepatostat.meta.effects`.
+    es : EffectSizes, optional
+        From :func:`hepatostat.meta.effects`. Or give ``yi`` and ``vi``.
     method : str
         ``"FE"`` (inverse variance), a tau^2 estimator for random effects
         (``"DL"``, ``"REML"`` (default), ``"ML"``, ``"PM"``, ``"SJ"``, ``"HE"``,
         ``"EB"``), ``"MH"`` (Mantel-Haenszel; OR, RR, RD), ``"PETO"`` (Peto's
         OR), or ``"auto"``: the review's rule (random effects with
         ``auto_random`` when Q p < 0.10 or I^2 > 50 %, else FE).
+    yi, vi : array_like, optional
+        Effect sizes and sampling variances, in place of ``es`` (as metafor's
+        ``rma(yi, vi)``); ``study`` labels them (default ``"1"``, ``"2"``, ...)
+        and ``measure`` names their scale (default ``"GEN"``; ``"OR"``/``"RR"``
+        for log ratios, which adds the back-transformed ``exp`` block).
     knha : bool
         Knapp-Hartung adjustment (t distribution with k - 1 df).
     level : float
@@ -296,19 +304,41 @@ def pool(
     -------
     PoolResult
 
+    Raises
+    ------
+    hepatostat.errors.EstimationError
+        When the analysis cannot be estimated (the reason is in the message).
+
     Notes
     -----
     The prediction interval is ``estimate ± crit * sqrt(se^2 + tau2)`` with
     ``crit`` from the normal distribution, or from t with k - 1 df under
     Knapp-Hartung (metafor's ``predict.rma``); for fixed-effect models it
     equals the confidence interval. Q-profile intervals for tau^2, I^2 and
-    H^2 are given for random-effects models (Viechtbauer 2007).
+    H^2 are given for random-effects models (Viechtbauer 2007). The fit is
+    :func:`hepatostat.meta.kernel.fit` with m = 1.
 
     With k = 1 the pooled estimate is the study's own; tau^2 is 0 and Q, I^2
     and H^2 are not estimable (NaN), which the result says in ``notes``.
     """
+    if es is None:
+        if yi is None or vi is None:
+            raise InputError("pool() needs the EffectSizes of hepatostat.meta.effects(), or yi= and vi=")
+        es = EffectSizes.from_arrays(yi, vi, study=study, measure=measure)
+    elif yi is not None or vi is not None:
+        raise InputError("give pool() either EffectSizes or yi= and vi=, not both")
     if not isinstance(es, EffectSizes):
-        raise InputError("pool() needs the EffectSizes returned by hepatostat.meta.effects()")
+        raise InputError("pool() needs the EffectSizes returned by hepatostat.meta.effects() (or yi= and vi=)")
+    method, auto_random = _check_args(method, level, auto_random)
+    if es.k == 0:
+        raise EstimationError("no studies left to pool" + _excluded_text(es.excluded))
+    out = pool_many([es], method, knha=knha, level=level, auto_random=auto_random)[0]
+    if isinstance(out, NotEstimable):
+        raise EstimationError(out.reason)
+    return out
+
+
+def _check_args(method, level, auto_random):
     method = str(method).upper()
     if method not in ALL_METHODS:
         raise InputError(f"unknown method {method!r}; allowed: {', '.join(ALL_METHODS)}")
@@ -317,9 +347,7 @@ def pool(
     auto_random = str(auto_random).upper()
     if auto_random not in RE_METHODS:
         raise InputError(f"auto_random must be one of {', '.join(RE_METHODS)}, got {auto_random!r}")
-    if es.k == 0:
-        raise EstimationError("no studies left to pool" + _excluded_text(es.excluded))
-    return _pool_many([es], method, knha=knha, level=level, auto_random=auto_random)[0]
+    return method, auto_random
 
 
 def _rule_text(method: str, wants_random: bool, why: str, auto_random: str) -> str:
@@ -332,65 +360,120 @@ def _rule_text(method: str, wants_random: bool, why: str, auto_random: str) -> s
     )
 
 
-def _pool_many(ess, method, *, knha, level, auto_random) -> list:
-    """Pool several independent sets of effect sizes (each with k >= 1) at once.
+@dataclass(frozen=True)
+class NotEstimable:
+    """An analysis of :func:`pool_many` that could not be estimated, and why."""
 
-    The inverse-variance fits run in one vectorised pass
-    (:func:`hepatostat.meta.batch.fit_batch`); MH and Peto pool each set
-    from its counts.
+    reason: str
+    k: int = 0
+    excluded: tuple = ()
+    status: str = "not estimable"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"k": self.k, "status": self.status, "error": self.reason,
+                "excluded": [e.to_dict() for e in self.excluded]}
+
+
+def pool_many(ess, method: str = "REML", *, knha: bool = False, level: float = 0.95,
+              auto_random: str = "DL") -> list:
+    """Pool several independent sets of effect sizes at once.
+
+    The inverse-variance fits of all sets run in one vectorised pass of
+    :func:`hepatostat.meta.kernel.fit`; MH and Peto pool each set from its
+    counts. An analysis that cannot be estimated never stops the others: it
+    comes back as :class:`NotEstimable` with its reason.
+
+    Returns
+    -------
+    list of PoolResult or NotEstimable, aligned with ``ess``.
     """
-    from .batch import fit_batch, pad
+    from .kernel import fit as kernel_fit
 
-    y, v, mask = pad([es.yi for es in ess], [es.vi for es in ess])
-    fe = fit_batch(y, v, mask, "FE", qprofile=False)
-    rules = [review_rule(fe["Q_pval"][i], fe["I2"][i]) for i in range(len(ess))]
+    method, auto_random = _check_args(method, level, auto_random)
+    ess = list(ess)
+    out: list = [None] * len(ess)
+    todo = []
+    for i, es in enumerate(ess):
+        if es.k == 0:
+            out[i] = NotEstimable("no studies left to pool" + _excluded_text(es.excluded), 0, tuple(es.excluded))
+        else:
+            todo.append(i)
+    if not todo:
+        return out
+    sets = [ess[i] for i in todo]
+    y, v, mask = _pad([es.yi for es in sets], [es.vi for es in sets])
+    fe = kernel_fit(y, v, mask, method="FE", qprofile=False)
+    rules = [review_rule(fe.QE_pval[j], fe.I2[j]) for j in range(len(sets))]
     if method in ("MH", "PETO"):
-        out = []
-        for es, (wants, why) in zip(ess, rules):
+        for j, (i, es) in enumerate(zip(todo, sets)):
+            wants, why = rules[j]
             notes = list(es.notes)
             if es.k == 1:
                 notes.append(_K1_NOTE)
-            out.append(_pool_counts(es, method, level, _rule_text(method, wants, why, auto_random), notes))
+            try:
+                out[i] = _pool_counts(es, method, level, _rule_text(method, wants, why, auto_random), notes)
+            except EstimationError as exc:
+                out[i] = NotEstimable(str(exc), es.k, tuple(es.excluded))
         return out
     if method == "AUTO":
         wants = np.array([w for w, _ in rules])
-        fits = {"FE": fe if not knha else fit_batch(y, v, mask, "FE", knha=knha, level=level),
-                auto_random: fit_batch(y, v, mask, auto_random, knha=knha, level=level)}
+        fits = {"FE": fe if not knha else kernel_fit(y, v, mask, method="FE", knha=knha, level=level),
+                auto_random: kernel_fit(y, v, mask, method=auto_random, knha=knha, level=level)}
         chosen = [auto_random if w else "FE" for w in wants]
     else:
         fits = {method: fe if (method == "FE" and not knha and level == 0.95)
-                else fit_batch(y, v, mask, method, knha=knha, level=level)}
-        chosen = [method] * len(ess)
-    results = []
-    for i, es in enumerate(ess):
-        m = chosen[i]
+                else kernel_fit(y, v, mask, method=method, knha=knha, level=level)}
+        chosen = [method] * len(sets)
+    for j, (i, es) in enumerate(zip(todo, sets)):
+        m = chosen[j]
         f = fits[m]
+        if f.status[j] != "ok":
+            out[i] = NotEstimable(str(f.reason[j]), es.k, tuple(es.excluded))
+            continue
         notes = list(es.notes)
         if es.k == 1:
             notes.append(_K1_NOTE)
             if knha:
                 notes.append("Knapp-Hartung needs k >= 2: z test used")
         random = m in RE_METHODS
-        if es.k > 1 and random and f["tau2"][i] == 0:
+        if es.k > 1 and random and f.tau2[j] == 0:
             notes.append(f"tau² estimated at its lower bound 0 ({m}): the random-effects model reduces to the fixed-effect model")
-        used_knha = bool(f["knha"][i])
+        if f.fallback[j]:
+            notes.append(f"{m}: Fisher scoring did not settle in {int(f.iterations[j])} iterations; tau² was found "
+                         "by the bracketed root finder on the same estimating equation")
+        used_knha = bool(f.knha[j])
         k = es.k
-        results.append(PoolResult(
+        out[i] = PoolResult(
             measure=es.measure, method=m, knha=used_knha, level=level, k=k,
-            estimate=float(f["estimate"][i]), se=float(f["se"][i]), stat=float(f["stat"][i]), pval=float(f["pval"][i]),
-            ci_low=float(f["ci_low"][i]), ci_high=float(f["ci_high"][i]),
-            df=float(f["df"][i]) if used_knha else None,
-            tau2=float(f["tau2"][i]), se_tau2=float(f["se_tau2"][i]) if random else np.nan,
-            tau2_ci=(float(f["tau2_ci_low"][i]), float(f["tau2_ci_high"][i])),
-            I2=float(f["I2"][i]), I2_ci=(float(f["I2_ci_low"][i]), float(f["I2_ci_high"][i])),
-            H2=float(f["H2"][i]), H2_ci=(float(f["H2_ci_low"][i]), float(f["H2_ci_high"][i])),
-            Q=float(f["Q"][i]), Q_df=int(f["Q_df"][i]), Q_pval=float(f["Q_pval"][i]),
-            pi_low=float(f["pi_low"][i]), pi_high=float(f["pi_high"][i]),
-            study=es.study, yi=es.yi, vi=es.vi, weights=f["weights"][i, :k].copy(),
-            model_rule=_rule_text(method, rules[i][0], rules[i][1], auto_random), random=random,
+            estimate=float(f.beta[j, 0]), se=float(f.se[j, 0]), stat=float(f.stat[j, 0]), pval=float(f.pval[j, 0]),
+            ci_low=float(f.ci_low[j, 0]), ci_high=float(f.ci_high[j, 0]),
+            df=float(f.df[j]) if used_knha else None,
+            tau2=float(f.tau2[j]), se_tau2=float(f.se_tau2[j]) if random else np.nan,
+            tau2_ci=(float(f.tau2_ci_low[j]), float(f.tau2_ci_high[j])),
+            I2=float(f.I2[j]), I2_ci=(float(f.I2_ci_low[j]), float(f.I2_ci_high[j])),
+            H2=float(f.H2[j]), H2_ci=(float(f.H2_ci_low[j]), float(f.H2_ci_high[j])),
+            Q=float(f.QE[j]), Q_df=int(f.QE_df[j]), Q_pval=float(f.QE_pval[j]),
+            pi_low=float(f.pi_low[j]), pi_high=float(f.pi_high[j]),
+            study=es.study, yi=es.yi, vi=es.vi, weights=f.weights[j, :k].copy(),
+            model_rule=_rule_text(method, rules[j][0], rules[j][1], auto_random), random=random,
             excluded=es.excluded, notes=tuple(notes), effects=es,
-        ))
-    return results
+        )
+    return out
+
+
+def _pad(groups_y, groups_v):
+    """Pad lists of per-analysis arrays into ``(y, v, mask)`` of shape (m, kmax)."""
+    m = len(groups_y)
+    kmax = max((len(g) for g in groups_y), default=0)
+    y = np.zeros((m, kmax))
+    v = np.ones((m, kmax))
+    mask = np.zeros((m, kmax), dtype=bool)
+    for i, (gy, gv) in enumerate(zip(groups_y, groups_v)):
+        n = len(gy)
+        y[i, :n] = gy
+        v[i, :n] = gv
+        mask[i, :n] = True
+    return y, v, mask
 
 
 _K1_NOTE = "k = 1: the pooled estimate is the study's own; heterogeneity (tau², Q, I²) is not estimable"
@@ -406,13 +489,14 @@ def _pool_counts(es, method, level, rule, notes):
     d = es.data
     counts = [d[c].to_numpy(float) for c in ("e1", "n1", "e2", "n2")]
     measure = "OR" if method == "PETO" else es.measure
-    # Q and I^2 from the inverse-variance effects, double-zero studies left out (metafor drop00=TRUE)
-    het = effects(d, "PETO" if method == "PETO" else measure, add=es.options.get("add", 0.5),
-                  to=es.options.get("to", "only0"), drop00=True)
+    # Q and I^2 from the inverse-variance effects with the double-zero studies (no events or only
+    # events in both arms, as effects() flags them) left out: metafor's drop00 = TRUE
+    double = np.asarray(es.flags.get("double", np.zeros(es.k, dtype=bool)), dtype=bool)
     if method == "MH":
         cf = mantel_haenszel(*counts, measure)
-        k_yi = het.k
-        Q = max(0.0, float(np.sum((het.yi - cf.estimate) ** 2 / het.vi))) if k_yi > 1 else 0.0
+        k_yi = int((~double).sum())
+        het_y, het_v = es.yi[~double], es.vi[~double]
+        Q = max(0.0, float(np.sum((het_y - cf.estimate) ** 2 / het_v))) if k_yi > 1 else 0.0
     else:
         cf = peto(*counts)
         Q, k_yi = peto_q(*counts)
@@ -423,8 +507,8 @@ def _pool_counts(es, method, level, rule, notes):
         H2 = Q / Q_df
     else:
         Q_df, Q_p, I2, H2 = 0, np.nan, np.nan, np.nan
-    if het.excluded:
-        which = ", ".join(e.study for e in het.excluded)
+    if double.any():
+        which = ", ".join(s for s, dd in zip(es.study, double) if dd)
         notes.append(
             f"no events (or only events) in both arms: {which} — "
             + ("contribute nothing to the pooled odds/risk ratio" if measure != "RD" else "included in the pooled risk difference")
@@ -432,9 +516,15 @@ def _pool_counts(es, method, level, rule, notes):
         )
     crit = _dist.norm_isf((1 - level) / 2)
     est, se = cf.estimate, cf.se
-    z = est / se
-    p = 2 * _dist.norm_sf(abs(z))
-    w = cf.weights / cf.weights.sum() * 100
+    if se > 0:
+        z = est / se
+        p = float(2 * _dist.norm_sf(abs(z)))
+    else:
+        # no events (or only events) in every table: metafor's rma.mh gives estimate 0, SE 0, no test
+        z = p = np.nan
+        notes.append(f"{method} {measure}: no events (or only events) in every table, so the pooled estimate is "
+                     f"{est:g} with standard error 0 and no test (as metafor's rma.mh)")
+    w = cf.weights / cf.weights.sum() * 100 if cf.weights.sum() > 0 else np.full(len(cf.weights), np.nan)
     # per-study yi/vi shown are the corrected inverse-variance ones (as metafor's forest plot)
     yi, vi = es.yi, es.vi
     if method == "PETO" and es.measure != "PETO":
@@ -442,7 +532,7 @@ def _pool_counts(es, method, level, rule, notes):
         yi, vi = shown.yi, shown.vi
     return PoolResult(
         measure="PETO" if method == "PETO" else es.measure, method=method, knha=False, level=level,
-        k=len(d), estimate=est, se=se, stat=z, pval=float(p),
+        k=len(d), estimate=est, se=se, stat=z, pval=p,
         ci_low=est - crit * se, ci_high=est + crit * se, df=None,
         tau2=0.0, se_tau2=np.nan, tau2_ci=(np.nan, np.nan), I2=I2, I2_ci=(np.nan, np.nan),
         H2=H2, H2_ci=(np.nan, np.nan), Q=Q, Q_df=Q_df, Q_pval=Q_p,
@@ -460,12 +550,17 @@ def _excluded_text(excluded) -> str:
 
 @dataclass(frozen=True, eq=False)
 class PerResult:
-    """Independent analyses, one per value of a column (``--per``)."""
+    """Independent analyses, one per value of a column (``--per``).
+
+    ``excluded`` lists the rows that belong to no analysis (a blank value of
+    the column), each with its spreadsheet row and reason.
+    """
 
     column: str
     values: tuple
     results: tuple  # PoolResult or None, aligned with values
     errors: tuple  # str or None, aligned with values
+    excluded: tuple = ()
 
     def to_dict(self) -> dict[str, Any]:
         analyses = []
@@ -473,28 +568,52 @@ class PerResult:
             row: dict[str, Any] = {"per": val}
             if res is not None:
                 row.update(res.to_dict())
+                row["status"] = "ok"
             else:
-                row.update({"k": 0, "error": err})
+                row.update({"k": 0, "status": "not estimable", "error": err})
             analyses.append(row)
-        return {"per_column": self.column, "analyses": analyses}
+        return {"per_column": self.column, "analyses": analyses,
+                "excluded": [e.to_dict() for e in self.excluded]}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per analysis: the ``per`` column, ``k, estimate, se, ci_low,
-        ci_high, pval, tau2, I2, Q, Q_pval, method, error``."""
+        ci_high, pval, tau2, I2, Q, Q_pval, method, status, error, excluded``
+        (``excluded``: the studies left out of that analysis, with row and
+        reason). Rows with a blank ``per`` value come last, with status
+        ``excluded`` and their reason, so that nothing vanishes from a CSV."""
         cols = ["k", "estimate", "se", "ci_low", "ci_high", "pval", "tau2", "I2", "Q", "Q_pval"]
-        table = {self.column: list(self.values)}
+        table: dict[str, list] = {self.column: list(self.values)}
         for c in cols:
             table[c] = [getattr(r, c) if r is not None else (0 if c == "k" else np.nan) for r in self.results]
         table["method"] = [r.method if r is not None else None for r in self.results]
+        table["status"] = ["ok" if r is not None else "not estimable" for r in self.results]
         table["error"] = list(self.errors)
-        return pd.DataFrame(table)
+        table["excluded"] = [_exclusion_cell(r.excluded) if r is not None else None for r in self.results]
+        frame = pd.DataFrame(table)
+        if self.excluded:
+            extra = pd.DataFrame({self.column: [None] * len(self.excluded),
+                                  "k": [0] * len(self.excluded),
+                                  "status": ["excluded"] * len(self.excluded),
+                                  "error": [e.reason for e in self.excluded],
+                                  "excluded": [_exclusion_cell([e]) for e in self.excluded]})
+            frame = pd.concat([frame, extra], ignore_index=True)
+        return frame
 
     def summary(self) -> str:
         parts = []
         for val, res, err in zip(self.values, self.results, self.errors):
             parts.append(f"== {self.column} = {val} ==")
             parts.append(res.summary() if res is not None else f"not estimable: {err}")
+        for e in self.excluded:
+            parts.append(f"Excluded (row {e.row}): {e.study}: {e.reason}")
         return "\n".join(parts)
+
+
+def _exclusion_cell(excluded) -> str | None:
+    """Exclusions as one CSV cell: ``study (row N): reason; ...``."""
+    if not excluded:
+        return None
+    return "; ".join(f"{e.study}{f' (row {e.row})' if e.row is not None else ''}: {e.reason}" for e in excluded)
 
 
 def pool_per(
@@ -511,7 +630,9 @@ def pool_per(
 ) -> PerResult:
     """Run one independent analysis per value of column ``per``.
 
-    Values keep their order of first appearance. An analysis that cannot be
+    Values keep their order of first appearance. Rows with a blank value of
+    ``per`` belong to no analysis: they are listed in ``excluded`` with their
+    reason, never pooled as a group of their own. An analysis that cannot be
     estimated (e.g. no studies left) is reported with its reason instead of
     stopping the others; bad input still raises.
     """
@@ -519,12 +640,19 @@ def pool_per(
         raise InputError(
             f"--per column '{per}' not found; columns are {', '.join(map(str, data.columns))}", file=source
         )
-    method = str(method).upper()
-    if method not in ALL_METHODS:
-        raise InputError(f"unknown method {method!r}; allowed: {', '.join(ALL_METHODS)}")
+    method, auto_random = _check_args(method, level, auto_random)
     effect_options = dict(effect_options or {})
+    col = data[per]
+    blank = col.isna().to_numpy() | col.astype(str).str.strip().eq("").to_numpy()
+    excluded = []
+    if blank.any():
+        rows = spreadsheet_rows(data)
+        labels = data["study"].astype(str).tolist() if "study" in data.columns else [f"row {r}" for r in rows]
+        for i in np.flatnonzero(blank):
+            excluded.append(Exclusion(labels[i], f"no value of '{per}': belongs to no analysis", int(rows[i])))
+        data = data.loc[~blank]
     codes, uniques = pd.factorize(data[per], use_na_sentinel=False)
-    values = [None if pd.isna(u) else (u.item() if hasattr(u, "item") else u) for u in uniques]
+    values = [u.item() if hasattr(u, "item") else u for u in uniques]
     frame = data.copy()
     frame["_per_code"] = codes
     if effect_options.get("to") == "if0all":
@@ -535,48 +663,12 @@ def pool_per(
                                    **effect_options))
     else:
         row_code = dict(zip(spreadsheet_rows(frame).tolist(), codes.tolist()))
-        subsets = _split_effects(effects(frame, measure, source=source, by=per, **effect_options), row_code,
-                                 len(uniques))
+        subsets = split_by_code(effects(frame, measure, source=source, by=per, **effect_options), "_per_code",
+                                row_code, len(uniques))
     results, errors = [None] * len(subsets), [None] * len(subsets)
-    ok = [i for i, es in enumerate(subsets) if es.k > 0]
-    for i, es in enumerate(subsets):
-        if es.k == 0:
-            errors[i] = "no studies left to pool" + _excluded_text(es.excluded)
-    if method in ("MH", "PETO"):
-        for i in ok:
-            try:
-                results[i] = _pool_many([subsets[i]], method, knha=knha, level=level, auto_random=auto_random)[0]
-            except EstimationError as exc:
-                errors[i] = str(exc)
-    elif ok:
-        for i, res in zip(ok, _pool_many([subsets[i] for i in ok], method, knha=knha, level=level,
-                                          auto_random=auto_random)):
+    for i, res in enumerate(pool_many(subsets, method, knha=knha, level=level, auto_random=auto_random)):
+        if isinstance(res, NotEstimable):
+            errors[i] = res.reason
+        else:
             results[i] = res
-    return PerResult(per, tuple(values), tuple(results), tuple(errors))
-
-
-def _split_effects(es: EffectSizes, row_code: dict, n_groups: int) -> list:
-    """Split effect sizes of a whole table into one EffectSizes per analysis."""
-    from .effects import _notes
-
-    kept_codes = es.data["_per_code"].to_numpy()
-    order = np.argsort(kept_codes, kind="stable")
-    bounds = np.searchsorted(kept_codes[order], np.arange(n_groups + 1))
-    data = es.data.drop(columns="_per_code").iloc[order]
-    study = np.asarray(es.study, dtype=object)[order]
-    yi, vi = es.yi[order], es.vi[order]
-    flags = {key: val[order] for key, val in es.flags.items()}
-    excluded = [[] for _ in range(n_groups)]
-    for e in es.excluded:
-        excluded[row_code[e.row]].append(e)
-    out = []
-    for g in range(n_groups):
-        sl = slice(bounds[g], bounds[g + 1])
-        st = tuple(study[sl].tolist())
-        fl = {key: val[sl] for key, val in flags.items()}
-        out.append(EffectSizes(
-            measure=es.measure, study=st, yi=yi[sl], vi=vi[sl], _data=partial(data.iloc.__getitem__, sl),
-            excluded=tuple(excluded[g]), notes=tuple(_notes(es.measure, st, fl, es.options)),
-            options=dict(es.options), source=es.source, flags=fl,
-        ))
-    return out
+    return PerResult(per, tuple(values), tuple(results), tuple(errors), tuple(excluded))

@@ -26,7 +26,7 @@ from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
 from .estimators import fit_rma
-from .fit import PoolResult, _pool_many
+from .fit import NotEstimable, PoolResult, pool_many
 
 __all__ = ["LeaveOneOut", "leave_one_out", "Influence", "influence", "baujat"]
 
@@ -49,6 +49,8 @@ class LeaveOneOut:
         full_i2 = self.full.I2
         if np.isfinite(full_i2) and full_i2 > I2_SUBSTANTIAL:
             below = self.frame[self.frame["I2"] <= I2_SUBSTANTIAL]
+            if not self.frame["I2"].notna().any():
+                return ("No leave-one-out refit could be estimated.",)
             if len(below):
                 for _, r in below.iterrows():
                     out.append(
@@ -62,10 +64,14 @@ class LeaveOneOut:
                     f"the lowest is {lowest['I2']:.1f}% without {lowest['omitted']}."
                 )
         sig_full = self.full.pval < 1 - self.full.level
-        flips = self.frame[(self.frame["pval"] < 1 - self.full.level) != sig_full]
+        est = self.frame[self.frame["pval"].notna()]
+        flips = est[(est["pval"] < 1 - self.full.level) != sig_full]
         for _, r in flips.iterrows():
             word = "loses" if sig_full else "gains"
             out.append(f"Excluding {r['omitted']}, the pooled effect {word} statistical significance (p = {r['pval']:.3g}).")
+        if "status" in self.frame.columns:
+            for _, r in self.frame[self.frame["status"] != "ok"].iterrows():
+                out.append(f"Without {r['omitted']} the model is not estimable: {r['reason']}.")
         if not out:
             out.append("No single study changes the conclusion or brings heterogeneity below the review's threshold.")
         return tuple(out)
@@ -101,28 +107,63 @@ def leave_one_out(res: PoolResult) -> LeaveOneOut:
     """Refit ``res`` without each study in turn (metafor ``leave1out()``).
 
     Works for every pooling method, Mantel-Haenszel and Peto included; the
-    estimator, Knapp-Hartung choice and level are those of ``res``.
+    estimator, Knapp-Hartung choice and level are those of ``res``. Each row
+    has a ``status`` (``ok`` or ``not estimable``) and a ``reason``: a refit
+    that cannot be estimated never stops the others.
+
+    Notes
+    -----
+    Inverse-variance refits run through :func:`hepatostat.meta.kernel.fit`
+    in blocks of omitted studies, with the effect sizes shared and a mask
+    per refit, so memory stays linear in k. A refit left with one study
+    reports ``Q = 0``, ``Q_pval = 1``, ``tau2 = 0``, ``I2 = 0`` and ``H2 = 1``,
+    as metafor's ``leave1out()`` does (k = 2).
     """
     es = res.effects
     if es is None:
         raise InputError("leave_one_out() needs a PoolResult made by pool()")
     if es.k < 2:
         raise EstimationError("leave-one-out needs at least 2 studies")
-    subsets = []
-    for i in range(es.k):
-        mask = np.ones(es.k, dtype=bool)
-        mask[i] = False
-        subsets.append(es.subset(mask))
-    # all k refits in one batched pass
-    fits = _pool_many(subsets, res.method, knha=res.knha, level=res.level, auto_random="DL")
-    rows = []
-    for label, r in zip(es.study, fits):
-        rows.append({
-            "omitted": label, "k": r.k, "estimate": r.estimate, "se": r.se, "stat": r.stat, "pval": r.pval,
-            "ci_low": r.ci_low, "ci_high": r.ci_high, "Q": r.Q, "Q_pval": r.Q_pval,
-            "tau2": r.tau2, "I2": r.I2, "H2": r.H2,
-        })
-    return LeaveOneOut(full=res, frame=pd.DataFrame(rows))
+    k = es.k
+    cols = ("k", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "Q", "Q_pval", "tau2", "I2", "H2")
+    table = {c: np.full(k, np.nan) for c in cols}
+    status = np.full(k, "ok", dtype=object)
+    reason = np.full(k, None, dtype=object)
+    if res.method in ("MH", "PETO"):
+        for i in range(k):
+            keep = np.ones(k, dtype=bool)
+            keep[i] = False
+            r = pool_many([es.subset(keep)], res.method, knha=res.knha, level=res.level)[0]
+            if isinstance(r, NotEstimable):
+                status[i], reason[i] = r.status, r.reason
+                table["k"][i] = k - 1
+                continue
+            for c in cols:
+                table[c][i] = getattr(r, c)
+    else:
+        from .kernel import fit as kernel_fit
+
+        block = max(1, (1 << 19) // k)
+        for s in range(0, k, block):
+            n = min(k, s + block) - s
+            mask = np.ones((n, k), dtype=bool)
+            mask[np.arange(n), s + np.arange(n)] = False
+            f = kernel_fit(es.yi, es.vi, mask, method=res.method, knha=res.knha, level=res.level, qprofile=False)
+            sl = slice(s, s + n)
+            table["k"][sl] = f.k
+            for c, src in (("estimate", "beta"), ("se", "se"), ("stat", "stat"), ("pval", "pval"),
+                           ("ci_low", "ci_low"), ("ci_high", "ci_high")):
+                table[c][sl] = getattr(f, src)[:, 0]
+            table["Q"][sl], table["Q_pval"][sl] = f.QE, f.QE_pval
+            table["tau2"][sl], table["I2"][sl], table["H2"][sl] = f.tau2, f.I2, f.H2
+            status[sl], reason[sl] = f.status, f.reason
+    one = (table["k"] == 1) & (status == "ok")
+    table["Q"][one], table["Q_pval"][one], table["tau2"][one], table["I2"][one], table["H2"][one] = 0.0, 1.0, 0.0, 0.0, 1.0
+    frame = pd.DataFrame({"omitted": list(es.study), **table})
+    frame["k"] = frame["k"].astype(int)
+    frame["status"] = status
+    frame["reason"] = reason
+    return LeaveOneOut(full=res, frame=frame)
 
 
 @dataclass(frozen=True, eq=False)

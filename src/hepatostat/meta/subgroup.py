@@ -28,7 +28,7 @@ from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
 from .effects import EffectSizes
-from .fit import PoolResult, _pool_many
+from .fit import NotEstimable, PoolResult, pool_many
 from .regression import RegressionResult, meta_regression
 
 __all__ = ["SubgroupResult", "subgroup_analysis"]
@@ -150,7 +150,10 @@ def subgroup_analysis(es: EffectSizes, by: str, method: str = "REML", *, knha: b
         if sub.k == 1:
             notes.append(f"subgroup {by} = {lv} has k = 1: its estimate is the study's own")
     # every subgroup and the overall analysis in one batched pass
-    pooled = _pool_many(subsets + [es], str(method).upper(), knha=knha, level=level, auto_random="DL")
+    pooled = pool_many(subsets + [es], str(method).upper(), knha=knha, level=level, auto_random="DL")
+    for lv, r in zip(levels + ["(all studies)"], pooled):
+        if isinstance(r, NotEstimable):
+            raise EstimationError(f"subgroup {by} = {lv}: {r.reason}")
     results, overall = pooled[:-1], pooled[-1]
     b = np.array([r.estimate for r in results])
     se = np.array([r.se for r in results])
