@@ -288,39 +288,42 @@ def _bracket_root(f, todo, n, slope_f=None, start=None):
     idx = np.flatnonzero(todo)
     lo = np.zeros(idx.size)
     hi = np.full(idx.size, 100.0) if start is None else np.maximum(2 * start[idx], 1e-8)
-    flo = None
-    run = np.ones(idx.size, dtype=bool)
+    over = np.ones(idx.size, dtype=bool)
     for _ in range(80):
-        fh = f(hi, idx)
-        over = run & (fh > 0)
-        if not over.any():
+        j = np.flatnonzero(over)
+        if not j.size:
             break
-        lo = np.where(over, hi, lo)
-        hi = np.where(over, hi * 10, hi)
-    bad = ~np.isfinite(hi) | (f(hi, idx) > 0)
-    x = 0.5 * (lo + hi)
+        fh = f(hi[j], idx[j])
+        still = fh > 0
+        lo[j[still]] = hi[j[still]]
+        hi[j[still]] *= 10
+        over[j[~still]] = False
+    bad = over | ~np.isfinite(hi)
+    # Newton from the left end: for a convex decreasing function (Q in tau²) the
+    # iterates rise monotonically to the root; any step leaving the bracket is
+    # replaced by bisection, so the bracket shrinks whatever the shape
+    x = lo.copy() if slope_f is not None else 0.5 * (lo + hi)
     run = ~bad
-    for it in range(400):
-        if not run.any():
+    for _ in range(400):
+        j = np.flatnonzero(run)
+        if not j.size:
             break
+        xj = x[j]
         if slope_f is not None:
-            fx, dfx = slope_f(x, idx)
-        else:
-            fx, dfx = f(x, idx), None
-        lo = np.where(run & (fx > 0), x, lo)
-        hi = np.where(run & (fx <= 0), x, hi)
-        if dfx is not None:
+            fx, dfx = slope_f(xj, idx[j])
             with np.errstate(divide="ignore", invalid="ignore"):
-                xn = np.where(fx == 0, x, x - fx / dfx)
+                xn = np.where(fx == 0, xj, xj - fx / dfx)
         else:
-            xn = np.full_like(x, np.nan)
-        # a bisection every third step guarantees the bracket keeps shrinking
-        out_of = ~np.isfinite(xn) | (xn <= lo) | (xn >= hi) | (it % 3 == 2)
-        xn = np.where(out_of, 0.5 * (lo + hi), xn)
+            fx = f(xj, idx[j])
+            xn = np.full_like(xj, np.nan)
+        lo[j] = np.where(fx > 0, xj, lo[j])
+        hi[j] = np.where(fx <= 0, xj, hi[j])
+        out_of = ~np.isfinite(xn) | (xn < lo[j]) | (xn > hi[j])
+        xn = np.where(out_of, 0.5 * (lo[j] + hi[j]), xn)
         tol = np.maximum(1e-300, 4 * _EPS * np.abs(xn))
-        done = (np.abs(xn - x) <= tol) | (fx == 0) | (hi - lo <= tol)
-        x = np.where(run, xn, x)
-        run &= ~done
+        done = (np.abs(xn - xj) <= tol) | (fx == 0) | (hi[j] - lo[j] <= tol)
+        x[j] = xn
+        run[j[done]] = False
     out[idx] = x
     found[idx] = ~bad
     return out, found
@@ -435,6 +438,13 @@ def _fisher(ch: _Chunk, method, start, active):
         new = np.maximum(ts + adj, 0.0)
         tau2[idx] = new
         idx = idx[np.abs(new - ts) > THRESHOLD]
+    # iterates pressed against the boundary by step halving end a hair above 0:
+    # when the estimating equation is not positive at 0, the estimate is 0
+    near0 = active & (tau2 > 0) & (tau2 < 1e3 * THRESHOLD) & ~np.isin(np.arange(n), idx)
+    if near0.any():
+        j = np.flatnonzero(near0)
+        g0 = ch.sub(j).score(np.zeros(j.size), method)[0]
+        tau2[j[g0 <= 0]] = 0.0
     fb = np.zeros(n, dtype=bool)
     ok = np.ones(n, dtype=bool)
     bad = np.isin(np.arange(n), idx) | (active & ~np.isfinite(tau2))
