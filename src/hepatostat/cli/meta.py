@@ -31,6 +31,15 @@ def effect_options(f):
     return f
 
 
+def _figure_path(ctx, param, value):
+    """--plot: checked before any work (.png, .svg, .pdf or no suffix)."""
+    if value is None:
+        return None
+    from ..meta.plots import check_figure_path
+
+    return str(check_figure_path(value))
+
+
 def _effect_kwargs(kw):
     return {
         "correction": kw.pop("correction"),
@@ -79,7 +88,7 @@ def effects_cmd(file, measure, fmt, **kw):
               help="tau² estimator that --method auto uses for random effects (DL as Stata's metan).")
 @click.option("--per", "per", default=None, metavar="COL",
               help="Run one independent analysis per value of column COL (e.g. outcome or time point).")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=_figure_path,
               help="Write a forest plot (.png, .svg or .pdf; no suffix = PNG and SVG). Not with --per.")
 @click.option("--title", default=None, help="Title of the forest plot.")
 @format_option
@@ -132,7 +141,7 @@ def model_options(f):
 @model_options
 @click.option("--estimator", type=click.Choice(["L0", "R0"]), default="L0", show_default=True,
               help="Trim-and-fill estimator of the number of missing studies.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=_figure_path,
               help="Write a contour-enhanced funnel plot (with trim-and-fill studies).")
 @format_option
 def bias_cmd(file, measure, method, knha, level, estimator, plot_path, fmt, **kw):
@@ -157,7 +166,7 @@ def bias_cmd(file, measure, method, knha, level, estimator, plot_path, fmt, **kw
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @effect_options
 @model_options
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=_figure_path,
               help="Write a leave-one-out forest plot.")
 @format_option
 def loo_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
@@ -183,7 +192,7 @@ def loo_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @effect_options
 @model_options
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Write a Baujat plot.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=_figure_path, help="Write a Baujat plot.")
 @format_option
 def influence_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
     """Influence diagnostics: studentized residuals, DFFITS, Cook's distance, hat values, covariance ratios.
@@ -207,7 +216,7 @@ def influence_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
 @effect_options
 @model_options
 @click.option("--by", required=True, metavar="COL", help="Subgroup column.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Write a subgroup forest plot.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=_figure_path, help="Write a subgroup forest plot.")
 @format_option
 def subgroup_cmd(file, measure, method, knha, level, by, plot_path, fmt, **kw):
     """Subgroup analysis: pooled estimate per subgroup (separate tau²) and the test for subgroup differences.

@@ -233,9 +233,10 @@ def trim_and_fill(yi, vi, *, method: str = "REML", estimator: str = "L0", side: 
             k0f = (4 * Sr - k * (k + 1)) / (2 * k - 1)
             var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0f**3 + 27 * k0f**2 + 17 * k0f
                       - 18 * k * k0f**2 - 18 * k * k0f + 6 * k**2 * k0f) / 24
-            se_k0 = 4 * math.sqrt(var_sr) / (2 * k - 1)
+            # on extreme data the variance formula can go negative: no SE then (metafor gives NaN)
+            se_k0 = 4 * math.sqrt(var_sr) / (2 * k - 1) if var_sr >= 0 else np.nan
         k0 = int(max(0, round(k0f)))
-        se_k0 = max(0.0, se_k0)
+        se_k0 = max(0.0, se_k0) if np.isfinite(se_k0) else np.nan
     if k0 > 0:
         # mirror the k0 most extreme studies about the trimmed estimate (on the original scale)
         b_orig = -beta if side == "right" else beta

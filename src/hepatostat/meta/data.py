@@ -23,6 +23,7 @@ __all__ = [
     "BINARY_COLUMNS",
     "GENERIC_COLUMNS",
     "Exclusion",
+    "exclusion_text",
     "validate_meta_frame",
 ]
 
@@ -45,6 +46,13 @@ class Exclusion:
         if self.row is not None:
             d["row"] = self.row
         return d
+
+
+def exclusion_text(excluded) -> str | None:
+    """Exclusions as one line (e.g. a CSV cell): ``study (row N): reason; ...``; None when there are none."""
+    if not excluded:
+        return None
+    return "; ".join(f"{e.study}{f' (row {e.row})' if e.row is not None else ''}: {e.reason}" for e in excluded)
 
 
 def _as_frame(data) -> pd.DataFrame:

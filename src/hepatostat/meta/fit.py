@@ -32,7 +32,7 @@ import pandas as pd
 from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
-from .data import Exclusion, spreadsheet_rows
+from .data import Exclusion, exclusion_text, spreadsheet_rows
 from .effects import MEASURES, EffectSizes, effects, split_by_code
 from .estimators import METHODS, RE_METHODS
 from .mh import mantel_haenszel, peto, peto_q
@@ -588,14 +588,14 @@ class PerResult:
         table["method"] = [r.method if r is not None else None for r in self.results]
         table["status"] = ["ok" if r is not None else "not estimable" for r in self.results]
         table["error"] = list(self.errors)
-        table["excluded"] = [_exclusion_cell(r.excluded) if r is not None else None for r in self.results]
+        table["excluded"] = [exclusion_text(r.excluded) if r is not None else None for r in self.results]
         frame = pd.DataFrame(table)
         if self.excluded:
             extra = pd.DataFrame({self.column: [None] * len(self.excluded),
                                   "k": [0] * len(self.excluded),
                                   "status": ["excluded"] * len(self.excluded),
                                   "error": [e.reason for e in self.excluded],
-                                  "excluded": [_exclusion_cell([e]) for e in self.excluded]})
+                                  "excluded": [exclusion_text([e]) for e in self.excluded]})
             frame = pd.concat([frame, extra], ignore_index=True)
         return frame
 
@@ -607,13 +607,6 @@ class PerResult:
         for e in self.excluded:
             parts.append(f"Excluded (row {e.row}): {e.study}: {e.reason}")
         return "\n".join(parts)
-
-
-def _exclusion_cell(excluded) -> str | None:
-    """Exclusions as one CSV cell: ``study (row N): reason; ...``."""
-    if not excluded:
-        return None
-    return "; ".join(f"{e.study}{f' (row {e.row})' if e.row is not None else ''}: {e.reason}" for e in excluded)
 
 
 def pool_per(

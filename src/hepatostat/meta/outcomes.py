@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError, HepatostatError, InputError
+from .data import Exclusion, exclusion_text, spreadsheet_rows
 from .effects import MEASURES, effects
 from .fit import pool
 
@@ -38,6 +39,8 @@ class OutcomeTable:
     errors: tuple  # str or None
     flags: tuple  # str or None ("not comparable at baseline ...")
     alpha: float
+    excluded: tuple = ()  # rows in no analysis (blank outcome or time point), as Exclusion
+
 
     def to_frame(self) -> pd.DataFrame:
         rows = []
@@ -45,13 +48,17 @@ class OutcomeTable:
             row = {self.outcome_col: o, self.time_col: t}
             if r is None:
                 row.update(k=0, measure=None, model=None, estimate=np.nan, ci_low=np.nan, ci_high=np.nan, pval=np.nan,
-                           I2=np.nan, Q_pval=np.nan, flag=flag, note=err)
+                           I2=np.nan, Q_pval=np.nan, flag=flag, note=err, excluded=None)
             else:
                 ex = r.exp()
                 est, lo, hi = (ex["estimate"], ex["ci_low"], ex["ci_high"]) if ex else (r.estimate, r.ci_low, r.ci_high)
                 row.update(k=r.k, measure=r.measure, model=f"{r.model} ({r.method})", estimate=est, ci_low=lo,
-                           ci_high=hi, pval=r.pval, I2=r.I2, Q_pval=r.Q_pval, flag=flag, note=None)
+                           ci_high=hi, pval=r.pval, I2=r.I2, Q_pval=r.Q_pval, flag=flag, note=None,
+                           excluded=exclusion_text(r.excluded))
             rows.append(row)
+        for e in self.excluded:
+            rows.append({self.outcome_col: None, self.time_col: None, "k": 0, "note": e.reason,
+                         "excluded": exclusion_text([e])})
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,7 +70,8 @@ class OutcomeTable:
             else:
                 d.update(r.to_dict())
             analyses.append(d)
-        return {"outcome_col": self.outcome_col, "time_col": self.time_col, "analyses": analyses}
+        return {"outcome_col": self.outcome_col, "time_col": self.time_col, "analyses": analyses,
+                "excluded": [e.to_dict() for e in self.excluded]}
 
     def sentences(self) -> list[str]:
         """Results in the words a review uses ("The MELD score significantly decreased at 4 weeks (SMD …)")."""
@@ -87,12 +95,18 @@ class OutcomeTable:
     def summary(self) -> str:
         frame = self.to_frame()
         show = frame.drop(columns=["note"]) if frame["note"].isna().all() else frame
+        show = show.drop(columns=["excluded"])
         show = show.astype({"flag": object}).where(show.notna(), "")
         lines = [show.to_string(index=False, float_format=lambda x: f"{x:.3f}")]
         lines += self.sentences()
         for (o, t), err in zip(self.keys, self.errors):
             if err:
                 lines.append(f"{o} at {t}: not estimable ({err})")
+        for (o, t), r in zip(self.keys, self.results):
+            for e in (r.excluded if r is not None else ()):
+                lines.append(f"{o} at {t}: excluded {e.study}{f' (row {e.row})' if e.row is not None else ''}: {e.reason}")
+        for e in self.excluded:
+            lines.append(f"Excluded {e.study}{f' (row {e.row})' if e.row is not None else ''}: {e.reason}")
         return "\n".join(lines)
 
 
@@ -139,6 +153,17 @@ def outcome_table(data: pd.DataFrame, measure: str | None = None, method: str = 
     if measure is None and not has_measure_col:
         raise InputError("give a measure (--measure) or a 'measure' column", file=source)
     effect_options = effect_options or {}
+    excluded = []
+    blank = np.zeros(len(data), dtype=bool)
+    for col in (outcome, timepoint):
+        blank |= data[col].isna().to_numpy() | data[col].astype(str).str.strip().eq("").to_numpy()
+    if blank.any():
+        rows = spreadsheet_rows(data)
+        labels = data["study"].astype(str).tolist() if "study" in data.columns else [f"row {r}" for r in rows]
+        for i in np.flatnonzero(blank):
+            which = outcome if pd.isna(data[outcome].iloc[i]) or not str(data[outcome].iloc[i]).strip() else timepoint
+            excluded.append(Exclusion(labels[i], f"no value of '{which}': belongs to no analysis", int(rows[i])))
+        data = data.loc[~blank]
     keys, results, errors = [], [], []
     # analyses ordered by outcome, then time point, each in order of first appearance in the table
     o_rank = {v: i for i, v in enumerate(pd.unique(data[outcome]))}
@@ -180,4 +205,4 @@ def outcome_table(data: pd.DataFrame, measure: str | None = None, method: str = 
             flag = f"not comparable at baseline (baseline p = {b.pval:.3g})"
         flags.append(flag)
     return OutcomeTable(outcome_col=outcome, time_col=timepoint, keys=tuple(keys), results=tuple(results),
-                        errors=tuple(errors), flags=tuple(flags), alpha=alpha)
+                        errors=tuple(errors), flags=tuple(flags), alpha=alpha, excluded=tuple(excluded))

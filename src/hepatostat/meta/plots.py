@@ -37,12 +37,31 @@ def _mpl():
     return plt
 
 
+#: figure formats the plotting functions write
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def check_figure_path(path) -> Path:
+    """The path of a figure to write, checked: .png, .svg, .pdf, or no suffix (PNG and SVG).
+
+    Raises :class:`~hepatostat.errors.InputError` for any other suffix
+    (e.g. ``x.exe``), before any work is done.
+    """
+    from ..errors import InputError
+
+    path = Path(path)
+    if path.suffix and path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise InputError(f"cannot write a figure as '{path.suffix}'; allowed: {', '.join(FIGURE_SUFFIXES)} "
+                         "(or no suffix for PNG and SVG)", file=str(path), value=path.suffix)
+    return path
+
+
 def save_figure(fig, path) -> list[str]:
     """Save ``fig`` to ``path``; with no suffix, write both .png and .svg.
 
     Returns the written paths.
     """
-    path = Path(path)
+    path = check_figure_path(path)
     paths = [path] if path.suffix else [path.with_suffix(".png"), path.with_suffix(".svg")]
     written = []
     for p in paths:

@@ -429,6 +429,8 @@ def permutation_test(model: RegressionResult, *, iterations: int = 1000, seed: i
     """
     if iterations < 2:
         raise InputError(f"iterations must be >= 2, got {iterations}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise InputError(f"the random seed (--seed) must be a whole number >= 0, got {seed!r}")
     if model.k < 3:
         raise InputError(f"a permutation test needs k >= 3 studies, got k = {model.k}")
     X, y, v = model.X, model.yi, model.vi
