@@ -76,3 +76,37 @@ def test_regress_errors(capsys):
     assert status == 1 and "Error: moderator column 'nope' not found" in err
     status, _, err = run(["meta", "regress", BCG, "--measure", "OR", "--method", "MH", "--mods", "ablat"], capsys)
     assert status == 1 and "Error: meta-regression needs FE or a tau² estimator" in err
+
+
+def test_outcomes_csv_lists_a_study_dropped_for_a_blank_cell(capsys, tmp_path):
+    # issue 14: with --format csv the study vanished (k shown, no exclusion line)
+    f = tmp_path / "long.csv"
+    f.write_text("study,outcome,timepoint,m1,sd1,n1,m2,sd2,n2\n"
+                 "A,meld,W0,10,2,20,11,2,20\nB,meld,W0,10,2,20,,2,20\nC,meld,W0,12,2,25,11,2.5,20\n"
+                 "D,,W0,12,2,25,11,2.5,20\n")
+    status, out, err = run(["meta", "outcomes", str(f), "--measure", "SMD", "--format", "csv"], capsys)
+    assert status == 0, err
+    assert "B (row 3)" in out and "D (row 5)" in out
+    status, out, _ = run(["meta", "outcomes", str(f), "--measure", "SMD"], capsys)
+    assert "excluded B (row 3)" in out and "Excluded D (row 5)" in out
+
+
+def test_per_csv_lists_blank_group_and_dropped_study(capsys, tmp_path):
+    f = tmp_path / "per.csv"
+    f.write_text("study,grp,yi,vi\na,x,0.1,0.01\nb,x,0.5,0.02\nc,,0.3,0.02\nd,y,0.2,0.03\ne,y,0.4,\n")
+    status, out, err = run(["meta", "pool", str(f), "--measure", "GEN", "--per", "grp", "--format", "csv"], capsys)
+    assert status == 0, err
+    assert "None" not in out
+    assert "c (row 4): no value of 'grp'" in out and "e (row 6)" in out
+
+
+def test_seed_minus_one_is_a_clear_error(capsys):
+    status, _, err = run(["meta", "regress", BCG, "--measure", "RR", "--mods", "ablat", "--permutations", "10",
+                          "--seed", "-1"], capsys)
+    assert status == 1 and err.startswith("Error:") and "seed" in err and "internal" not in err
+
+
+def test_plot_with_unknown_suffix_is_a_clear_error(capsys, tmp_path):
+    status, _, err = run(["meta", "pool", BCG, "--measure", "RR", "--plot", str(tmp_path / "x.exe")], capsys)
+    assert status == 1 and err.startswith("Error:") and ".exe" in err
+    assert not (tmp_path / "x.exe").exists()
