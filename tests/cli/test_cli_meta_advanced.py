@@ -110,3 +110,32 @@ def test_plot_with_unknown_suffix_is_a_clear_error(capsys, tmp_path):
     status, _, err = run(["meta", "pool", BCG, "--measure", "RR", "--plot", str(tmp_path / "x.exe")], capsys)
     assert status == 1 and err.startswith("Error:") and ".exe" in err
     assert not (tmp_path / "x.exe").exists()
+
+
+def test_regress_formula_with_prediction_and_tau2_ci(capsys):
+    from refdata import reference
+
+    ref = reference("meta_next.json")["regression"][2]  # ~ ablat * factor(alloc), REML
+    status, out, err = run(["meta", "regress", BCG, "--measure", "RR", "--mods", ref["formula"], "--predict",
+                            "ablat=30,alloc=systematic", "--format", "json"], capsys)
+    assert status == 0, err
+    d = json.loads(out)
+    assert [c["term"] for c in d["coefficients"]] == ref["terms"]
+    assert abs(d["predictions"][0]["pred"] - ref["pred"][0]) < 1e-6
+    assert abs(d["tau2_ci"][1] - ref["tau2_ci"][1]) < 1e-6
+    assert {"tau2", "QM", "QMp", "QE", "QEp", "R2"} <= set(d)
+
+
+def test_cumul_command_and_plot(capsys, tmp_path):
+    status, out, err = run(["meta", "cumul", BCG, "--measure", "RR", "--order", "year", "--format", "json",
+                            "--plot", str(tmp_path / "c.png")], capsys)
+    assert status == 0, err
+    d = json.loads(out)
+    assert len(d["rows"]) == 13 and d["rows"][-1]["k"] == 13
+    assert (tmp_path / "c.png").exists()
+
+
+def test_bias_reports_egger_in_both_forms(capsys):
+    status, out, _ = run(["meta", "bias", BCG, "--measure", "RR", "--method", "REML", "--format", "json"], capsys)
+    d = json.loads(out)
+    assert status == 0 and {"intercept", "stat", "pval"} <= set(d["egger"]) and {"stat", "pval"} <= set(d["egger_rma"])

@@ -241,40 +241,106 @@ def subgroup_cmd(file, measure, method, knha, level, by, plot_path, fmt, **kw):
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @effect_options
 @model_options
-@click.option("--mods", required=True, metavar="A,B", help="Moderator columns, comma-separated.")
-@click.option("--factors", default="", metavar="A,B", help="Numeric moderators to treat as categorical.")
+@click.option("--mods", required=True, metavar="A,B | '~ FORMULA'",
+              help="Moderator columns, comma-separated, or an R-style formula such as "
+                   "'~ ablat + factor(alloc)' or '~ ablat * factor(alloc)' (interactions).")
+@click.option("--factors", default="", metavar="A,B", help="Numeric moderators to treat as categorical (column list only).")
+@click.option("--predict", "predict", multiple=True, metavar="COL=V,COL=V",
+              help="Predicted effect at these moderator values (repeat for more points).")
 @click.option("--permutations", type=click.IntRange(min=0), default=0, show_default=True,
               help="Permutation test with this many iterations (0 = none).")
-@click.option("--seed", type=int, default=None, help="Random seed for the permutation test.")
+@click.option("--seed", type=int, default=None, help="Random seed for the permutation test (>= 0).")
 @format_option
-def regress_cmd(file, measure, method, knha, level, mods, factors, permutations, seed, fmt, **kw):
-    """Meta-regression on moderators: coefficients, QM, QE, R², optional permutation test.
+def regress_cmd(file, measure, method, knha, level, mods, factors, predict, permutations, seed, fmt, **kw):
+    """Meta-regression on moderators: coefficients, QM, QE, R², tau² CI, predictions, permutation test.
 
     Text columns are dummy-coded (first level in sorted order as reference).
 
     \b
     Examples:
       hepatostat meta regress trials.csv --measure RR --method REML --mods ablat,year
+      hepatostat meta regress trials.csv --measure RR --mods "~ ablat * factor(alloc)" --predict ablat=10,alloc=random
       hepatostat meta regress trials.csv --measure RR --mods ablat --knha --permutations 1000 --seed 1
     """
+    from ..errors import InputError
     from ..meta.regression import meta_regression, permutation_test
 
+    if seed is not None and seed < 0:
+        raise InputError(f"the random seed (--seed) must be a whole number >= 0, got {seed}")
     data = read_table(file)
     es = _meta.effects(data, measure, source=file, **_effect_kwargs(kw))
     if str(method).upper() in ("MH", "PETO", "AUTO"):
         raise click.UsageError("meta-regression needs FE or a tau² estimator (DL, REML, ML, PM, SJ, HE, EB)")
-    mod_list = [m.strip() for m in mods.split(",") if m.strip()]
+    if mods.strip().startswith("~"):
+        if factors:
+            raise click.UsageError("with a formula, write factor(col) in --mods instead of --factors")
+        mod_spec = mods.strip()
+    else:
+        mod_spec = [m.strip() for m in mods.split(",") if m.strip()]
     fac_list = [m.strip() for m in factors.split(",") if m.strip()]
-    out = meta_regression(es, mod_list, method=method, knha=knha, level=level, categorical=fac_list)
+    out = meta_regression(es, mod_spec, method=method, knha=knha, level=level, categorical=fac_list)
     obj = out.to_dict()
     text = out.summary()
     frame = out.to_frame()
+    if predict:
+        import pandas as pd
+
+        points = [_parse_point(p, data) for p in predict]
+        pred = out.predict(pd.DataFrame(points))
+        obj["predictions"] = pred.to_dict(orient="records")
+        text += "\nPredictions:\n" + pred.to_string(index=False, float_format=lambda x: f"{x:.4f}")
     if permutations:
         perm = permutation_test(out, iterations=permutations, seed=seed)
         obj["permutation"] = perm.to_dict()
         text += "\n" + perm.summary()
         frame = perm.to_frame()
     emit(fmt, obj=obj, frame=frame, text=text)
+
+
+def _parse_point(spec: str, data) -> dict:
+    """'ablat=10,alloc=random' -> {'ablat': 10.0, 'alloc': 'random'} (numbers where the column is numeric)."""
+    from ..errors import InputError
+
+    point = {}
+    for part in spec.split(","):
+        if "=" not in part:
+            raise InputError(f"--predict needs COL=VALUE pairs separated by commas, got {spec!r}", value=spec)
+        col, val = (x.strip() for x in part.split("=", 1))
+        if col not in data.columns:
+            raise InputError(f"--predict names column '{col}', which the data lack; columns are "
+                             f"{', '.join(map(str, data.columns))}", column=col)
+        if data[col].dtype.kind in "if":
+            try:
+                point[col] = float(val)
+            except ValueError:
+                raise InputError(f"--predict: '{col}' is numeric, got {val!r}", column=col, value=val) from None
+        else:
+            point[col] = val
+    return point
+
+
+@meta_group.command("cumul")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@effect_options
+@model_options
+@click.option("--order", default=None, metavar="COL", help="Add studies in the order of this column (e.g. year).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=_figure_path,
+              help="Write a cumulative forest plot.")
+@format_option
+def cumul_cmd(file, measure, method, knha, level, order, plot_path, fmt, **kw):
+    """Cumulative meta-analysis: the pooled estimate as each study is added (metafor cumul()).
+
+    \b
+    Example:
+      hepatostat meta cumul trials.csv --measure RR --method REML --order year --plot cumul.png
+    """
+    from ..meta.sensitivity import cumulative
+
+    _, res = _pooled(file, measure, method, knha, level, kw)
+    out = cumulative(res, order=order)
+    if plot_path:
+        out.plot(plot_path)
+    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
 
 
 @meta_group.command("outcomes")

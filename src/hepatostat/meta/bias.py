@@ -37,7 +37,7 @@ from ..errors import EstimationError, InputError
 from .estimators import RE_METHODS, fit_rma
 from .fit import PoolResult
 
-__all__ = ["EggerTest", "egger_test", "BeggTest", "begg_test", "TrimFill", "trim_and_fill", "BiasResult",
+__all__ = ["EggerTest", "egger_test", "EggerRmaTest", "egger_rma_test", "BeggTest", "begg_test", "TrimFill", "trim_and_fill", "BiasResult",
            "publication_bias", "MIN_K_BIAS"]
 
 #: Sterne et al. 2011: tests for funnel asymmetry are not advised with fewer studies
@@ -101,6 +101,59 @@ def egger_test(yi, vi, *, level: float = 0.95) -> EggerTest:
     return EggerTest(intercept=float(b[1]), se=float(se[1]), stat=float(t), df=df, pval=p,
                      limit_estimate=float(b[0]), limit_ci_low=float(b[0] - crit * se[0]),
                      limit_ci_high=float(b[0] + crit * se[0]))
+
+
+@dataclass(frozen=True)
+class EggerRmaTest:
+    """Egger's test in metafor's default form (``regtest(model = "rma")``)."""
+
+    slope: float  # coefficient of the standard error in the meta-regression
+    se: float
+    stat: float  # z (or t under Knapp-Hartung)
+    df: float | None
+    pval: float
+    method: str
+    limit_estimate: float  # the intercept: the effect as the standard error tends to 0
+    limit_ci_low: float
+    limit_ci_high: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"slope": _f(self.slope), "se": _f(self.se), "stat": _f(self.stat), "df": _f(self.df) if self.df else None,
+                "pval": _f(self.pval), "method": self.method, "limit_estimate": _f(self.limit_estimate),
+                "limit_ci": [_f(self.limit_ci_low), _f(self.limit_ci_high)]}
+
+
+def egger_rma_test(yi, vi, *, method: str = "REML", knha: bool = False, level: float = 0.95) -> EggerRmaTest:
+    """Egger's regression test as metafor's default ``regtest(model = "rma", predictor = "sei")``.
+
+    Notes
+    -----
+    The meta-regression ``yi = b0 + b1 sei + u + e`` is fitted with the
+    pooled model's estimator (``method``; FE for a fixed-effect model) and
+    test; asymmetry is the Wald test of ``b1`` (z, or t with k - 2 df under
+    Knapp-Hartung). ``b0`` is the limit estimate. With ``method="FE"`` and
+    no Knapp-Hartung this differs from the classical test (:func:`egger_test`),
+    which scales by the residual variance (Sterne & Egger 2005, in
+    Rothstein et al. (eds), Publication Bias in Meta-Analysis, Wiley, ch. 6).
+    """
+    yi = np.asarray(yi, float)
+    vi = np.asarray(vi, float)
+    k = yi.size
+    if k < 3:
+        raise EstimationError(f"Egger's test needs at least 3 studies, got k = {k}")
+    sei = np.sqrt(vi)
+    if np.ptp(sei) == 0:
+        raise EstimationError("Egger's test is not defined when all studies have the same standard error")
+    X = np.column_stack([np.ones(k), sei])
+    from .kernel import fit as kernel_fit
+
+    f = kernel_fit(yi, vi, None, X, method=method, knha=knha, level=level, qprofile=False, btt=[1])
+    if f.status[0] != "ok":
+        raise EstimationError(f"Egger's test (model = rma): {f.reason[0]}")
+    return EggerRmaTest(slope=float(f.beta[0, 1]), se=float(f.se[0, 1]), stat=float(f.stat[0, 1]),
+                        df=float(f.df[0]) if f.knha[0] else None, pval=float(f.pval[0, 1]), method=method,
+                        limit_estimate=float(f.beta[0, 0]), limit_ci_low=float(f.ci_low[0, 0]),
+                        limit_ci_high=float(f.ci_high[0, 0]))
 
 
 @dataclass(frozen=True)
@@ -267,10 +320,12 @@ class BiasResult:
     k: int
     notes: tuple
     pooled: PoolResult
+    egger_rma: EggerRmaTest | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"k": self.k, "egger": self.egger.to_dict(), "begg": self.begg.to_dict(),
-                "trimfill": self.trimfill.to_dict(), "notes": list(self.notes)}
+        return {"k": self.k, "egger": self.egger.to_dict(),
+                "egger_rma": self.egger_rma.to_dict() if self.egger_rma is not None else None,
+                "begg": self.begg.to_dict(), "trimfill": self.trimfill.to_dict(), "notes": list(self.notes)}
 
     def to_frame(self) -> pd.DataFrame:
         t = self.trimfill
@@ -287,6 +342,13 @@ class BiasResult:
             f"Publication bias (k = {self.k})",
             f"Egger's regression test: intercept = {e.intercept:.4f} (SE {e.se:.4f}), t({e.df}) = {e.stat:.4f}, p = {e.pval:.4f}",
             f"  limit estimate (SE -> 0) = {e.limit_estimate:.4f} [{e.limit_ci_low:.4f}, {e.limit_ci_high:.4f}]",
+        ]
+        if self.egger_rma is not None:
+            r = self.egger_rma
+            stat = f"t({r.df:g})" if r.df else "z"
+            lines.append(f"Egger's test, metafor's default (meta-regression on SE, {r.method}): {stat} = {r.stat:.4f}, "
+                         f"p = {r.pval:.4f}; limit estimate {r.limit_estimate:.4f} [{r.limit_ci_low:.4f}, {r.limit_ci_high:.4f}]")
+        lines += [
             f"Begg's rank correlation: Kendall's tau = {b.tau:.4f}, p = {b.pval:.4f} ({'exact' if b.exact else 'normal approximation'})",
             f"Trim-and-fill ({t.estimator}): {t.k0} studies filled on the {t.side} side (SE {t.se_k0:.4f}); "
             f"adjusted estimate {t.estimate:.4f} [{t.ci_low:.4f}, {t.ci_high:.4f}]",
@@ -319,6 +381,7 @@ def publication_bias(res: PoolResult, *, estimator: str = "L0") -> BiasResult:
     yi, vi = res.yi, res.vi
     return BiasResult(
         egger=egger_test(yi, vi, level=res.level), begg=begg_test(yi, vi),
+        egger_rma=egger_rma_test(yi, vi, method=method, knha=res.knha, level=res.level),
         trimfill=trim_and_fill(yi, vi, method=method, estimator=estimator, level=res.level, log_scale=res.log_scale),
         k=res.k, notes=tuple(notes), pooled=res,
     )

@@ -398,6 +398,21 @@ def loo_forest(loo, path=None, *, title=None, digits=2):
                           right_text=right, ref_label=f"All studies ({res.method})", path=path)
 
 
+def cumulative_forest(cum, path=None, *, title=None, digits=2):
+    """Cumulative forest plot: the pooled estimate as each study is added, in the order analysed."""
+    res = cum.full
+    f = cum.frame
+    tr = np.exp if res.log_scale else (lambda x: x)
+    right = [f"{_fmt(tr(e), digits)} [{_fmt(tr(a), digits)}, {_fmt(tr(b), digits)}]  k = {k}"
+             for e, a, b, k in zip(f["estimate"], f["ci_low"], f["ci_high"], f["k"])]
+    right.append(f"{_fmt(tr(res.estimate), digits)} [{_fmt(tr(res.ci_low), digits)}, {_fmt(tr(res.ci_high), digits)}]  k = {res.k}")
+    labels = [f"+ {s}" for s in f["added"]]
+    return _simple_forest(labels, f["estimate"].to_numpy(), f["ci_low"].to_numpy(), f["ci_high"].to_numpy(),
+                          res.estimate, res.ci_low, res.ci_high, log=res.log_scale,
+                          xlabel=_LABELS.get(res.measure, res.measure), title=title or "Cumulative meta-analysis",
+                          right_text=right, ref_label=f"All studies ({res.method})", path=path)
+
+
 def subgroup_forest(sg, path=None, *, title=None, digits=2, xlabel=None,
                     favours=("Favours treatment", "Favours control"), show_arms=True):
     """RevMan-style forest plot of a subgroup analysis.

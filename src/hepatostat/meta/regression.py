@@ -43,7 +43,7 @@ from .data import Exclusion
 from .effects import EffectSizes
 from .estimators import METHODS, RE_METHODS, fit_rma
 
-__all__ = ["DesignMatrix", "design_matrix", "RegressionResult", "meta_regression", "PermutationResult", "permutation_test"]
+__all__ = ["DesignMatrix", "design_matrix", "design_matrix_formula", "RegressionResult", "meta_regression", "PermutationResult", "permutation_test"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +55,35 @@ class DesignMatrix:
     keep: np.ndarray  # rows of the input used (no missing moderator)
     excluded: tuple = ()
     levels: dict = field(default_factory=dict)  # categorical moderator -> levels (reference first)
+    formula: str | None = None
+    spec: Any = field(default=None, repr=False)  # formulaic ModelSpec (formula moderators)
+    mods: tuple = ()
+    categorical: tuple = ()
+
+    def rows(self, newdata) -> np.ndarray:
+        """Model-matrix rows for new moderator values (a mapping or a frame), coded as the fit was."""
+        new = pd.DataFrame([newdata]) if isinstance(newdata, dict) else pd.DataFrame(newdata)
+        if self.spec is not None:
+            try:
+                mm = self.spec.get_model_matrix(new, na_action="raise")
+            except Exception as exc:  # formulaic's errors name the problem; say which values
+                raise InputError(f"cannot code the new moderator values {new.to_dict(orient='records')} "
+                                 f"with {self.formula}: {exc}") from None
+            return np.asarray(mm, dtype=float)
+        cols = [np.ones(len(new))] if self.terms and self.terms[0] == "intrcpt" else []
+        for m in self.mods:
+            if m not in new.columns:
+                raise InputError(f"a value of moderator '{m}' is needed to predict", column=m)
+            if m in self.levels:
+                vals = new[m].astype(str).to_numpy()
+                bad = [x for x in vals if x not in self.levels[m]]
+                if bad:
+                    raise InputError(f"moderator '{m}' has no level {bad[0]!r}; levels are {', '.join(self.levels[m])}",
+                                     column=m, value=bad[0])
+                cols += [(vals == lv).astype(float) for lv in self.levels[m][1:]]
+            else:
+                cols.append(pd.to_numeric(new[m], errors="raise").to_numpy(dtype=float))
+        return np.column_stack(cols)
 
 
 def design_matrix(data: pd.DataFrame, mods: Sequence[str], *, categorical: Sequence[str] = (), study=None,
@@ -121,7 +150,67 @@ def design_matrix(data: pd.DataFrame, mods: Sequence[str], *, categorical: Seque
                     f"{', '.join(terms[:j - 1])}; drop one of them"
                 )
     excluded = tuple(Exclusion(labels[i], reasons[i]) for i in sorted(reasons))
-    return DesignMatrix(X=X, terms=tuple(terms), keep=keep, excluded=excluded, levels=levels)
+    return DesignMatrix(X=X, terms=tuple(terms), keep=keep, excluded=excluded, levels=levels, mods=tuple(mods),
+                        categorical=tuple(categorical))
+
+
+def _metafor_term(name: str) -> str:
+    """formulaic's column name -> metafor's (``C(a)[T.x]`` -> ``factor(a)x``, ``a[T.x]`` -> ``ax``)."""
+    import re
+
+    if name == "Intercept":
+        return "intrcpt"
+    parts = []
+    for part in name.split(":"):
+        part = re.sub(r"^C\((\w+)\)\[T\.(.*)\]$", r"factor(\1)\2", part)
+        part = re.sub(r"^(\w+)\[T\.(.*)\]$", r"\1\2", part)
+        if part.startswith("I("):
+            part = re.sub(r"\s*\^\s*", "^", part.replace("**", "^"))
+        parts.append(part)
+    return ":".join(parts)
+
+
+def design_matrix_formula(data: pd.DataFrame, formula: str, *, study=None) -> DesignMatrix:
+    """The model matrix of an R-style moderator formula (``"~ ablat + factor(alloc)"``).
+
+    Built with formulaic: numeric columns as they are, text columns and
+    ``factor(col)`` dummy-coded with treatment contrasts (first level in sorted
+    order as reference, as R), ``a:b`` and ``a*b`` interactions, ``I(x^2)``.
+    Term names are metafor's (``factor(alloc)random``, ``ablat:factor(alloc)random``).
+    Rows with a missing moderator value are excluded and logged.
+    """
+    import re
+
+    from formulaic import model_matrix
+
+    text = str(formula).strip()
+    if not text.startswith("~"):
+        raise InputError(f"a moderator formula starts with '~' (e.g. '~ ablat + factor(alloc)'), got {text!r}")
+    py = re.sub(r"\bfactor\(\s*(\w+)\s*\)", r"C(\1)", text)
+    py = re.sub(r"\^", "**", py)
+    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", py)) - {"C", "I", "factor"}
+    missing_cols = [n for n in names if n not in data.columns]
+    if missing_cols:
+        raise InputError(f"moderator column '{missing_cols[0]}' of {text} not found; "
+                         f"columns are {', '.join(map(str, data.columns))}")
+    used = [n for n in data.columns if n in names]
+    k = len(data)
+    labels = list(study) if study is not None else [str(i) for i in range(k)]
+    miss = data[used].isna().any(axis=1).to_numpy() if used else np.zeros(k, dtype=bool)
+    excluded = tuple(Exclusion(labels[i], f"missing value of a moderator in {text}") for i in np.flatnonzero(miss))
+    sub = data.loc[~miss].reset_index(drop=True)
+    try:
+        mm = model_matrix(py, sub, na_action="raise")
+    except Exception as exc:
+        raise InputError(f"cannot build the model matrix of {text}: {exc}") from None
+    X = np.asarray(mm, dtype=float)
+    terms = tuple(_metafor_term(c) for c in mm.columns)
+    if X.shape[1] and np.linalg.matrix_rank(X) < X.shape[1]:
+        for j in range(1, X.shape[1] + 1):
+            if np.linalg.matrix_rank(X[:, :j]) < j:
+                raise InputError(f"moderators are collinear: term '{terms[j - 1]}' is a linear combination of "
+                                 f"{', '.join(terms[:j - 1])}; drop one of them")
+    return DesignMatrix(X=X, terms=terms, keep=~miss, excluded=excluded, formula=text, spec=mm.model_spec)
 
 
 
@@ -160,6 +249,38 @@ class RegressionResult:
     X: np.ndarray
     excluded: tuple = ()
     notes: tuple = ()
+    tau2_ci: tuple = (np.nan, np.nan)
+    design: DesignMatrix | None = field(default=None, repr=False)
+
+    def predict(self, newdata) -> pd.DataFrame:
+        """Predicted effects at new moderator values (metafor ``predict.rma(newmods=)``).
+
+        ``newdata``: a mapping (one point) or a frame of moderator values, or a
+        model-matrix array (with the intercept column). Returns ``pred, se,
+        ci_low, ci_high, pi_low, pi_high`` per row; the prediction interval
+        is ``pred ± crit sqrt(se² + tau2)`` (t with k - p df under
+        Knapp-Hartung, else normal), as metafor.
+        """
+        if isinstance(newdata, np.ndarray):
+            Xn = np.atleast_2d(np.asarray(newdata, float))
+        else:
+            if self.design is None:
+                raise InputError("this result has no moderator coding; give the model-matrix rows as an array")
+            Xn = self.design.rows(newdata)
+        if Xn.shape[1] != len(self.terms):
+            raise InputError(f"new moderator rows have {Xn.shape[1]} columns; the model has {len(self.terms)} "
+                             f"({', '.join(self.terms)})")
+        pred = Xn @ self.estimate
+        se = np.sqrt(np.einsum("ij,jk,ik->i", Xn, self.vcov, Xn))
+        crit = (_dist.t_isf((1 - self.level) / 2, self.k - len(self.terms)) if self.knha
+                else _dist.norm_isf((1 - self.level) / 2))
+        pise = np.sqrt(se**2 + (self.tau2 if self.method in RE_METHODS else 0.0))
+        frame = pd.DataFrame({"pred": pred, "se": se, "ci_low": pred - crit * se, "ci_high": pred + crit * se,
+                              "pi_low": pred - crit * pise, "pi_high": pred + crit * pise})
+        if not isinstance(newdata, np.ndarray):
+            new = pd.DataFrame([newdata]) if isinstance(newdata, dict) else pd.DataFrame(newdata).reset_index(drop=True)
+            frame = pd.concat([new, frame], axis=1)
+        return frame
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``hepatostat meta regress``."""
@@ -174,6 +295,8 @@ class RegressionResult:
             ],
             "tau2": _f(self.tau2),
             "se_tau2": _f(self.se_tau2),
+            "tau2_ci": [_f(x) for x in self.tau2_ci],
+            "formula": self.design.formula if self.design is not None else None,
             "I2": _f(self.I2),
             "H2": _f(self.H2),
             "R2": _f(self.R2),
@@ -200,7 +323,8 @@ class RegressionResult:
         lines = [f"{kind} meta-regression ({self.method}{', Knapp-Hartung' if self.knha else ''}); k = {self.k}; measure {self.measure}"]
         if self.method in RE_METHODS:
             r2 = "NA" if not np.isfinite(self.R2) else f"{self.R2:.2f}%"
-            lines.append(f"residual tau² = {self.tau2:.{d}f} (SE = {self.se_tau2:.{d}f}); I² = {self.I2:.2f}%; H² = {self.H2:.{d}f}; R² = {r2}")
+            ci = (f" [{self.tau2_ci[0]:.{d}f}, {self.tau2_ci[1]:.{d}f}]" if np.isfinite(self.tau2_ci[0]) else "")
+            lines.append(f"residual tau² = {self.tau2:.{d}f}{ci} (SE = {self.se_tau2:.{d}f}); I² = {self.I2:.2f}%; H² = {self.H2:.{d}f}; R² = {r2}")
         lines.append(f"Residual heterogeneity: QE({self.QE_df}) = {self.QE:.{d}f}, p {_p(self.QE_pval)}")
         if self.knha:
             lines.append(f"Test of moderators: F({self.QM_df[0]}, {self.QM_df[1]}) = {self.QM:.{d}f}, p {_p(self.QM_pval)}")
@@ -223,40 +347,24 @@ def _p(p):
 
 
 def _fit_core(y, v, X, method, knha, level, btt):
-    """Fit and derive the coefficient tests and QM; returns a dict."""
-    f = fit_rma(y, v, X, method=method, knha=knha)
+    """One fit through the kernel: coefficient tests, QM and the Q-profile CI of tau²."""
+    from .kernel import fit as kernel_fit
+
     k, p = X.shape
-    b = f.beta
-    se = np.sqrt(np.diag(f.vb))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = b / se
+    f = kernel_fit(y, v, None, X, method=method, knha=knha, level=level, qprofile=method in RE_METHODS,
+                   btt=btt or None)
+    if f.status[0] != "ok":
+        raise EstimationError(str(f.reason[0]))
     m = len(btt)
-    if m:
-        sub = f.vb[np.ix_(btt, btt)]
-        try:
-            QM = float(b[btt] @ np.linalg.solve(sub, b[btt]))
-        except np.linalg.LinAlgError:
-            QM = np.nan
-    else:
-        QM = np.nan
-    if knha:
-        ddf = k - p
-        QM = QM / m if m else np.nan
-        QMp = float(_dist.f_sf(QM, m, ddf)) if m and ddf > 0 else np.nan
-        pval = 2 * _dist.t_sf(np.abs(z), ddf)
-        crit = _dist.t_isf((1 - level) / 2, ddf)
-        qm_df = (m, ddf)
-    else:
-        QMp = float(_dist.chi2_sf(QM, m)) if m else np.nan
-        pval = 2 * _dist.norm_sf(np.abs(z))
-        crit = _dist.norm_isf((1 - level) / 2)
-        qm_df = (m, None)
-    return f, b, se, z, pval, crit, QM, QMp, qm_df
+    qm_df = (m, k - p) if knha else (m, None)
+    QM = float(f.QM[0]) if m else np.nan
+    QMp = float(f.QM_pval[0]) if m else np.nan
+    return f, QM, QMp, qm_df
 
 
 def meta_regression(
     es: EffectSizes,
-    mods: Sequence[str],
+    mods: Sequence[str] | str,
     *,
     method: str = "REML",
     knha: bool = False,
@@ -269,8 +377,10 @@ def meta_regression(
     ----------
     es : EffectSizes
         Effect sizes whose ``data`` holds the moderator columns.
-    mods : sequence of str
-        Moderator columns (see :func:`design_matrix` for coding).
+    mods : sequence of str, or str
+        Moderator columns (see :func:`design_matrix` for coding), or an R-style
+        formula such as ``"~ ablat + factor(alloc)"`` or ``"~ ablat * factor(alloc)"``
+        (see :func:`design_matrix_formula`).
     method : str
         ``"FE"`` or a tau^2 estimator (``DL, REML, ML, PM, SJ, HE, EB``).
     knha : bool
@@ -294,7 +404,13 @@ def meta_regression(
         raise InputError(f"unknown method {method!r} for meta-regression; allowed: {', '.join(METHODS)}")
     if not mods:
         raise InputError("meta-regression needs at least one moderator (--mods)")
-    dm = design_matrix(es.data, mods, categorical=categorical, study=es.study)
+    if isinstance(mods, str) and mods.strip().startswith("~"):
+        if categorical:
+            raise InputError("with a formula, mark categorical moderators as factor(col) in the formula")
+        dm = design_matrix_formula(es.data, mods, study=es.study)
+    else:
+        dm = design_matrix(es.data, [mods] if isinstance(mods, str) else mods, categorical=categorical,
+                           study=es.study)
     y, v = es.yi[dm.keep], es.vi[dm.keep]
     X = dm.X
     k, p = X.shape
@@ -302,22 +418,24 @@ def meta_regression(
     notes = list(es.notes)
     if k <= p:
         raise EstimationError(f"{k} studies cannot estimate {p} coefficients (moderators: {', '.join(dm.terms[1:])})")
-    btt = list(range(1, p))
-    f, b, se, z, pval, crit, QM, QMp, qm_df = _fit_core(y, v, X, method, knha, level, btt)
-    R2 = _pseudo_r2(y, v, X, f, method)
-    if method in RE_METHODS and f.tau2 == 0:
+    btt = list(range(1, p)) if dm.terms and dm.terms[0] == "intrcpt" else list(range(p))
+    f, QM, QMp, qm_df = _fit_core(y, v, X, method, knha, level, btt)
+    tau2 = float(f.tau2[0])
+    R2 = _pseudo_r2(y, v, X, tau2, method)
+    if method in RE_METHODS and tau2 == 0:
         notes.append("residual tau² estimated at 0")
     return RegressionResult(
         measure=es.measure, method=method, knha=knha, level=level, k=k, terms=dm.terms,
-        estimate=b, se=se, stat=z, pval=pval, ci_low=b - crit * se, ci_high=b + crit * se, vcov=f.vb,
-        tau2=f.tau2, se_tau2=f.se_tau2 if method in RE_METHODS else np.nan, I2=f.I2, H2=f.H2, R2=R2,
-        QM=QM, QM_df=qm_df, QM_pval=QMp, QE=f.QE, QE_df=f.QE_df, QE_pval=f.QEp,
-        df=float(k - p) if knha else None, study=study, yi=y, vi=v, X=X,
+        estimate=f.beta[0], se=f.se[0], stat=f.stat[0], pval=f.pval[0], ci_low=f.ci_low[0], ci_high=f.ci_high[0],
+        vcov=f.vb[0], tau2=tau2, se_tau2=float(f.se_tau2[0]) if method in RE_METHODS else np.nan, I2=float(f.I2[0]),
+        H2=float(f.H2[0]), R2=R2, QM=QM, QM_df=qm_df, QM_pval=QMp, QE=float(f.QE[0]), QE_df=int(f.QE_df[0]),
+        QE_pval=float(f.QE_pval[0]), df=float(k - p) if knha else None, study=study, yi=y, vi=v, X=X,
         excluded=tuple(es.excluded) + dm.excluded, notes=tuple(notes),
+        tau2_ci=(float(f.tau2_ci_low[0]), float(f.tau2_ci_high[0])), design=dm,
     )
 
 
-def _pseudo_r2(y, v, X, f, method):
+def _pseudo_r2(y, v, X, tau2_me, method):
     k, p = X.shape
     if method == "FE":
         if np.var(y) == 0:
@@ -335,7 +453,7 @@ def _pseudo_r2(y, v, X, f, method):
     tau2_re = fit_rma(y, v, method=method).tau2
     if tau2_re == 0:
         return 0.0
-    return max(0.0, 100 * (tau2_re - f.tau2) / tau2_re)
+    return max(0.0, 100 * (tau2_re - tau2_me) / tau2_re)
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,7 +28,7 @@ from ..errors import EstimationError, InputError
 from .estimators import fit_rma
 from .fit import NotEstimable, PoolResult, pool_many
 
-__all__ = ["LeaveOneOut", "leave_one_out", "Influence", "influence", "baujat"]
+__all__ = ["Cumulative", "cumulative", "LeaveOneOut", "leave_one_out", "Influence", "influence", "baujat"]
 
 #: the review's threshold for "substantial" heterogeneity
 I2_SUBSTANTIAL = 50.0
@@ -125,18 +125,67 @@ def leave_one_out(res: PoolResult) -> LeaveOneOut:
     if es.k < 2:
         raise EstimationError("leave-one-out needs at least 2 studies")
     k = es.k
+
+    def masks(s, e):
+        m = np.ones((e - s, k), dtype=bool)
+        m[np.arange(e - s), np.arange(s, e)] = False
+        return m
+
+    table, status, reason = _refits(res, masks, k)
+    frame = pd.DataFrame({"omitted": list(es.study), **table})
+    frame["k"] = frame["k"].astype(int)
+    frame["status"] = status
+    frame["reason"] = reason
+    return LeaveOneOut(full=res, frame=frame)
+
+
+@dataclass(frozen=True, eq=False)
+class Cumulative:
+    """Cumulative meta-analysis: one row per study added, in the order analysed."""
+
+    full: PoolResult
+    frame: pd.DataFrame  # added, k, estimate, se, stat, pval, ci_low, ci_high, Q, Q_pval, tau2, I2, H2, status, reason
+    order: str
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = [{k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()}
+                for r in self.frame.to_dict(orient="records")]
+        return {"measure": self.full.measure, "method": self.full.method, "order": self.order, "rows": rows}
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    def summary(self) -> str:
+        lines = [f"Cumulative meta-analysis ({self.full.method}; order: {self.order})"]
+        lines.append(self.frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        return "\n".join(lines)
+
+    def plot(self, path=None, **kwargs):
+        from .plots import cumulative_forest
+
+        return cumulative_forest(self, path=path, **kwargs)
+
+
+def _refits(res: PoolResult, masks, n: int) -> tuple:
+    """Refit ``res`` on n subsets of its studies given by ``masks(start, stop)`` (bool, rows x k).
+
+    Inverse-variance models run through the kernel in blocks (memory linear
+    in k); MH and Peto refit each subset from its counts. Returns the columns
+    of the result table, a status and a reason per refit.
+    """
+    es = res.effects
+    k = es.k
     cols = ("k", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "Q", "Q_pval", "tau2", "I2", "H2")
-    table = {c: np.full(k, np.nan) for c in cols}
-    status = np.full(k, "ok", dtype=object)
-    reason = np.full(k, None, dtype=object)
+    table = {c: np.full(n, np.nan) for c in cols}
+    status = np.full(n, "ok", dtype=object)
+    reason = np.full(n, None, dtype=object)
     if res.method in ("MH", "PETO"):
-        for i in range(k):
-            keep = np.ones(k, dtype=bool)
-            keep[i] = False
+        for i in range(n):
+            keep = masks(i, i + 1)[0]
             r = pool_many([es.subset(keep)], res.method, knha=res.knha, level=res.level)[0]
             if isinstance(r, NotEstimable):
                 status[i], reason[i] = r.status, r.reason
-                table["k"][i] = k - 1
+                table["k"][i] = int(keep.sum())
                 continue
             for c in cols:
                 table[c][i] = getattr(r, c)
@@ -144,12 +193,11 @@ def leave_one_out(res: PoolResult) -> LeaveOneOut:
         from .kernel import fit as kernel_fit
 
         block = max(1, (1 << 19) // k)
-        for s in range(0, k, block):
-            n = min(k, s + block) - s
-            mask = np.ones((n, k), dtype=bool)
-            mask[np.arange(n), s + np.arange(n)] = False
-            f = kernel_fit(es.yi, es.vi, mask, method=res.method, knha=res.knha, level=res.level, qprofile=False)
-            sl = slice(s, s + n)
+        for s in range(0, n, block):
+            e = min(n, s + block)
+            f = kernel_fit(es.yi, es.vi, masks(s, e), method=res.method, knha=res.knha, level=res.level,
+                           qprofile=False)
+            sl = slice(s, e)
             table["k"][sl] = f.k
             for c, src in (("estimate", "beta"), ("se", "se"), ("stat", "stat"), ("pval", "pval"),
                            ("ci_low", "ci_low"), ("ci_high", "ci_high")):
@@ -157,13 +205,62 @@ def leave_one_out(res: PoolResult) -> LeaveOneOut:
             table["Q"][sl], table["Q_pval"][sl] = f.QE, f.QE_pval
             table["tau2"][sl], table["I2"][sl], table["H2"][sl] = f.tau2, f.I2, f.H2
             status[sl], reason[sl] = f.status, f.reason
+    # a refit with one study: Q = 0, p = 1, tau² = 0, I² = 0, H² = 1, as metafor's leave1out() and cumul()
     one = (table["k"] == 1) & (status == "ok")
     table["Q"][one], table["Q_pval"][one], table["tau2"][one], table["I2"][one], table["H2"][one] = 0.0, 1.0, 0.0, 0.0, 1.0
-    frame = pd.DataFrame({"omitted": list(es.study), **table})
+    return table, status, reason
+
+
+def cumulative(res: PoolResult, order=None) -> Cumulative:
+    """Cumulative meta-analysis (metafor ``cumul()``): refit as each study is added.
+
+    Parameters
+    ----------
+    res : PoolResult
+    order : str or array_like, optional
+        A column of the input (e.g. ``"year"``; ties keep input order) or a
+        sequence of values, one per study, to sort by; input order by default.
+
+    Notes
+    -----
+    Study i's row is the model of the first i studies, with the estimator,
+    test and level of ``res``; a model with one study reports Q = 0,
+    I² = 0, H² = 1 and tau² = 0 as metafor does. Refits run through the kernel
+    in blocks (memory linear in k).
+    """
+    es = res.effects
+    if es is None:
+        raise InputError("cumulative() needs a PoolResult made by pool()")
+    k = es.k
+    label = "input order"
+    if order is None:
+        idx = np.arange(k)
+    else:
+        if isinstance(order, str):
+            if order not in es.data.columns:
+                raise InputError(f"order column '{order}' not found; columns are {', '.join(map(str, es.data.columns))}")
+            label = f"by {order}"
+            key = es.data[order].to_numpy()
+        else:
+            key = np.asarray(order)
+            label = "given order"
+            if key.shape[0] != k:
+                raise InputError(f"order has {key.shape[0]} values for {k} studies")
+        if pd.isna(pd.Series(key)).any():
+            raise InputError("the order has missing values; every study needs one", column=order if isinstance(order, str) else None)
+        idx = np.argsort(key, kind="stable")
+    rank = np.empty(k, dtype=int)
+    rank[idx] = np.arange(k)
+
+    def masks(s, e):
+        return rank[None, :] <= np.arange(s, e)[:, None]
+
+    table, status, reason = _refits(res, masks, k)
+    frame = pd.DataFrame({"added": [es.study[i] for i in idx], **table})
     frame["k"] = frame["k"].astype(int)
     frame["status"] = status
     frame["reason"] = reason
-    return LeaveOneOut(full=res, frame=frame)
+    return Cumulative(full=res, frame=frame, order=label)
 
 
 @dataclass(frozen=True, eq=False)
