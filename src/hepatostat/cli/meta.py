@@ -17,10 +17,11 @@ def effect_options(f):
     opts = [
         click.option("--measure", required=True, type=MEASURE_CHOICE,
                      help="metafor measure code: SMD, MD (continuous); OR, RR, RD, PETO (binary); GEN (given yi and vi or sei)."),
-        click.option("--correction", type=click.Choice(["exact", "approx", "none"]), default="exact", show_default=True,
-                     help="SMD bias correction: exact (metafor), approx (RevMan/Stata), none (Cohen's d)."),
-        click.option("--vtype", type=click.Choice(["LS", "UB", "REVMAN"], case_sensitive=False), default="LS", show_default=True,
-                     help="SMD variance: LS (metafor), UB (unbiased), REVMAN (RevMan 5)."),
+        click.option("--correction", type=click.Choice(["exact", "approx", "none"]), default=None,
+                     help="SMD bias correction: exact (metafor), approx (RevMan/Stata), none (Cohen's d). "
+                          "Default: from --convention (metafor: exact)."),
+        click.option("--vtype", type=click.Choice(["LS", "UB", "REVMAN"], case_sensitive=False), default=None,
+                     help="SMD variance: LS (metafor), UB (unbiased), REVMAN (RevMan 5). Default: from --convention (metafor: LS)."),
         click.option("--add", type=float, default=0.5, show_default=True, help="Binary: value added to zero cells."),
         click.option("--to", "to", type=click.Choice(["only0", "all", "if0all", "none"]), default="only0", show_default=True,
                      help="Binary: which 2x2 tables get --add."),
@@ -38,6 +39,40 @@ def _figure_path(ctx, param, value):
     from ..meta.plots import check_figure_path
 
     return str(check_figure_path(value))
+
+
+CONVENTION_CHOICE = click.Choice(["metafor", "cochrane2025", "revman5", "stata"], case_sensitive=False)
+
+
+def convention_option(f):
+    """--convention: fills --method, --knha, --correction and --vtype when not given (innermost decorator)."""
+    import functools
+
+    @functools.wraps(f)
+    def wrapper(*args, **kw):
+        from ..meta.conventions import get_convention
+
+        conv = get_convention(kw.get("convention") or "metafor")
+        kw["convention"] = conv.name
+        for key, val in (("method", conv.method), ("knha", conv.knha), ("correction", conv.smd_correction),
+                         ("vtype", conv.smd_vtype)):
+            if key in kw and kw[key] is None:
+                kw[key] = val
+        return f(*args, **kw)
+
+    return click.option("--convention", type=CONVENTION_CHOICE, default="metafor", show_default=True,
+                        help="Defaults of: metafor (REML, z); cochrane2025 (REML, Hartung-Knapp-Sidik-Jonkman, "
+                             "prediction interval); revman5 (DL, z); stata (metan: DL, z). "
+                             "Options given explicitly win.")(wrapper)
+
+
+def _with_convention(obj, convention):
+    """Add the convention to a JSON object (a dict or a function returning one)."""
+    def make():
+        d = obj() if callable(obj) else dict(obj)
+        d.setdefault("convention", convention)
+        return d
+    return make
 
 
 def _effect_kwargs(kw):
@@ -71,6 +106,8 @@ def effects_cmd(file, measure, fmt, **kw):
     Example:
       hepatostat meta effects trials.csv --measure SMD --format json
     """
+    kw["correction"] = kw["correction"] or "exact"
+    kw["vtype"] = kw["vtype"] or "LS"
     es = _meta.effects(read_table(file), measure, source=file, **_effect_kwargs(kw))
     emit(fmt, obj=es.to_dict, frame=es.to_frame, text=es.summary)
 
@@ -78,10 +115,10 @@ def effects_cmd(file, measure, fmt, **kw):
 @meta_group.command("pool")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @effect_options
-@click.option("--method", default="REML", show_default=True, type=METHOD_CHOICE,
-              help="FE, MH, PETO (fixed effect); DL, REML, ML, PM, SJ, HE, EB (random effects); "
+@click.option("--method", default=None, type=METHOD_CHOICE,
+              help="Default: from --convention (metafor: REML). FE, MH, PETO (fixed effect); DL, REML, ML, PM, SJ, HE, EB (random effects); "
                    "auto: the review's rule (random effects when Q p < 0.10 or I² > 50%).")
-@click.option("--knha", is_flag=True, help="Knapp-Hartung adjustment (t tests with k-1 df).")
+@click.option("--knha/--no-knha", default=None, help="Knapp-Hartung adjustment (t tests with k-1 df); default from --convention.")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True,
               help="Confidence level.")
 @click.option("--auto-random", type=click.Choice(list(_meta.RE_METHODS), case_sensitive=False), default="DL", show_default=True,
@@ -92,6 +129,7 @@ def effects_cmd(file, measure, fmt, **kw):
               help="Write a forest plot (.png, .svg or .pdf; no suffix = PNG and SVG). Not with --per.")
 @click.option("--title", default=None, help="Title of the forest plot.")
 @format_option
+@convention_option
 def pool_cmd(file, measure, method, knha, level, auto_random, per, plot_path, title, fmt, **kw):
     """Pool the studies: fixed or random effects, heterogeneity, forest plot.
 
@@ -108,11 +146,11 @@ def pool_cmd(file, measure, method, knha, level, auto_random, per, plot_path, ti
         if plot_path:
             raise click.UsageError("--plot draws one analysis; leave it out with --per")
         res = _meta.pool_per(data, per, measure, method, knha=knha, level=level, source=file,
-                             effect_options=eopts, auto_random=auto_random)
+                             effect_options=eopts, auto_random=auto_random, convention=kw["convention"])
         emit(fmt, obj=res.to_dict, frame=res.to_frame, text=res.summary)
         return
     es = _meta.effects(data, measure, source=file, **eopts)
-    res = _meta.pool(es, method, knha=knha, level=level, auto_random=auto_random)
+    res = _meta.pool(es, method, knha=knha, level=level, auto_random=auto_random, convention=kw["convention"])
     if plot_path:
         res.plot(plot_path, title=title)
     emit(fmt, obj=res.to_dict, frame=res.to_frame, text=res.summary)
@@ -122,16 +160,18 @@ def _pooled(file, measure, method, knha, level, kw, auto_random="DL"):
     """Read, compute effects and pool: the first steps every analysis shares."""
     data = read_table(file)
     es = _meta.effects(data, measure, source=file, **_effect_kwargs(kw))
-    return es, _meta.pool(es, method, knha=knha, level=level, auto_random=auto_random)
+    return es, _meta.pool(es, method, knha=knha, level=level, auto_random=auto_random,
+                          convention=kw.get("convention", "metafor"))
 
 
 def model_options(f):
     """--method, --knha, --level for commands that refit a model."""
     f = click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
                      show_default=True, help="Confidence level.")(f)
-    f = click.option("--knha", is_flag=True, help="Knapp-Hartung adjustment (t tests).")(f)
-    f = click.option("--method", default="REML", show_default=True, type=METHOD_CHOICE,
-                     help="FE, MH, PETO, or a tau² estimator (DL, REML, ML, PM, SJ, HE, EB).")(f)
+    f = click.option("--knha/--no-knha", default=None, help="Knapp-Hartung adjustment (t tests); default from --convention.")(f)
+    f = click.option("--method", default=None, type=METHOD_CHOICE,
+                     help="FE, MH, PETO, or a tau² estimator (DL, REML, ML, PM, SJ, HE, EB); "
+                          "default from --convention (metafor: REML).")(f)
     return f
 
 
@@ -144,6 +184,7 @@ def model_options(f):
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=_figure_path,
               help="Write a contour-enhanced funnel plot (with trim-and-fill studies).")
 @format_option
+@convention_option
 def bias_cmd(file, measure, method, knha, level, estimator, plot_path, fmt, **kw):
     """Publication bias: Egger's regression test, Begg's rank correlation test, trim-and-fill.
 
@@ -159,7 +200,7 @@ def bias_cmd(file, measure, method, knha, level, estimator, plot_path, fmt, **kw
     out = publication_bias(res, estimator=estimator)
     if plot_path:
         out.plot(plot_path)
-    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
+    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary)
 
 
 @meta_group.command("loo")
@@ -169,6 +210,7 @@ def bias_cmd(file, measure, method, knha, level, estimator, plot_path, fmt, **kw
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=_figure_path,
               help="Write a leave-one-out forest plot.")
 @format_option
+@convention_option
 def loo_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
     """Leave-one-out sensitivity analysis: the model refitted without each study.
 
@@ -185,7 +227,7 @@ def loo_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
     out = leave_one_out(res)
     if plot_path:
         out.plot(plot_path)
-    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
+    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary)
 
 
 @meta_group.command("influence")
@@ -194,6 +236,7 @@ def loo_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
 @model_options
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=_figure_path, help="Write a Baujat plot.")
 @format_option
+@convention_option
 def influence_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
     """Influence diagnostics: studentized residuals, DFFITS, Cook's distance, hat values, covariance ratios.
 
@@ -208,7 +251,7 @@ def influence_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
     out = influence(res)
     if plot_path:
         baujat_plot(baujat(res), plot_path)
-    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
+    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary)
 
 
 @meta_group.command("subgroup")
@@ -218,6 +261,7 @@ def influence_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
 @click.option("--by", required=True, metavar="COL", help="Subgroup column.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=_figure_path, help="Write a subgroup forest plot.")
 @format_option
+@convention_option
 def subgroup_cmd(file, measure, method, knha, level, by, plot_path, fmt, **kw):
     """Subgroup analysis: pooled estimate per subgroup (separate tau²) and the test for subgroup differences.
 
@@ -234,7 +278,7 @@ def subgroup_cmd(file, measure, method, knha, level, by, plot_path, fmt, **kw):
     out = subgroup_analysis(es, by, method, knha=knha, level=level)
     if plot_path:
         out.plot(plot_path)
-    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
+    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary)
 
 
 @meta_group.command("regress")
@@ -251,6 +295,7 @@ def subgroup_cmd(file, measure, method, knha, level, by, plot_path, fmt, **kw):
               help="Permutation test with this many iterations (0 = none).")
 @click.option("--seed", type=int, default=None, help="Random seed for the permutation test (>= 0).")
 @format_option
+@convention_option
 def regress_cmd(file, measure, method, knha, level, mods, factors, predict, permutations, seed, fmt, **kw):
     """Meta-regression on moderators: coefficients, QM, QE, R², tau² CI, predictions, permutation test.
 
@@ -294,6 +339,7 @@ def regress_cmd(file, measure, method, knha, level, mods, factors, predict, perm
         obj["permutation"] = perm.to_dict()
         text += "\n" + perm.summary()
         frame = perm.to_frame()
+    obj.setdefault("convention", kw.get("convention", "metafor"))
     emit(fmt, obj=obj, frame=frame, text=text)
 
 
@@ -327,6 +373,7 @@ def _parse_point(spec: str, data) -> dict:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=_figure_path,
               help="Write a cumulative forest plot.")
 @format_option
+@convention_option
 def cumul_cmd(file, measure, method, knha, level, order, plot_path, fmt, **kw):
     """Cumulative meta-analysis: the pooled estimate as each study is added (metafor cumul()).
 
@@ -340,7 +387,7 @@ def cumul_cmd(file, measure, method, knha, level, order, plot_path, fmt, **kw):
     out = cumulative(res, order=order)
     if plot_path:
         out.plot(plot_path)
-    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
+    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary)
 
 
 @meta_group.command("outcomes")

@@ -23,7 +23,7 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -106,6 +106,7 @@ class PoolResult:
     cmh: float = np.nan
     cmh_pval: float = np.nan
     effects: EffectSizes | None = field(default=None, repr=False)
+    convention: str = "metafor"
 
     @property
     def log_scale(self) -> bool:
@@ -157,6 +158,7 @@ class PoolResult:
             "pi_low": _f(self.pi_low),
             "pi_high": _f(self.pi_high),
             "model_rule": self.model_rule,
+            "convention": self.convention,
             "studies": [
                 {"study": s, "yi": _f(y), "vi": _f(v), "weight": _f(w)}
                 for s, y, v, w in zip(self.study, self.yi, self.vi, self.weights)
@@ -229,7 +231,7 @@ class PoolResult:
             f"Estimate = {self.estimate:.{d}f}, SE = {self.se:.{d}f}, {stat} = {self.stat:.{d}f}, "
             f"p {_pfmt(self.pval)}, {lvl} CI [{self.ci_low:.{d}f}, {self.ci_high:.{d}f}]"
         )
-        if self.random:
+        if self.random and self.convention not in ("revman5", "stata"):
             lines.append(f"{lvl} prediction interval [{self.pi_low:.{d}f}, {self.pi_high:.{d}f}]")
         e = self.exp()
         if e is not None:
@@ -241,6 +243,9 @@ class PoolResult:
         if self.method == "MH" and self.measure == "OR" and np.isfinite(self.cmh):
             lines.append(f"Cochran-Mantel-Haenszel test: {self.cmh:.{d}f}, p {_pfmt(self.cmh_pval)}")
         lines.append(f"Model choice: {self.model_rule}")
+        from .conventions import get_convention
+
+        lines.append(f"Convention: {get_convention(self.convention).text()}")
         for e in self.excluded:
             lines.append(f"Excluded: {e.study}: {e.reason}")
         for n in self.notes:
@@ -265,15 +270,16 @@ def _pfmt(p: float) -> str:
 
 def pool(
     es: EffectSizes | None = None,
-    method: str = "REML",
+    method: str | None = None,
     *,
     yi=None,
     vi=None,
     study=None,
     measure: str = "GEN",
-    knha: bool = False,
+    knha: bool | None = None,
     level: float = 0.95,
     auto_random: str = "DL",
+    convention: str = "metafor",
 ) -> PoolResult:
     """Pool per-study effect sizes.
 
@@ -299,6 +305,9 @@ def pool(
     auto_random : str
         The tau^2 estimator ``method="auto"`` uses for random effects;
         ``"DL"`` by default, as Stata's ``metan`` (which the review used).
+    convention : {"metafor", "cochrane2025", "revman5", "stata"}
+        Fills in ``method`` and ``knha`` when they are not given (see
+        :mod:`hepatostat.meta.conventions`); its name is part of the result.
 
     Returns
     -------
@@ -329,10 +338,9 @@ def pool(
         raise InputError("give pool() either EffectSizes or yi= and vi=, not both")
     if not isinstance(es, EffectSizes):
         raise InputError("pool() needs the EffectSizes returned by hepatostat.meta.effects() (or yi= and vi=)")
-    method, auto_random = _check_args(method, level, auto_random)
     if es.k == 0:
         raise EstimationError("no studies left to pool" + _excluded_text(es.excluded))
-    out = pool_many([es], method, knha=knha, level=level, auto_random=auto_random)[0]
+    out = pool_many([es], method, knha=knha, level=level, auto_random=auto_random, convention=convention)[0]
     if isinstance(out, NotEstimable):
         raise EstimationError(out.reason)
     return out
@@ -374,8 +382,8 @@ class NotEstimable:
                 "excluded": [e.to_dict() for e in self.excluded]}
 
 
-def pool_many(ess, method: str = "REML", *, knha: bool = False, level: float = 0.95,
-              auto_random: str = "DL") -> list:
+def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level: float = 0.95,
+              auto_random: str = "DL", convention: str = "metafor") -> list:
     """Pool several independent sets of effect sizes at once.
 
     The inverse-variance fits of all sets run in one vectorised pass of
@@ -387,8 +395,12 @@ def pool_many(ess, method: str = "REML", *, knha: bool = False, level: float = 0
     -------
     list of PoolResult or NotEstimable, aligned with ``ess``.
     """
+    from .conventions import get_convention
     from .kernel import fit as kernel_fit
 
+    conv = get_convention(convention)
+    method = conv.method if method is None else method
+    knha = conv.knha if knha is None else bool(knha)
     method, auto_random = _check_args(method, level, auto_random)
     ess = list(ess)
     out: list = [None] * len(ess)
@@ -411,7 +423,8 @@ def pool_many(ess, method: str = "REML", *, knha: bool = False, level: float = 0
             if es.k == 1:
                 notes.append(_K1_NOTE)
             try:
-                out[i] = _pool_counts(es, method, level, _rule_text(method, wants, why, auto_random), notes)
+                out[i] = replace(_pool_counts(es, method, level, _rule_text(method, wants, why, auto_random), notes),
+                                 convention=conv.name)
             except EstimationError as exc:
                 out[i] = NotEstimable(str(exc), es.k, tuple(es.excluded))
         return out
@@ -456,7 +469,7 @@ def pool_many(ess, method: str = "REML", *, knha: bool = False, level: float = 0
             pi_low=float(f.pi_low[j]), pi_high=float(f.pi_high[j]),
             study=es.study, yi=es.yi, vi=es.vi, weights=f.weights[j, :k].copy(),
             model_rule=_rule_text(method, rules[j][0], rules[j][1], auto_random), random=random,
-            excluded=es.excluded, notes=tuple(notes), effects=es,
+            excluded=es.excluded, notes=tuple(notes), effects=es, convention=conv.name,
         )
     return out
 
@@ -613,13 +626,14 @@ def pool_per(
     data: pd.DataFrame,
     per: str,
     measure: str,
-    method: str = "REML",
+    method: str | None = None,
     *,
-    knha: bool = False,
+    knha: bool | None = None,
     level: float = 0.95,
     source: str | None = None,
     effect_options: dict | None = None,
     auto_random: str = "DL",
+    convention: str = "metafor",
 ) -> PerResult:
     """Run one independent analysis per value of column ``per``.
 
@@ -633,6 +647,11 @@ def pool_per(
         raise InputError(
             f"--per column '{per}' not found; columns are {', '.join(map(str, data.columns))}", file=source
         )
+    from .conventions import get_convention
+
+    conv = get_convention(convention)
+    method = conv.method if method is None else method
+    knha = conv.knha if knha is None else knha
     method, auto_random = _check_args(method, level, auto_random)
     effect_options = dict(effect_options or {})
     col = data[per]
@@ -659,7 +678,8 @@ def pool_per(
         subsets = split_by_code(effects(frame, measure, source=source, by=per, **effect_options), "_per_code",
                                 row_code, len(uniques))
     results, errors = [None] * len(subsets), [None] * len(subsets)
-    for i, res in enumerate(pool_many(subsets, method, knha=knha, level=level, auto_random=auto_random)):
+    for i, res in enumerate(pool_many(subsets, method, knha=knha, level=level, auto_random=auto_random,
+                                      convention=conv.name)):
         if isinstance(res, NotEstimable):
             errors[i] = res.reason
         else:
