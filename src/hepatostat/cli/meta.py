@@ -390,6 +390,41 @@ def cumul_cmd(file, measure, method, knha, level, order, plot_path, fmt, **kw):
     emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary)
 
 
+@meta_group.command("analyse")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@effect_options
+@model_options
+@click.option("--by", "by", multiple=True, metavar="COL", help="Subgroup analysis by COL (repeat for more).")
+@click.option("--mods", default=None, metavar="A,B | '~ FORMULA'", help="Meta-regression moderators.")
+@click.option("--cumul", "cumul", default=None, metavar="COL|input",
+              help="Cumulative meta-analysis, studies ordered by COL ('input' = file order).")
+@click.option("--influence", is_flag=True, help="Also influence diagnostics.")
+@click.option("--no-loo", is_flag=True, help="Leave out the leave-one-out analysis.")
+@click.option("--no-bias", is_flag=True, help="Leave out the publication-bias tests.")
+@format_option
+@convention_option
+def analyse_cmd(file, measure, method, knha, level, by, mods, cumul, influence, no_loo, no_bias, fmt, **kw):
+    """Everything at once: pool, subgroups, leave-one-out, bias, regression (hepatostat.meta.analyse).
+
+    A step that cannot be estimated is listed under 'skipped' with its reason; the others still run.
+
+    \b
+    Example:
+      hepatostat meta analyse trials.csv --measure RR --by alloc --mods "~ ablat" --cumul year --format json
+    """
+    convention = kw.pop("convention")
+    eopts = _effect_kwargs(kw)
+    regression = None
+    if mods:
+        regression = mods.strip() if mods.strip().startswith("~") else tuple(m.strip() for m in mods.split(",") if m.strip())
+    spec = _meta.AnalysisSpec(measure=measure, method=method, knha=knha, level=level, convention=convention,
+                              subgroups=tuple(by), regression=regression, leave_one_out=not no_loo, bias=not no_bias,
+                              influence=influence, cumulative=(True if cumul == "input" else cumul),
+                              effect_options=tuple(eopts.items()))
+    out = _meta.analyse(read_table(file), spec, source=file)
+    emit(fmt, obj=out.to_dict, frame=out.pooled.to_frame, text=out.summary)
+
+
 @meta_group.command("outcomes")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--measure", type=MEASURE_CHOICE, default=None,

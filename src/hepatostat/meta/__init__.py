@@ -7,6 +7,7 @@
 >>> print(res.summary()); res.plot("forest.png")             # doctest: +SKIP
 """
 
+from .analyse import AnalysisSpec, MetaAnalysis, analyse
 from .data import Exclusion
 from .effects import MEASURES, EffectSizes, effects
 from .fit import ALL_METHODS, NotEstimable, PerResult, PoolResult, pool, pool_many, pool_per, review_rule
@@ -14,6 +15,9 @@ from .kernel import METHODS, RE_METHODS
 from .plots import forest
 
 __all__ = [
+    "AnalysisSpec",
+    "MetaAnalysis",
+    "analyse",
     "ALL_METHODS",
     "EffectSizes",
     "Exclusion",
