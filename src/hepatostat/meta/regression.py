@@ -467,10 +467,12 @@ class PermutationResult:
     exact: bool
     seed: int | None
     model: RegressionResult
+    not_estimable: int = 0  # permutations whose refit could not be estimated (left out of the counts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "iterations": self.iterations,
+            "not_estimable": self.not_estimable,
             "exact": self.exact,
             "seed": self.seed,
             "coefficients": [{"term": t, "pval_perm": _f(pv)} for t, pv in zip(self.terms, self.pval)],
@@ -575,6 +577,7 @@ def permutation_test(model: RegressionResult, *, iterations: int = 1000, seed: i
     count_z = np.zeros(p)
     count_qm = 0
     n = 0
+    failed = 0
     if not use_exact:  # the observed data count as the first permutation (as metafor)
         count_z += 1
         count_qm += 1
@@ -585,7 +588,8 @@ def permutation_test(model: RegressionResult, *, iterations: int = 1000, seed: i
         if not block:
             break
         fit = fit_batch_reg(y, v, make(block), model.method, knha=model.knha)
-        ok = np.all(np.isfinite(fit["stat"]), axis=1)
+        ok = (fit["status"] == "ok") & np.all(np.isfinite(fit["stat"]), axis=1)
+        failed += int((~ok).sum())
         count_z += np.sum(np.abs(fit["stat"][ok]) >= obs_z - _COMPTOL, axis=0)
         count_qm += int(np.sum(fit["QM"][ok] >= obs_qm - _COMPTOL))
         n += int(ok.sum())
@@ -593,5 +597,5 @@ def permutation_test(model: RegressionResult, *, iterations: int = 1000, seed: i
             progress(n, total)
     return PermutationResult(
         terms=model.terms, pval=count_z / n, QM_pval=count_qm / n, iterations=n,
-        exact=use_exact, seed=None if use_exact else seed, model=model,
+        exact=use_exact, seed=None if use_exact else seed, model=model, not_estimable=failed,
     )
