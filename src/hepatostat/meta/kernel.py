@@ -226,13 +226,14 @@ class _Chunk:
         self.k = mask.sum(1).astype(float)
         self.p = p
         self.dfr = self.k - p
+        self.vinf = np.where(mask, v, np.inf)  # 1/(vinf + tau2) is 0 in masked cells
 
     def sub(self, idx):
         X = None if self.D.X is None else self.D.X[idx]
         return _Chunk(self.y[idx], self.v[idx], self.mask[idx], X, self.p)
 
     def w(self, tau2):
-        return self.fmask / (self.v + tau2[:, None])
+        return 1.0 / (self.vinf + tau2[:, None])
 
     def q(self, tau2):
         w = self.w(tau2)
@@ -246,8 +247,18 @@ class _Chunk:
         return wr2.sum(1), -(w * wr2).sum(1)
 
     def score(self, tau2, method):
-        """REML / ML estimating equation (zero at the estimate) and Fisher's step."""
+        """REML / ML estimating equation (zero at the estimate) and Fisher's information."""
         w = self.w(tau2)
+        if self.D.X is None:  # intercept only: every term is a sum over the studies
+            w2 = w * w
+            s, s2 = w.sum(1), w2.sum(1)
+            mu = (w * self.y).sum(1) / s
+            r = self.y - mu[:, None]
+            ypp = (w2 * r * r).sum(1)
+            if method == "ML":
+                return ypp - s, s2
+            s3 = (w2 * w).sum(1)
+            return ypp - (s - s2 / s), s2 - 2 * s3 / s + (s2 / s) ** 2
         _, B, r = self.D.wls(w, self.y, self.mask)
         ypp = (w * w * r * r).sum(1)
         if method == "ML":
@@ -304,10 +315,14 @@ def _bracket_root(f, todo, n, slope_f=None, start=None):
     # replaced by bisection, so the bracket shrinks whatever the shape
     x = lo.copy() if slope_f is not None else 0.5 * (lo + hi)
     run = ~bad
+    live = np.flatnonzero(run)
     for _ in range(400):
-        j = np.flatnonzero(run)
-        if not j.size:
+        if not run.any():
             break
+        # evaluate the same rows while most still run (their data are not copied again)
+        if run[live].sum() < 0.5 * live.size:
+            live = np.flatnonzero(run)
+        j = live
         xj = x[j]
         if slope_f is not None:
             fx, dfx = slope_f(xj, idx[j])
@@ -322,8 +337,9 @@ def _bracket_root(f, todo, n, slope_f=None, start=None):
         xn = np.where(out_of, 0.5 * (lo[j] + hi[j]), xn)
         tol = np.maximum(1e-300, 4 * _EPS * np.abs(xn))
         done = (np.abs(xn - xj) <= tol) | (fx == 0) | (hi[j] - lo[j] <= tol)
-        x[j] = xn
-        run[j[done]] = False
+        active_j = run[j]
+        x[j] = np.where(active_j, xn, xj)
+        run[j[done & active_j]] = False
     out[idx] = x
     found[idx] = ~bad
     return out, found
@@ -339,11 +355,20 @@ def _solve_q(ch: _Chunk, target, active):
     q0 = np.where(active, ch.q(np.zeros(n)), 0.0)
     todo = active & (q0 > target)
 
+    cache = {}
+
+    def part(idx):
+        key = (idx.size, int(idx[0]) if idx.size else -1, int(idx[-1]) if idx.size else -1)
+        if key not in cache:
+            cache.clear()
+            cache[key] = ch.sub(idx) if idx.size < n else ch
+        return cache[key]
+
     def f(t, idx):
-        return ch.sub(idx).q(t) - target[idx]
+        return part(idx).q(t) - target[idx]
 
     def fs(t, idx):
-        q, s = ch.sub(idx).q_and_slope(t)
+        q, s = part(idx).q_and_slope(t)
         return q - target[idx], s
 
     return _bracket_root(f, todo, n, fs)
@@ -420,15 +445,21 @@ def _fisher(ch: _Chunk, method, start, active):
     n = ch.y.shape[0]
     tau2 = start.copy()
     its = np.zeros(n, dtype=int)
-    idx = np.flatnonzero(active)
+    idx = np.flatnonzero(active)  # analyses still iterating
+    cur_idx = idx
+    cur = ch.sub(cur_idx) if idx.size < n else ch
+    running = np.ones(cur_idx.size, dtype=bool)
     for _ in range(FISHER_MAXITER):
-        if not idx.size:
+        if not running.any():
             break
-        its[idx] += 1
-        sub = ch.sub(idx)
-        ts = tau2[idx]
-        g, info = sub.score(ts, method)
-        adj = g / info
+        if running.sum() < 0.5 * running.size:  # copy the data of the few left only when it pays
+            cur_idx = cur_idx[running]
+            cur = cur.sub(np.flatnonzero(running))
+            running = np.ones(cur_idx.size, dtype=bool)
+        its[cur_idx[running]] += 1
+        ts = tau2[cur_idx]
+        g, info = cur.score(ts, method)
+        adj = np.where(running, g / info, 0.0)
         adj = np.where(np.isfinite(adj), adj, 0.0)
         for _ in range(60):  # step halving keeps tau2 >= 0
             neg = ts + adj < 0
@@ -436,8 +467,9 @@ def _fisher(ch: _Chunk, method, start, active):
                 break
             adj = np.where(neg, adj / 2, adj)
         new = np.maximum(ts + adj, 0.0)
-        tau2[idx] = new
-        idx = idx[np.abs(new - ts) > THRESHOLD]
+        tau2[cur_idx] = new
+        running &= np.abs(new - ts) > THRESHOLD
+    idx = cur_idx[running]
     # iterates pressed against the boundary by step halving end a hair above 0:
     # when the estimating equation is not positive at 0, the estimate is 0
     near0 = active & (tau2 > 0) & (tau2 < 1e3 * THRESHOLD) & ~np.isin(np.arange(n), idx)
@@ -538,7 +570,10 @@ def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, le
             X = None
     else:
         p = 1
-    btt = (list(range(1, p)) if p > 1 else [0]) if btt is None else list(btt)
+    if btt is None:
+        btt = list(range(1, p)) if p > 1 else None
+    else:
+        btt = list(btt)
     chunk = max(1, _CELLS // max(1, k * p * p))
     parts = []
     for s in range(0, m, chunk):
@@ -594,7 +629,7 @@ def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt):
     res["k"] = kk
     res["status"] = status
     res["reason"] = reason
-    res["QM_df"] = len(btt)
+    res["QM_df"] = len(btt) if btt else 0
     return res
 
 
@@ -650,29 +685,23 @@ def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
     stat = np.where(se > 0, beta / np.where(se > 0, se, 1.0), np.nan)
     alpha = 1 - level
     df_t = np.maximum(dfr, 1)
-    crit = np.where(use_t, _dist.t_isf(alpha / 2, df_t), _dist.norm_isf(alpha / 2))
-    pval = np.where(use_t[:, None], 2 * _dist.t_sf(np.abs(stat), df_t[:, None]), 2 * _dist.norm_sf(np.abs(stat)))
+    # t quantiles and tails only where Knapp-Hartung applies (they are slow to compute)
+    crit = np.full(n, float(_dist.norm_isf(alpha / 2)))
+    pval = 2 * _dist.norm_sf(np.abs(stat))
+    if use_t.any():
+        crit[use_t] = _dist.t_isf(alpha / 2, df_t[use_t])
+        pval[use_t] = 2 * _dist.t_sf(np.abs(stat[use_t]), df_t[use_t][:, None])
     ci_low, ci_high = beta - crit[:, None] * se, beta + crit[:, None] * se
     if p == 1:
         pise = np.sqrt(se[:, 0] ** 2 + tau2) if random else se[:, 0]
         pi_low, pi_high = beta[:, 0] - crit * pise, beta[:, 0] + crit * pise
     else:
         pi_low = pi_high = np.full(n, np.nan)
-    # omnibus test
-    b = beta[:, btt]
-    sub = vb[:, btt][:, :, btt]
-    try:
-        QM = np.einsum("ni,ni->n", b, np.linalg.solve(sub, b[:, :, None])[:, :, 0])
-    except np.linalg.LinAlgError:
-        QM = np.full(n, np.nan)
-        for i in range(n):
-            try:
-                QM[i] = b[i] @ np.linalg.solve(sub[i], b[i])
-            except np.linalg.LinAlgError:
-                pass
-    mq = len(btt)
-    QM = np.where(use_t, QM / mq, QM)
-    QMp = np.where(use_t, _dist.f_sf(QM, mq, df_t), _dist.chi2_sf(QM, mq))
+    # omnibus test (intercept-only pooling does not need it unless asked for)
+    if btt is None:
+        QM = QMp = np.full(n, np.nan)
+    else:
+        QM, QMp = _omnibus(beta, vb, btt, use_t, df_t)
     # Q-profile intervals
     nan = np.full(n, np.nan)
     t_lo = t_hi = nan
@@ -692,6 +721,26 @@ def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
         "QM": QM, "QM_pval": QMp, "pi_low": pi_low, "pi_high": pi_high,
         "weights": 100 * w / w.sum(1)[:, None], "iterations": its, "fallback": fb, "failed": ~ok,
     }
+
+
+def _omnibus(beta, vb, btt, use_t, df_t):
+    """Wald test of the coefficients ``btt``: QM (chi-square; F = QM/m under Knapp-Hartung) and its p."""
+    n = beta.shape[0]
+    b = beta[:, btt]
+    sub = vb[:, btt][:, :, btt]
+    try:
+        QM = np.einsum("ni,ni->n", b, np.linalg.solve(sub, b[:, :, None])[:, :, 0])
+    except np.linalg.LinAlgError:
+        QM = np.full(n, np.nan)
+        for i in range(n):
+            try:
+                QM[i] = b[i] @ np.linalg.solve(sub[i], b[i])
+            except np.linalg.LinAlgError:
+                pass
+    mq = len(btt)
+    QM = np.where(use_t, QM / mq, QM)
+    QMp = np.where(use_t, _dist.f_sf(QM, mq, df_t), _dist.chi2_sf(QM, mq))
+    return QM, QMp
 
 
 def field_names():
