@@ -29,6 +29,7 @@ import pandas as pd
 from scipy.special import gammaln
 
 from ..errors import InputError
+from .codes import MEASURES
 from .data import (
     BINARY_COLUMNS,
     CONTINUOUS_COLUMNS,
@@ -44,16 +45,6 @@ __all__ = [
     "split_by_code",
 ]
 
-#: measure code -> (input kind, description, log scale?)
-MEASURES: dict[str, tuple[str, str, bool]] = {
-    "SMD": ("continuous", "standardised mean difference (Hedges' g)", False),
-    "MD": ("continuous", "mean difference", False),
-    "OR": ("binary", "log odds ratio", True),
-    "RR": ("binary", "log risk ratio", True),
-    "RD": ("binary", "risk difference", False),
-    "PETO": ("binary", "log odds ratio (Peto's one-step method)", True),
-    "GEN": ("generic", "generic effect size (given yi and vi)", False),
-}
 
 _SMD_CORRECTIONS = ("exact", "approx", "none")
 _SMD_VTYPES = ("LS", "UB", "REVMAN")

@@ -34,12 +34,11 @@ from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
 from .data import Exclusion, exclusion_text, spreadsheet_rows
 from .effects import MEASURES, EffectSizes, effects, split_by_code
-from .estimators import METHODS, RE_METHODS
+from .codes import ALL_METHODS, METHODS, RE_METHODS
 from .mh import mantel_haenszel, peto, peto_q
 
 __all__ = ["ALL_METHODS", "NotEstimable", "PoolResult", "PerResult", "pool", "pool_many", "pool_per", "review_rule"]
 
-ALL_METHODS = METHODS + ("MH", "PETO", "AUTO")
 
 #: the review's thresholds: random effects when Q p < 0.10 or I^2 > 50 %
 RULE_Q_P = 0.10

@@ -71,13 +71,10 @@ import numpy as np
 
 from . import _dist
 from ..errors import InputError
+from .codes import METHODS, RE_METHODS
 
 __all__ = ["RE_METHODS", "METHODS", "KernelFit", "fit", "OK", "NOT_ESTIMABLE"]
 
-#: random-effects estimators of tau^2 (metafor codes)
-RE_METHODS = ("DL", "REML", "ML", "PM", "SJ", "HE", "EB")
-#: methods for inverse-variance models (FE plus the random-effects estimators)
-METHODS = ("FE",) + RE_METHODS
 
 OK = "ok"
 NOT_ESTIMABLE = "not estimable"
