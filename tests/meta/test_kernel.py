@@ -114,3 +114,14 @@ def test_leave_one_out_memory_is_linear_in_k():
     tracemalloc.stop()
     assert len(loo.frame) == k and (loo.frame["status"] == "ok").all()
     assert peak < 120 * 2**20  # a k x k float array alone would be 18 MB, the old way > 500 MB
+
+
+def test_import_hepatostat_meta_loads_no_heavy_modules():
+    # issue 13 item 5: start-up matters; pandas/scipy load only when an analysis runs
+    import subprocess
+    import sys
+
+    code = ("import sys, hepatostat.meta, hepatostat.cli; "
+            "print([m for m in ('pandas', 'scipy', 'scipy.stats', 'statsmodels', 'matplotlib') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"

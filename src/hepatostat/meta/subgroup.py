@@ -151,10 +151,19 @@ def subgroup_analysis(es: EffectSizes, by: str, method: str = "REML", *, knha: b
             notes.append(f"subgroup {by} = {lv} has k = 1: its estimate is the study's own")
     # every subgroup and the overall analysis in one batched pass
     pooled = pool_many(subsets + [es], str(method).upper(), knha=knha, level=level, auto_random="DL")
-    for lv, r in zip(levels + ["(all studies)"], pooled):
+    if isinstance(pooled[-1], NotEstimable):
+        raise EstimationError(f"the analysis of all studies is not estimable: {pooled[-1].reason}")
+    # a subgroup that cannot be estimated is reported with its reason and left out of the test
+    kept = []
+    for lv, r in zip(levels, pooled[:-1]):
         if isinstance(r, NotEstimable):
-            raise EstimationError(f"subgroup {by} = {lv}: {r.reason}")
-    results, overall = pooled[:-1], pooled[-1]
+            notes.append(f"subgroup {by} = {lv}: not estimable ({r.reason}); left out of the test for subgroup differences")
+        else:
+            kept.append((lv, r))
+    if len(kept) < 2:
+        raise EstimationError(f"fewer than two subgroups of '{by}' could be estimated")
+    levels = [lv for lv, _ in kept]
+    results, overall = [r for _, r in kept], pooled[-1]
     b = np.array([r.estimate for r in results])
     se = np.array([r.se for r in results])
     if np.any(se <= 0):
