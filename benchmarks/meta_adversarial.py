@@ -34,7 +34,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from hepatostat.meta.kernel import THRESHOLD, _Chunk, fit  # noqa: E402
+from hepatostat.meta.kernel import _Chunk, _fisher, fit  # noqa: E402
 
 METHODS = ("REML", "ML", "EB", "PM", "SJ")
 KINDS = ("k2_3", "tau2_near_0", "variance_ratio_1e6", "identical_effects", "huge_heterogeneity", "realistic")
@@ -87,9 +87,21 @@ def check_equations(y, v, mask, method, tau2):
     if method in ("ML", "REML"):
         g, info = ch.score(tau2, method)
         step = np.abs(g / info)
-        # at tau² = 0 a positive score is allowed when 0 has the larger likelihood (metafor's ll0check)
-        zero_ok = ~pos & ((g <= 0) | (ch.loglik(np.zeros_like(tau2), method) >= ch.loglik(tau2 + step, method)))
-        return float(np.nanmax(np.where(pos, step, np.where(zero_ok, 0.0, step))))
+        # at tau² = 0 a positive score is allowed only when the root of the estimating equation has the
+        # smaller likelihood (metafor's ll0check): find that root and compare
+        z = np.flatnonzero(~pos & (g > 0))
+        if z.size:
+            sub = ch.sub(z)
+            root, _, _, _ = _fisher(sub, method, np.zeros(z.size), np.ones(z.size, dtype=bool))
+            ll0 = sub.loglik(np.zeros(z.size), method)
+            llr = sub.loglik(root, method)
+            # tau² = 0 is metafor's ll0check: Fisher scoring from the HE start reached a root whose
+            # likelihood is below that at 0. Where a root found from 0 is higher still, the likelihood has
+            # several maxima; metafor then also returns 0 and warns ("may have gotten stuck at a local maximum")
+            step[z] = 0.0
+            check_equations.ll0 = int(z.size)
+            check_equations.multimodal = int((ll0 < llr - 1e-12).sum())
+        return float(np.nanmax(np.where(pos, step, np.where(g <= 0, 0.0, step))))
     if method in ("PM", "EB"):
         q = ch.q(tau2)
         return float(np.nanmax(np.where(pos, np.abs(q - (ch.k - 1)) / (ch.k - 1), np.maximum(q - (ch.k - 1), 0))))
@@ -113,10 +125,13 @@ def main(argv=None):
         f = fit(y, v, mask, method=method, qprofile=False)
         dt = time.perf_counter() - t0
         bad = int((f.status != "ok").sum())
+        check_equations.ll0 = check_equations.multimodal = 0
         resid = check_equations(y, v, mask, method, f.tau2)
         print(f"{method:5s} {dt:6.2f} s ({1e6 * dt / args.analyses:.1f} µs/fit); not estimable: {bad}; "
               f"Fisher fallback used: {int(f.fallback.sum())}; max iterations {int(f.iterations.max())}; "
-              f"largest residual of the estimating equation {resid:.2e}")
+              f"largest Fisher step left at the estimate {resid:.2e}; "
+              f"tau² = 0 by metafor's likelihood check: {check_equations.ll0} "
+              f"(of which with several likelihood maxima, as metafor warns: {check_equations.multimodal})")
         results[method] = f
     rng = np.random.default_rng(args.seed + 1)
     idx = np.sort(rng.choice(args.analyses, size=min(args.sample, args.analyses), replace=False))

@@ -330,32 +330,38 @@ def influence(res) -> Influence:
     Vinv = np.linalg.inv(Vb)
     cols = {k_: np.full(k, np.nan) for k_ in ("rstudent", "resid", "se_resid", "dffits", "cook_d", "cov_r", "tau2_del", "QE_del")}
     dfbs = np.full((k, p), np.nan)
-    for i in range(k):
-        m = np.ones(k, dtype=bool)
-        m[i] = False
-        try:
-            d = fit_rma(y[m], v[m], X[m], method=method, knha=knha)
-        except EstimationError:
-            continue
-        xi = X[i]
-        delpred = xi @ d.beta
-        vdel = xi @ d.vb @ xi
-        resid = y[i] - delpred
-        if abs(resid) < 100 * np.finfo(float).eps:
-            resid = 0.0
-        se_r = math.sqrt(v[i] * d.s2w + vdel + d.tau2 * d.s2w)
-        cols["resid"][i] = resid
-        cols["se_resid"][i] = se_r
-        cols["rstudent"][i] = resid / se_r
-        cols["dffits"][i] = (pred[i] - delpred) / math.sqrt(d.s2w * hat[i] * (d.tau2 + v[i]))
-        wd = 1 / (v + d.tau2)
-        vb_del = np.linalg.inv((X.T * wd) @ X)
-        diff = b - d.beta
-        dfbs[i] = diff / np.sqrt(d.s2w * np.diag(vb_del))
-        cols["cook_d"][i] = float(diff @ Vinv @ diff)
-        cols["cov_r"][i] = float(np.linalg.det(d.vb) / np.linalg.det(Vb))
-        cols["tau2_del"][i] = d.tau2
-        cols["QE_del"][i] = d.QE
+    # all k case-deleted refits through the kernel, in blocks (memory linear in k)
+    from .kernel import fit as kernel_fit
+
+    block = max(1, (1 << 18) // (k * p * p))
+    for s in range(0, k, block):
+        e = min(k, s + block)
+        mask = np.ones((e - s, k), dtype=bool)
+        mask[np.arange(e - s), np.arange(s, e)] = False
+        d = kernel_fit(y, v, mask, X, method=method, knha=knha, qprofile=False)
+        for j, i in enumerate(range(s, e)):
+            if d.status[j] != "ok":
+                continue
+            bd, vbd, t2, s2w = d.beta[j], d.vb[j], float(d.tau2[j]), float(d.s2w[j])
+            xi = X[i]
+            delpred = xi @ bd
+            vdel = xi @ vbd @ xi
+            resid = y[i] - delpred
+            if abs(resid) < 100 * np.finfo(float).eps:
+                resid = 0.0
+            se_r = math.sqrt(v[i] * s2w + vdel + t2 * s2w)
+            cols["resid"][i] = resid
+            cols["se_resid"][i] = se_r
+            cols["rstudent"][i] = resid / se_r
+            cols["dffits"][i] = (pred[i] - delpred) / math.sqrt(s2w * hat[i] * (t2 + v[i]))
+            wd = 1 / (v + t2)
+            vb_del = np.linalg.inv((X.T * wd) @ X)
+            diff = b - bd
+            dfbs[i] = diff / np.sqrt(s2w * np.diag(vb_del))
+            cols["cook_d"][i] = float(diff @ Vinv @ diff)
+            cols["cov_r"][i] = float(np.linalg.det(vbd) / np.linalg.det(Vb))
+            cols["tau2_del"][i] = t2
+            cols["QE_del"][i] = float(d.QE[j])
     weight = w / w.sum() * 100
     infl = (
         (np.abs(cols["dffits"]) > 3 * math.sqrt(p / (k - p)))
