@@ -28,13 +28,23 @@ _LABELS = {
 }
 
 
+class _Figures:
+    """Figures drawn on ``matplotlib.figure.Figure`` objects: no pyplot state, no ``matplotlib.use()``."""
+
+    @staticmethod
+    def figure(figsize):
+        from matplotlib.figure import Figure
+
+        return Figure(figsize=figsize)
+
+    @classmethod
+    def subplots(cls, figsize):
+        fig = cls.figure(figsize)
+        return fig, fig.add_subplot()
+
+
 def _mpl():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return _Figures
 
 
 #: figure formats the plotting functions write
@@ -153,7 +163,7 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
     col_w = [2.4] + [1.55] * len(heads) + [0.75]
     plot_w, right_w = 3.4, 1.55
     width = sum(col_w) + plot_w + right_w
-    fig = plt.figure(figsize=(width, height))
+    fig = plt.figure((width, height))
     bottom = 1.0 / height
     ax = fig.add_axes([sum(col_w) / width, bottom, plot_w / width, 1 - bottom - 0.45 / height])
     ypos = np.arange(n_rows, 0, -1, dtype=float)
@@ -302,7 +312,7 @@ def funnel(res, path=None, *, trimfill=None, contours=(0.90, 0.95, 0.99), title=
     sei = np.sqrt(np.asarray(res.vi, float))
     log = res.log_scale
     tr = np.exp if log else (lambda x: x)
-    fig, ax = plt.subplots(figsize=(6.2, 4.8))
+    fig, ax = plt.subplots((6.2, 4.8))
     smax = max(sei.max(), np.sqrt(np.max(trimfill.filled_vi)) if trimfill is not None and trimfill.k0 else 0) * 1.08
     s = np.linspace(0, smax, 200)
     null = 0.0
@@ -354,7 +364,7 @@ def _simple_forest(labels, est, lo, hi, ref_est, ref_lo, ref_hi, *, log, xlabel,
     plt = _mpl()
     tr = np.exp if log else (lambda x: x)
     n = len(labels)
-    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.3 * (n + 2)))
+    fig, ax = plt.subplots((7.5, 1.2 + 0.3 * (n + 2)))
     y = np.arange(n, 0, -1)
     ax.hlines(y, tr(lo), tr(hi), color="black", lw=1)
     ax.scatter(tr(est), y, marker="s", color="#1f4e79", zorder=3)
@@ -453,7 +463,7 @@ def subgroup_forest(sg, path=None, *, title=None, digits=2, xlabel=None,
 def baujat_plot(data, path=None, *, title=None):
     """Baujat plot from :func:`hepatostat.meta.sensitivity.baujat` data."""
     plt = _mpl()
-    fig, ax = plt.subplots(figsize=(6, 4.6))
+    fig, ax = plt.subplots((6, 4.6))
     ax.scatter(data["x"], data["y"], s=24, color="#1f4e79")
     for _, r in data.iterrows():
         ax.annotate(str(r["study"]), (r["x"], r["y"]), xytext=(3, 3), textcoords="offset points", fontsize=7)
