@@ -254,6 +254,15 @@ class PoolResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        return (f"PoolResult(measure={self.measure!r}, method={self.method!r}, k={self.k}, "
+                f"estimate={self.estimate:.4g}, ci=[{self.ci_low:.4g}, {self.ci_high:.4g}], tau2={self.tau2:.4g})")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
     def plot(self, path=None, **kwargs):
         """Forest plot (see :func:`hepatostat.meta.plots.forest`)."""
         from .plots import forest

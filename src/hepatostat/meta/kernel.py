@@ -139,6 +139,10 @@ class KernelFit:
     def m(self) -> int:
         return int(self.k.shape[0])
 
+    def __repr__(self) -> str:
+        return (f"KernelFit(method={self.method!r}, m={self.m}, p={self.p}, "
+                f"not_estimable={int((self.status != OK).sum())})")
+
     @property
     def ok(self) -> np.ndarray:
         return self.status == OK
