@@ -285,7 +285,7 @@ class _Chunk:
 # root finding on decreasing functions, vectorised over analyses
 
 
-def _bracket_root(f, todo, n, slope_f=None, start=None):
+def _bracket_root(f, todo, n, slope_f=None, start=None, ftol=None):
     """Per analysis, a root of ``f`` (positive below it, negative above) on (0, inf).
 
     ``todo`` marks the analyses with ``f(0) > 0``. The upper end of the
@@ -338,6 +338,8 @@ def _bracket_root(f, todo, n, slope_f=None, start=None):
         xn = np.where(out_of, 0.5 * (lo[j] + hi[j]), xn)
         tol = np.maximum(1e-300, 4 * _EPS * np.abs(xn))
         done = (np.abs(xn - xj) <= tol) | (fx == 0) | (hi[j] - lo[j] <= tol)
+        if ftol is not None:  # |f| at rounding level: flipping sign between neighbouring floats
+            done |= np.abs(fx) <= ftol[idx[j]]
         active_j = run[j]
         x[j] = np.where(active_j, xn, xj)
         run[j[done & active_j]] = False
@@ -372,7 +374,7 @@ def _solve_q(ch: _Chunk, target, active):
         q, s = part(idx).q_and_slope(t)
         return q - target[idx], s
 
-    return _bracket_root(f, todo, n, fs)
+    return _bracket_root(f, todo, n, fs, ftol=64 * _EPS * np.maximum(1.0, np.abs(target)))
 
 
 # ---------------------------------------------------------------------------
