@@ -171,6 +171,7 @@ def main(argv=None):
     d = np.abs(a.loc[b.index, cols].to_numpy() - b[cols].to_numpy()) / np.maximum(1, np.abs(b[cols].to_numpy()))
     diff = float(np.max(d))
     agree = int(np.sum(np.all(d <= 1e-6, axis=1)))
+    agree4 = int(np.sum(np.all(d <= 1e-3, axis=1)))
 
     # 1b. the kernel in-process (no start-up, no file reading)
     proc = subprocess.run([sys.executable, "-c", PY_KERNEL, str(per_csv)], capture_output=True, text=True)
@@ -200,9 +201,8 @@ def main(argv=None):
                  ["Rscript", str(R_SCRIPT), "perm", str(bcg), str(args.iterations)], args.repeats, rows)
 
     # 4. leave-one-out and influence
-    pair("leave-one-out + influence (bcg, REML)",
-         ["sh", "-c", " ".join(HEPATOSTAT + ["meta", "loo", str(bcg), "--measure", "RR"]) + " >/dev/null && "
-          + " ".join(HEPATOSTAT + ["meta", "influence", str(bcg), "--measure", "RR"]) + " >/dev/null"],
+    pair("leave-one-out + influence (bcg, REML; one process each)",
+         HEPATOSTAT + ["meta", "analyse", str(bcg), "--measure", "RR", "--influence", "--no-bias"],
          ["Rscript", str(R_SCRIPT), "loo", str(bcg)], args.repeats, rows)
 
     print("| case | hepatostat (s) | metafor (s) | metafor / hepatostat |")
@@ -210,9 +210,10 @@ def main(argv=None):
     for name, mo, mp, ratio in rows:
         print(f"| {name} | {mo:.3f} | {mp:.3f} | {ratio:.1f}x |")
     print()
-    print(f"Agreement ({args.analyses:,} analyses): {agree} of {len(b)} that metafor estimated agree to 1e-6 "
-          f"(relative above 1) in estimate, SE and tau²; largest difference {diff:.2e}; metafor could not fit "
-          f"{args.analyses - len(b)}, hepatostat {n_fail_ours}.")
+    print(f"Agreement ({args.analyses:,} analyses, metafor's default threshold 1e-5 with stepadj 0.5): "
+          f"{agree4} of {len(b)} agree to 1e-3 and {agree} to 1e-6 (relative above 1) in estimate, SE and tau²; "
+          f"largest difference {diff:.2e}; metafor could not fit {args.analyses - len(b)}, hepatostat {n_fail_ours}. "
+          "Agreement to 1e-6 with tight control: benchmarks/meta_adversarial.py.")
     print(f"Kernel in-process: {perfit[0]:.1f} µs per REML fit ({perfit[1]:.1f} µs with Q-profile CIs); "
           f"metafor's loop in-process: {1e6 * min(r_elapsed) / args.analyses:.0f} µs per rma() fit.")
     print(f"Median of {args.repeats} runs each, alternating; whole processes (start-up included) unless the case "
