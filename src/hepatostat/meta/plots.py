@@ -44,6 +44,20 @@ class _Figures:
 
 
 def _mpl():
+    """pyplot, for the other figure modules that still import it from here (cohort, review).
+
+    hepatostat.meta's own figures use :class:`_Figures` (Figure objects); moving the others is
+    issue 12 item 7, outside this module.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _figures():
     return _Figures
 
 
@@ -154,7 +168,7 @@ def _pooled_rows(res, label, *, bold=True, weight=100.0):
 
 def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level, footer):
     """Draw a forest plot from rows (study, diamond, pi, header, text)."""
-    plt = _mpl()
+    plt = _figures()
     import matplotlib.transforms as mtrans
 
     tr = np.exp if log else (lambda x: x)
@@ -307,7 +321,7 @@ def funnel(res, path=None, *, trimfill=None, contours=(0.90, 0.95, 0.99), title=
     statistical significance around the null, and studies filled by
     trim-and-fill as open circles.
     """
-    plt = _mpl()
+    plt = _figures()
     yi = np.asarray(res.yi, float)
     sei = np.sqrt(np.asarray(res.vi, float))
     log = res.log_scale
@@ -361,7 +375,7 @@ def funnel(res, path=None, *, trimfill=None, contours=(0.90, 0.95, 0.99), title=
 
 
 def _simple_forest(labels, est, lo, hi, ref_est, ref_lo, ref_hi, *, log, xlabel, title, right_text, ref_label, path):
-    plt = _mpl()
+    plt = _figures()
     tr = np.exp if log else (lambda x: x)
     n = len(labels)
     fig, ax = plt.subplots((7.5, 1.2 + 0.3 * (n + 2)))
@@ -462,7 +476,7 @@ def subgroup_forest(sg, path=None, *, title=None, digits=2, xlabel=None,
 
 def baujat_plot(data, path=None, *, title=None):
     """Baujat plot from :func:`hepatostat.meta.sensitivity.baujat` data."""
-    plt = _mpl()
+    plt = _figures()
     fig, ax = plt.subplots((6, 4.6))
     ax.scatter(data["x"], data["y"], s=24, color="#1f4e79")
     for _, r in data.iterrows():
