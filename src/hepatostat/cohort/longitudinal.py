@@ -42,16 +42,10 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
-from .describe import (
-    NORMALITY,
+from ..stats import (
     TestResult,
-    _check_column,
-    _check_frame,
-    _f,
-    _group_labels,
-    _label,
-    _nan_test,
-    _numeric,
+    adjust_pvalues,
+    float_or_none,
     format_p,
     mann_whitney,
     p_text,
@@ -62,7 +56,9 @@ from .describe import (
     student_t,
     welch_t,
 )
-from .models import adjust_pvalues
+from .columns import check_column, check_frame, group_label, group_labels, numeric_values, sheet_row, sheet_rows
+from .describe import NORMALITY
+from .timeunits import week_label
 
 __all__ = [
     "from_tidy",
@@ -80,11 +76,6 @@ __all__ = [
 ]
 
 
-def week_label(w: float) -> str:
-    """``W4`` for week 4, ``W0.5`` for half a week."""
-    return f"W{int(w)}" if float(w).is_integer() else f"W{w:g}"
-
-
 def friedman_test(matrix) -> TestResult:
     """Friedman rank test of a patients x visits matrix without missing cells
     (R ``friedman.test(matrix)``), with R's tie correction [1]_.
@@ -99,7 +90,7 @@ def friedman_test(matrix) -> TestResult:
         raise InputError("friedman_test() needs complete cases: remove patients with a missing visit first")
     n, k = y.shape
     if n < 1 or k < 2:
-        return _nan_test("friedman", "the Friedman test needs at least one complete patient and two visits")
+        return TestResult.undefined("friedman", "the Friedman test needs at least one complete patient and two visits")
     r = np.apply_along_axis(stats.rankdata, 1, y)
     ties = 0.0
     for row in r:
@@ -107,7 +98,7 @@ def friedman_test(matrix) -> TestResult:
         ties += float(np.sum(c.astype(float) ** 3 - c))
     den = n * k * (k + 1) - ties / (k - 1)
     if den <= 0:
-        return _nan_test("friedman", "every patient has the same value at every visit: the test is undefined", (k - 1,))
+        return TestResult.undefined("friedman", "every patient has the same value at every visit: the test is undefined", (k - 1,))
     stat = 12 * np.sum((r.sum(0) - n * (k + 1) / 2) ** 2) / den
     return TestResult("friedman", float(stat), float(stats.chi2.sf(stat, k - 1)), (float(k - 1),),
                       "chi-square approximation, tie corrected")
@@ -136,20 +127,20 @@ def from_tidy(frame: pd.DataFrame, outcomes, *, id="person_id", week="week", gro
     are reported with the tidy table's row; two values of one outcome at one
     visit of a patient are an error.
     """
-    _check_frame(frame, source)
+    check_frame(frame, source)
     for col, what in ((outcome_column, "outcome name"), (value_column, "value"), (id, "patient id"), (week, "week")):
-        _check_column(frame, col, what, source)
+        check_column(frame, col, what, source)
     names = frame[outcome_column].map(lambda v: None if pd.isna(v) else str(v))
     present = set(names.dropna())
     for o in outcomes:
         if o not in present:
             raise InputError(f"outcome not found; the outcomes are: {', '.join(sorted(present))}", file=source,
                              column=outcome_column, value=o)
-    vals = _numeric(frame[value_column], value_column, source, strict=True)
+    vals = numeric_values(frame[value_column], value_column, source, strict=True)
     keep = names.isin(outcomes).to_numpy()
-    cols = {id: frame[id], week: frame[week], "_o": names, "_v": vals, "_row": np.arange(len(frame)) + 2}
+    cols = {id: frame[id], week: frame[week], "_o": names, "_v": vals, "_row": sheet_rows(frame, range(len(frame)))}
     if group is not None:
-        _check_column(frame, group, "group", source)
+        check_column(frame, group, "group", source)
         cols[group] = frame[group]
     sub = pd.DataFrame(cols)[keep]
     dup = sub.duplicated([id, week, "_o"], keep=False)
@@ -168,35 +159,35 @@ def from_tidy(frame: pd.DataFrame, outcomes, *, id="person_id", week="week", gro
 
 def _prepare_long(frame, outcomes, *, id, week, group, groups, source):
     """Validated long table: columns _id, _week, _group, outcomes, _row."""
-    _check_frame(frame, source)
+    check_frame(frame, source)
     if (isinstance(frame, pd.DataFrame) and {"outcome", "value"} <= set(frame.columns)
             and not all(o in frame.columns for o in outcomes)):
         frame = from_tidy(frame, outcomes, id=id, week=week, group=group, source=source)
     for col, what in ((id, "patient id"), (week, "week")):
-        _check_column(frame, col, what, source)
+        check_column(frame, col, what, source)
     for o in outcomes:
-        _check_column(frame, o, "outcome", source)
+        check_column(frame, o, "outcome", source)
         if o in (id, week, group):
             raise InputError("an outcome cannot also be the id, week or group column", file=source, column=o)
-    weeks = _numeric(frame[week], week, source, strict=True)
+    weeks = numeric_values(frame[week], week, source, strict=True)
     bad = np.flatnonzero(~np.isfinite(weeks))
     if bad.size:
         raise InputError("the visit week is missing; every row of a long table needs its week", file=source,
-                         row=int(bad[0]) + 2, column=week)
+                         row=sheet_row(frame, int(bad[0])), column=week)
     ids = frame[id]
     idmiss = ids.isna().to_numpy() | ids.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool)
     if idmiss.any():
-        raise InputError("the patient id is missing", file=source, row=int(np.flatnonzero(idmiss)[0]) + 2, column=id)
-    out = pd.DataFrame({"_id": [_label(v) for v in ids.tolist()], "_week": weeks, "_row": np.arange(len(frame)) + 2})
+        raise InputError("the patient id is missing", file=source, row=sheet_row(frame, int(np.flatnonzero(idmiss)[0])), column=id)
+    out = pd.DataFrame({"_id": [group_label(v) for v in ids.tolist()], "_week": weeks, "_row": sheet_rows(frame, range(len(frame)))})
     excluded = []
     if group is None:
         out["_group"] = "all"
         chosen = ["all"]
     else:
-        labels, chosen, excluded = _group_labels(frame, group, groups, source, min_groups=1)
+        labels, chosen, excluded = group_labels(frame, group, groups, source, min_groups=1)
         out["_group"] = labels
     for o in outcomes:
-        out[o] = _numeric(frame[o], o, source, strict=True)
+        out[o] = numeric_values(frame[o], o, source, strict=True)
     dup = out.duplicated(["_id", "_week"], keep=False)
     if dup.any():
         first = out[dup].iloc[0]
@@ -275,8 +266,8 @@ class VisitTest:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"week": _f(self.week), "n": int(self.n), "statistic": _f(self.statistic), "pval": _f(self.pval),
-                "pval_adj": _f(self.pval_adj), "method": self.method, "note": self.note}
+        return {"week": float_or_none(self.week), "n": int(self.n), "statistic": float_or_none(self.statistic), "pval": float_or_none(self.pval),
+                "pval_adj": float_or_none(self.pval_adj), "method": self.method, "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -301,13 +292,13 @@ class OverTimeSeries:
         return {
             "outcome": self.outcome,
             "group": self.group,
-            "weeks": [_f(w) for w in self.weeks],
+            "weeks": [float_or_none(w) for w in self.weeks],
             "n": [int(x) for x in self.n],
-            "median": [_f(x) for x in self.median],
-            "q1": [_f(x) for x in self.q1],
-            "q3": [_f(x) for x in self.q3],
-            "mean": [_f(x) for x in self.mean],
-            "sd": [_f(x) for x in self.sd],
+            "median": [float_or_none(x) for x in self.median],
+            "q1": [float_or_none(x) for x in self.q1],
+            "q3": [float_or_none(x) for x in self.q3],
+            "mean": [float_or_none(x) for x in self.mean],
+            "sd": [float_or_none(x) for x in self.sd],
             "n_patients": int(self.n_patients),
             "friedman": {"n_complete": int(self.n_complete), "n_incomplete": int(self.n_patients - self.n_complete),
                          **self.friedman.to_dict()},
@@ -342,8 +333,8 @@ class OverTimeResult:
         return {
             "outcomes": list(self.outcomes),
             "groups": list(self.groups),
-            "weeks": [_f(w) for w in self.weeks],
-            "baseline": _f(self.baseline),
+            "weeks": [float_or_none(w) for w in self.weeks],
+            "baseline": float_or_none(self.baseline),
             "adjust": self.adjust,
             "exact": self.exact,
             "quartiles": f"type {self.quartiles}",
@@ -483,14 +474,14 @@ def over_time(
             any_value = w.notna().any(axis=1)
             complete = w.notna().all(axis=1)
             cc = w[complete].to_numpy()
-            fr = friedman_test(cc) if cc.shape[0] else _nan_test("friedman", "no patient has a value at every visit")
+            fr = friedman_test(cc) if cc.shape[0] else TestResult.undefined("friedman", "no patient has a value at every visit")
             tests, raw = [], []
             for c in wk:
                 if c == base:
                     continue
                 ok = w[base].notna() & w[c].notna()
                 if ok.sum() == 0:
-                    t = _nan_test("signed_rank", "no patient with values at both visits")
+                    t = TestResult.undefined("signed_rank", "no patient with values at both visits")
                 else:
                     t = signed_rank(w.loc[ok, base].to_numpy(), w.loc[ok, c].to_numpy(), exact=exact)
                 tests.append((c, int(ok.sum()), t))
@@ -528,8 +519,8 @@ class PairTest:
         return f"{self.a} vs {self.b}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"pair": [self.a, self.b], "test": self.test, "statistic": _f(self.statistic), "pval": _f(self.pval),
-                "pval_adj": _f(self.pval_adj), "note": self.note}
+        return {"pair": [self.a, self.b], "test": self.test, "statistic": float_or_none(self.statistic), "pval": float_or_none(self.pval),
+                "pval_adj": float_or_none(self.pval_adj), "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -561,12 +552,12 @@ class ChangeCell:
         return {
             "outcome": self.outcome,
             "column": self.label,
-            "start": _f(self.start),
-            "end": _f(self.end),
+            "start": float_or_none(self.start),
+            "end": float_or_none(self.end),
             "cumulative": self.cumulative,
             "normal": self.normal,
             "summary": "mean_sd" if self.normal else "median_iqr",
-            "groups": {g: {k: (int(v) if k == "n" else _f(v)) for k, v in s.items()} for g, s in self.groups.items()},
+            "groups": {g: {k: (int(v) if k == "n" else float_or_none(v)) for k, v in s.items()} for g, s in self.groups.items()},
             "pairs": [p.to_dict() for p in self.pairs],
             "note": self.note,
         }
@@ -614,7 +605,7 @@ class ChangesResult:
             "outcomes": list(self.outcomes),
             "groups": list(self.groups),
             "pairs": [list(p) for p in self.pairs],
-            "columns": [{"label": f"{week_label(a)}–{week_label(b)}", "start": _f(a), "end": _f(b), "cumulative": c}
+            "columns": [{"label": f"{week_label(a)}–{week_label(b)}", "start": float_or_none(a), "end": float_or_none(b), "cumulative": c}
                         for a, b, c in self.columns],
             "definition": "decline = value at the earlier week - value at the later week",
             "options": {"normality": self.normality, "alpha": self.alpha, "welch": self.welch, "exact": self.exact,
@@ -772,7 +763,7 @@ def changes(
     else:
         if isinstance(pairs, str):
             pairs = [tuple(p.split(":")) for p in pairs.split(",") if p.strip()]
-        pairs = [tuple(_label(x) for x in p) for p in pairs]
+        pairs = [tuple(group_label(x) for x in p) for p in pairs]
         for p in pairs:
             if len(p) != 2 or p[0] == p[1]:
                 raise InputError(f"each pair names two different groups, got {p!r}", file=source)
@@ -816,7 +807,7 @@ def _change_cell(o, a, b, cum, xs, chosen, pairs, normality, alpha, welch, exact
     untestable = []
     for g in chosen:
         x = xs[g]
-        sw = shapiro_wilk(x) if normality == "shapiro" and x.size else _nan_test("shapiro_wilk", "no values")
+        sw = shapiro_wilk(x) if normality == "shapiro" and x.size else TestResult.undefined("shapiro_wilk", "no values")
         q = quantile(x, [0.25, 0.5, 0.75], qtype) if x.size else np.full(3, np.nan)
         summ[g] = {"n": int(x.size), "mean": float(x.mean()) if x.size else np.nan,
                    "sd": float(x.std(ddof=1)) if x.size > 1 else np.nan,
@@ -835,7 +826,7 @@ def _change_cell(o, a, b, cum, xs, chosen, pairs, normality, alpha, welch, exact
     for p, q in pairs:
         x, y = xs[p], xs[q]
         if x.size == 0 or y.size == 0:
-            t = _nan_test("mann_whitney" if not normal else ("welch_t" if welch else "student_t"),
+            t = TestResult.undefined("mann_whitney" if not normal else ("welch_t" if welch else "student_t"),
                           "a group without declines: no test")
         elif normal:
             t = welch_t(x, y) if welch else student_t(x, y)
