@@ -89,7 +89,7 @@ from ..stats import (  # noqa: F401 - re-exported for earlier imports from this 
     welch_anova,
     welch_t,
 )
-from .columns import check_column, check_frame, group_label, group_labels, is_missing, numeric_values, py_value  # noqa: F401
+from .columns import check_column, check_frame, group_label, group_labels, is_missing, numeric_values, py_value, sheet_row  # noqa: F401
 
 __all__ = [
     "TESTS",
@@ -103,6 +103,8 @@ __all__ = [
     "Table2Result",
     "table1",
     "table2",
+    "check_one_row_per_patient",
+    "AUTO_RULE",
     "quantile",
     "quartile_type",
     "shapiro_wilk",
@@ -125,8 +127,16 @@ __all__ = [
 TESTS = ("student_t", "welch_t", "anova", "welch_anova", "mann_whitney", "kruskal", "chi2", "fisher")
 #: ways of deciding normality
 NORMALITY = ("shapiro", "assume_normal", "nonparametric")
-#: columns never described when ``variables`` is not given (patient keys)
-ID_COLUMNS = ("person_id",)
+#: column names taken for a patient id (compared after snake-casing): never
+#: described, and a repeated value stops Table 1 (one row per patient)
+ID_COLUMNS = ("person_id", "id", "patient_id", "patientid", "subject_id", "subjectid", "participant_id", "pid",
+              "record_id", "study_id", "case_id", "mrn", "patient", "subject", "patient_no", "patient_number", "id_no")
+#: the 0/1 and few-level rule: a numeric column with only whole numbers and at
+#: most this many distinct values (and at least AUTO_MIN_ROWS values) is categorical
+AUTO_MAX_LEVELS = 5
+AUTO_MIN_ROWS = 20
+AUTO_RULE = (f"numeric columns holding only 0/1, or at most {AUTO_MAX_LEVELS} distinct whole numbers in "
+             f"{AUTO_MIN_ROWS} or more rows, are described as categorical")
 
 
 # ---------------------------------------------------------------------------
@@ -453,6 +463,73 @@ def _categorical_row(var, series, labels, groups, *, smd) -> Table1Row:
                      tr.method, "; ".join(notes))
 
 
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [c.strip() for c in value.split(",") if c.strip()]
+    return list(value)
+
+
+def _is_id_name(column) -> bool:
+    import re
+
+    key = re.sub(r"[^0-9a-z]+", "_", str(column).strip().lower()).strip("_")
+    return key in ID_COLUMNS
+
+
+def _few_levels(series: pd.Series) -> bool:
+    """The 0/1 and few-level rule (``AUTO_RULE``) for one numeric column."""
+    if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return False
+    v = series.dropna().to_numpy(dtype=float)
+    if v.size == 0 or not np.all(np.isfinite(v)) or not np.all(v == np.round(v)):
+        return False
+    levels = np.unique(v)
+    if set(levels.tolist()) <= {0.0, 1.0}:
+        return True
+    return levels.size <= AUTO_MAX_LEVELS and v.size >= AUTO_MIN_ROWS
+
+
+def check_one_row_per_patient(frame: pd.DataFrame, id: str | None, group: str | None, source=None) -> str | None:  # noqa: A002
+    """The id column of a one-row-per-patient table; InputError when an id repeats.
+
+    ``id`` given: that column (``"none"``: no check). Otherwise the first
+    column named as in ``ID_COLUMNS`` or declared ``type = "id"`` in a data
+    dictionary; None when there is none.
+    """
+    if isinstance(id, str) and id.strip().lower() == "none":
+        return None
+    kinds = frame.attrs.get("kinds", {}) if isinstance(frame.attrs, dict) else {}
+    if id is None:
+        cands = [c for c in frame.columns if kinds.get(c) == "id"] + [c for c in frame.columns if _is_id_name(c)]
+        cands = [c for c in cands if c != group]
+        if not cands:
+            return None
+        id = cands[0]
+    else:
+        check_column(frame, id, "id", source)
+    col = frame[id]
+    present = col[~is_missing(col)]
+    dup = present.duplicated(keep=False)
+    if dup.any():
+        n_rows, n_ids = int(present.size), int(present.nunique())
+        first = present[dup].iloc[0]
+        pos = np.flatnonzero((col == first).to_numpy())
+        rows = [sheet_row(frame, int(i)) for i in pos[:5]]
+        visit_cols = [c for c in frame.columns if str(c).strip().lower() in
+                      ("week", "visit", "day", "month", "visit_week", "visit_day", "time", "date", "visit_date", "futime")]
+        how = (f"keep one row per patient - the baseline visit (e.g. the rows where {visit_cols[0]} is 0 or earliest)"
+               if visit_cols else "keep one row per patient (the baseline row)")
+        raise InputError(
+            f"the id repeats: {n_rows} rows for {n_ids} patients (patient {py_value(first)!r} in rows "
+            f"{', '.join(map(str, rows))}{', …' if pos.size > 5 else ''}). Table 1 compares patients, not visits: {how}, "
+            "or run 'hepatostat cohort build' to get one baseline row per patient; if the rows really are "
+            "independent, pass --id none",
+            file=source, column=id, row=rows[1] if len(rows) > 1 else None)
+    return id
+
+
 def table1(
     frame: pd.DataFrame,
     group: str,
@@ -468,6 +545,9 @@ def table1(
     smd: bool = False,
     missing_row: bool = True,
     source=None,
+    id: str | None = None,  # noqa: A002 - the column's usual name
+    continuous: Iterable[str] | None = None,
+    auto_categorical: bool = True,
 ) -> Table1Result:
     """Describe and compare baseline characteristics by group (Table 1).
 
@@ -486,9 +566,20 @@ def table1(
         ``group`` and ``person_id``).
     categorical : iterable of str, optional
         Columns to describe as categorical. When not given, text, boolean and
-        pandas categorical columns are categorical and numeric columns are
-        continuous (a 0/1 column is continuous unless listed here). When given,
+        pandas categorical columns (SPSS/Stata value labels) are categorical,
+        columns a data dictionary declares (``frame.attrs["kinds"]``) are as
+        declared, and numeric columns are continuous except under the 0/1 and
+        few-level rule (``AUTO_RULE``, printed in ``notes``). When given,
         every other variable must be numeric.
+    continuous : iterable of str, optional
+        Columns to describe as continuous whatever the rule says.
+    auto_categorical : bool
+        Apply the 0/1 and few-level rule (default True).
+    id : str, optional
+        The patient id column ("none" for no check). By default a column
+        named as in ``ID_COLUMNS`` (person_id, id, patient_id, ...) or
+        declared ``type = "id"``. A repeated id is an error: Table 1 needs one
+        row per patient.
     normality : {"shapiro", "assume_normal", "nonparametric"}
         ``"shapiro"`` (default): the rule of DESIGN.md; the others force the
         parametric or the rank-based summary and test for every continuous
@@ -547,9 +638,22 @@ def table1(
     if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
         raise InputError(f"alpha must lie between 0 and 1, got {alpha!r}")
     qtype = quartile_type(quartiles)
+    notes = []
+    id_col = check_one_row_per_patient(frame, id, group, source)
     labels, chosen, excluded = group_labels(frame, group, groups, source)
+    kinds = dict(frame.attrs.get("kinds", {})) if isinstance(frame.attrs, dict) else {}
+    skipped = []
     if variables is None:
-        variables = [c for c in frame.columns if c != group and c not in ID_COLUMNS]
+        variables = []
+        for c in frame.columns:
+            if c == group or c == id_col or (id_col is None and _is_id_name(c)) or kinds.get(c) == "id":
+                continue
+            if kinds.get(c) in ("date", "text") or pd.api.types.is_datetime64_any_dtype(frame[c].dtype):
+                skipped.append(f"{c} ({'date' if kinds.get(c) != 'text' else 'free text'})")
+                continue
+            variables.append(c)
+        if skipped:
+            notes.append("not described: " + ", ".join(skipped) + " (name them in variables= to describe them)")
         if not variables:
             raise InputError("the table has no columns to describe besides the group", file=source)
     else:
@@ -562,8 +666,18 @@ def table1(
             check_column(frame, v, "variable", source)
             if v == group:
                 raise InputError("the group column cannot also be a variable", file=source, column=v)
+    cont_set = set(_as_list(continuous))
+    for c in cont_set:
+        check_column(frame, c, "continuous", source)
     if categorical is None:
-        cat_set, strict = set(), False
+        cat_set = {c for c in variables if kinds.get(c) == "categorical" and c not in cont_set}
+        cont_set |= {c for c in variables if kinds.get(c) == "continuous"}
+        strict = False
+        if auto_categorical:
+            ruled = [c for c in variables if c not in cat_set and c not in cont_set and _few_levels(frame[c])]
+            if ruled:
+                cat_set |= set(ruled)
+                notes.append(f"{AUTO_RULE}: {', '.join(ruled)} (declare them continuous to override)")
     else:
         if isinstance(categorical, str):
             categorical = [c.strip() for c in categorical.split(",") if c.strip()]
@@ -574,17 +688,21 @@ def table1(
     rows = []
     for var in variables:
         series = frame[var]
-        values = None if var in cat_set else numeric_values(series, var, source, strict=strict)
+        values = None if var in cat_set else numeric_values(series, var, source, strict=strict or var in cont_set)
         if values is None:
             rows.append(_categorical_row(var, series[in_groups].reset_index(drop=True), labels[in_groups], chosen, smd=smd))
         else:
             rows.append(_continuous_row(var, values[in_groups], labels[in_groups], chosen, normality=normality,
                                         alpha=alpha, welch=welch, exact=exact, qtype=qtype, smd=smd))
     n = {g: int(np.sum(labels == g)) for g in chosen}
-    notes = []
     if excluded:
         notes.append(f"{len(excluded)} row(s) with a missing {group} left out (rows {', '.join(map(str, excluded[:10]))}"
                      + (", …" if len(excluded) > 10 else "") + ")")
+    others = [lab for lab in labels if lab is not None and lab not in set(chosen)]
+    if others:
+        counts = pd.Series(others).value_counts(sort=False)
+        notes.append(f"{len(others)} row(s) of groups not compared left out: "
+                     + ", ".join(f"{g} ({k})" for g, k in counts.items()))
     return Table1Result(group=str(group), groups=tuple(chosen), n=n, rows=tuple(rows), normality=normality,
                         alpha=float(alpha), welch=bool(welch), exact=bool(exact), quartiles=qtype, smd=bool(smd),
                         missing_row=bool(missing_row), excluded=tuple(excluded), notes=tuple(notes))

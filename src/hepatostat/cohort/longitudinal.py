@@ -34,6 +34,7 @@ References
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -58,7 +59,7 @@ from ..stats import (
 )
 from .columns import check_column, check_frame, group_label, group_labels, numeric_values, sheet_row, sheet_rows
 from .describe import NORMALITY
-from .timeunits import week_label
+from .timeunits import check_schedule, time_label, week_label
 
 __all__ = [
     "from_tidy",
@@ -157,7 +158,7 @@ def from_tidy(frame: pd.DataFrame, outcomes, *, id="person_id", week="week", gro
     return wide
 
 
-def _prepare_long(frame, outcomes, *, id, week, group, groups, source):
+def _prepare_long(frame, outcomes, *, id, week, group, groups, source, time_unit="week"):
     """Validated long table: columns _id, _week, _group, outcomes, _row."""
     check_frame(frame, source)
     if (isinstance(frame, pd.DataFrame) and {"outcome", "value"} <= set(frame.columns)
@@ -178,6 +179,7 @@ def _prepare_long(frame, outcomes, *, id, week, group, groups, source):
     idmiss = ids.isna().to_numpy() | ids.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool)
     if idmiss.any():
         raise InputError("the patient id is missing", file=source, row=sheet_row(frame, int(np.flatnonzero(idmiss)[0])), column=id)
+    check_schedule(weeks, time_unit, column=week, source=source, n_patients=int(ids.nunique()))
     out = pd.DataFrame({"_id": [group_label(v) for v in ids.tolist()], "_week": weeks, "_row": sheet_rows(frame, range(len(frame)))})
     excluded = []
     if group is None:
@@ -207,13 +209,27 @@ def _prepare_long(frame, outcomes, *, id, week, group, groups, source):
     return out.reset_index(drop=True), chosen, excluded
 
 
+def _parse_weeks(weeks, source, week) -> list[float]:
+    """Visit times from ``"0,4,12"`` or a sequence; InputError naming a value that is not a finite number."""
+    items = [w.strip() for w in weeks.split(",") if w.strip()] if isinstance(weeks, str) else list(weeks)
+    out = []
+    for w in items:
+        try:
+            x = float(w)
+        except (TypeError, ValueError):
+            x = math.nan
+        if not math.isfinite(x):
+            raise InputError("a visit time must be a finite number; give them as 0,4,12", file=source, column=week,
+                             value=w)
+        out.append(x)
+    return sorted(out)
+
+
 def _weeks(data, weeks, source, week):
     present = sorted(set(data["_week"].tolist()))
     if weeks is None:
         return present
-    if isinstance(weeks, str):
-        weeks = [float(w) for w in weeks.split(",") if w.strip()]
-    weeks = sorted(float(w) for w in weeks)
+    weeks = _parse_weeks(weeks, source, week)
     for w in weeks:
         if w not in present:
             raise InputError(f"no visits at this week; weeks present: {', '.join(f'{x:g}' for x in present)}",
@@ -322,6 +338,7 @@ class OverTimeResult:
     group_column: str | None = None
     excluded: tuple = ()
     notes: tuple = ()
+    time_unit: str = "week"
 
     def get(self, outcome: str, group: str) -> OverTimeSeries:
         for s in self.series:
@@ -341,6 +358,7 @@ class OverTimeResult:
             "series": [s.to_dict() for s in self.series],
             "excluded": [{"row": r, "reason": f"missing {self.group_column}"} for r in self.excluded],
             "notes": list(self.notes),
+            "time_unit": self.time_unit,
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -363,7 +381,7 @@ class OverTimeResult:
         return pd.DataFrame(recs)
 
     def summary(self) -> str:
-        lines = [f"Change over time within groups; baseline week {self.baseline:g}; signed-rank tests against baseline, "
+        lines = [f"Change over time within groups; baseline {self.time_unit} {self.baseline:g}; signed-rank tests against baseline, "
                  f"{self.adjust} correction across visits; Friedman test on complete cases."]
         for s in self.series:
             fr = s.friedman
@@ -373,7 +391,7 @@ class OverTimeResult:
             for i, w in enumerate(s.weeks):
                 v = next((x for x in s.visits if x.week == w), None)
                 ptxt = f", {p_text(v.pval)} (adjusted {p_text(v.pval_adj)}, n = {v.n})" if v else " (baseline)"
-                lines.append(f"  {week_label(w)}: n = {s.n[i]}, median {s.median[i]:.4g} "
+                lines.append(f"  {time_label(w, self.time_unit)}: n = {s.n[i]}, median {s.median[i]:.4g} "
                              f"({s.q1[i]:.4g}–{s.q3[i]:.4g}){ptxt}")
         for n in self.notes:
             lines.append(f"Note: {n}")
@@ -403,6 +421,7 @@ def over_time(
     exact: bool = False,
     quartiles: str | int = "spss",
     source=None,
+    time_unit: str = "week",
 ) -> OverTimeResult:
     """Change of each outcome over the visits within each group (Figure 1).
 
@@ -446,7 +465,8 @@ def over_time(
     """
     outcomes = _outcome_list(outcomes)
     qtype = quartile_type(quartiles)
-    data, chosen, excluded = _prepare_long(frame, outcomes, id=id, week=week, group=group, groups=groups, source=source)
+    data, chosen, excluded = _prepare_long(frame, outcomes, id=id, week=week, group=group, groups=groups, source=source,
+                                           time_unit=time_unit)
     wk = _weeks(data, weeks, source, week)
     base = wk[0] if baseline is None else float(baseline)
     if base not in wk:
@@ -494,7 +514,7 @@ def over_time(
     if excluded:
         notes.append(f"{len(excluded)} row(s) with a missing {group} left out")
     return OverTimeResult(tuple(outcomes), tuple(chosen), tuple(wk), base, str(adjust), bool(exact), qtype,
-                          tuple(series), data, group, tuple(excluded), tuple(notes))
+                          tuple(series), data, group, tuple(excluded), tuple(notes), time_unit)
 
 
 # ---------------------------------------------------------------------------
@@ -591,6 +611,7 @@ class ChangesResult:
     group_column: str = "group"
     excluded: tuple = ()
     notes: tuple = ()
+    time_unit: str = "week"
 
     def cell(self, outcome: str, start: float, end: float, cumulative: bool = False) -> ChangeCell:
         """The cell of one outcome and column (``cumulative=True`` for W0–Wt)."""
@@ -605,7 +626,7 @@ class ChangesResult:
             "outcomes": list(self.outcomes),
             "groups": list(self.groups),
             "pairs": [list(p) for p in self.pairs],
-            "columns": [{"label": f"{week_label(a)}–{week_label(b)}", "start": float_or_none(a), "end": float_or_none(b), "cumulative": c}
+            "columns": [{"label": f"{time_label(a, self.time_unit)}–{time_label(b, self.time_unit)}", "start": float_or_none(a), "end": float_or_none(b), "cumulative": c}
                         for a, b, c in self.columns],
             "definition": "decline = value at the earlier week - value at the later week",
             "options": {"normality": self.normality, "alpha": self.alpha, "welch": self.welch, "exact": self.exact,
@@ -613,6 +634,7 @@ class ChangesResult:
             "cells": [c.to_dict() for c in self.cells],
             "excluded": [{"row": r, "reason": f"missing {self.group_column}"} for r in self.excluded],
             "notes": list(self.notes),
+            "time_unit": self.time_unit,
         }
 
     def to_frame(self, digits: int = 2, cumulative: bool | None = None) -> pd.DataFrame:
@@ -626,7 +648,7 @@ class ChangesResult:
         False only the intervals.
         """
         cols = [c for c in self.columns if cumulative is None or c[2] == cumulative]
-        heads = [("cumulative " if c else "") + f"{week_label(a)}–{week_label(b)}" for a, b, c in cols]
+        heads = [("cumulative " if c else "") + f"{time_label(a, self.time_unit)}–{time_label(b, self.time_unit)}" for a, b, c in cols]
         recs = []
         for o in self.outcomes:
             cells = [self.cell(o, a, b, c) for a, b, c in cols]
@@ -706,6 +728,7 @@ def changes(
     quartiles: str | int = "spss",
     adjust: str | None = None,
     source=None,
+    time_unit: str = "week",
 ) -> ChangesResult:
     """Compare declines between groups over intervals and cumulatively (Table 3).
 
@@ -754,7 +777,8 @@ def changes(
     qtype = quartile_type(quartiles)
     if adjust is not None:
         adjust_pvalues([0.5], adjust)
-    data, chosen, excluded = _prepare_long(frame, outcomes, id=id, week=week, group=group, groups=groups, source=source)
+    data, chosen, excluded = _prepare_long(frame, outcomes, id=id, week=week, group=group, groups=groups, source=source,
+                                           time_unit=time_unit)
     if len(chosen) < 2:
         raise InputError("at least two groups are needed to compare", file=source, column=group)
     wk = sorted(set(data["_week"].tolist()))
@@ -799,7 +823,7 @@ def changes(
         notes.append(f"{len(excluded)} row(s) with a missing {group} left out")
     return ChangesResult(tuple(outcomes), tuple(chosen), tuple(tuple(p) for p in pairs), tuple(columns), tuple(cells),
                          normality, float(alpha), bool(welch), bool(exact), qtype, adjust, group, tuple(excluded),
-                         tuple(notes))
+                         tuple(notes), time_unit)
 
 
 def _change_cell(o, a, b, cum, xs, chosen, pairs, normality, alpha, welch, exact, qtype) -> ChangeCell:

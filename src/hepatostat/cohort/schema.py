@@ -416,6 +416,7 @@ class CohortData:
     time_axis: str
     source: str | None = None
     synthetic: bool = False
+    read_notes: tuple = ()
 
     @property
     def n_persons(self) -> int:
@@ -441,6 +442,7 @@ class CohortData:
             "labs_per_test": {k: int(v) for k, v in tests.items()},
             "n_censored": int(self.labs["censored"].sum()) if len(self.labs) else 0,
             "exclusions": [{k: _py(v) for k, v in row.items()} for row in self.exclusions.to_dict("records")],
+            "read_notes": list(self.read_notes),
         }
 
     def summary(self) -> str:
@@ -452,6 +454,8 @@ class CohortData:
         ]
         if d["labs_per_test"]:
             lines.append("Lab results per test: " + ", ".join(f"{k} {v}" for k, v in d["labs_per_test"].items()))
+        for note in self.read_notes:
+            lines.append(f"Read: {note}")
         lines.append(f"Rows not used (exclusion log): {len(self.exclusions)}")
         for reason, n in self.exclusions.groupby("reason").size().sort_values(ascending=False).head(8).items():
             lines.append(f"  {n:>5}  {reason}")
@@ -1031,10 +1035,11 @@ def wide_to_long(frame: pd.DataFrame, *, units=None, source=None, row_offset: in
     ignore = {str(c) for c in ignore}
     allowed = ", ".join(f"{t.key} ({', '.join(t.units)})" for t in _units.TESTS.values())
     pieces = []
-    rows = np.arange(row_offset, row_offset + len(frame))
+    rows = (frame["source_row"].to_numpy() if "source_row" in frame.columns
+            else np.arange(row_offset, row_offset + len(frame)))
     base = {k: frame[v].to_numpy() for k, v in reserved.items()}
     for c in frame.columns:
-        if c in reserved.values() or str(c) in ignore:
+        if c in reserved.values() or str(c) in ignore or c in _META:
             continue
         split = _split_header(str(c))
         if split is None:
