@@ -16,7 +16,7 @@ import math
 from ..errors import InputError
 
 __all__ = ["TIME_UNITS", "DAYS_PER", "week_label", "time_label", "to_weeks", "check_schedule",
-           "MAX_VISITS", "MAX_YEARS"]
+           "MAX_VISITS", "MAX_TIME"]
 
 #: accepted ``--time-unit`` values
 TIME_UNITS = ("week", "day", "month")
@@ -24,8 +24,9 @@ TIME_UNITS = ("week", "day", "month")
 DAYS_PER = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
 #: more distinct visit times than this is not a visit schedule
 MAX_VISITS = 60
-#: visit times beyond this many years after baseline are implausible
-MAX_YEARS = 10
+#: visit times beyond this are implausible: 520 weeks (10 years; a larger
+#: "week" is almost always a day number), 25 years in days or months
+MAX_TIME = {"week": 520.0, "day": 25 * 365.25, "month": 300.0}
 
 
 def week_label(w: float) -> str:
@@ -56,18 +57,19 @@ def check_schedule(times, unit: str, *, column: str, source=None, n_patients: in
     """Stop with a hint when the distinct visit times cannot be a visit schedule.
 
     Implausible: more than :data:`MAX_VISITS` distinct times, or a time later
-    than :data:`MAX_YEARS` years after baseline in the declared unit (a
-    "week" column with values > 520 is almost always days).
+    than :data:`MAX_TIME` in the declared unit (a "week" column with values
+    > 520 is almost always days).
     """
     u = _unit(unit)
     vals = sorted({float(t) for t in times if t is not None and math.isfinite(float(t))})
     if not vals:
         return
-    limit = MAX_YEARS * 365.25 / DAYS_PER[u]
+    limit = MAX_TIME[u]
+    years = round(limit * DAYS_PER[u] / 365.25)
     hint_unit = ("; if the column counts days, pass --time-unit day" if u != "day" else "")
     if max(vals) > limit:
         raise InputError(
-            f"visit times up to {max(vals):g} {u}s are more than {MAX_YEARS} years after baseline: this is not a "
+            f"visit times up to {max(vals):g} {u}s are more than {years:g} years after baseline: this is not a "
             f"visit schedule in {u}s{hint_unit}; or put the visits in windows first (hepatostat cohort build)",
             file=source, column=column, value=max(vals))
     if len(vals) > MAX_VISITS:
