@@ -134,8 +134,11 @@ def _find_files(folder: Path) -> tuple[dict[str, list[Path]], list[str]]:
             skipped.append(p.name)
     for t, ps in found.items():
         if len(ps) > 1:
-            if t not in MULTI_FILE_TABLES:
-                raise InputError(f"more than one {t} table: {', '.join(p.name for p in ps)}; keep one", file=folder)
+            if t not in MULTI_FILE_TABLES or len({p.suffix.lower() for p in ps}) > 1:
+                # labs.csv + labs_2021.csv are parts of one table; labs.csv + labs.parquet are one table saved twice
+                raise InputError(f"more than one {t} table: {', '.join(p.name for p in ps)}; keep one"
+                                 + (" (lab files split by period are appended when they have the same format)"
+                                    if t in MULTI_FILE_TABLES else ""), file=folder)
             notes.append(f"{t}: {len(ps)} files read and appended: {', '.join(p.name for p in ps)}")
     if skipped:
         notes.append(f"not a cohort table, not read: {', '.join(skipped)}")
