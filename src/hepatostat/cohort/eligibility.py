@@ -451,7 +451,11 @@ def _outcome_list(values, key, source, allow_empty=False) -> list[str]:
             try:
                 key_ = _units.get_test(str(v)).key
             except InputError:
-                raise InputError(f"[visits] {key}: unknown outcome {v!r}; allowed: {allowed}", file=source, value=v) from None
+                # any other lab test of the data (declared with its unit when the cohort is read)
+                key_ = re.sub(r"[^0-9a-z]+", "_", str(v).strip().lower()).strip("_")
+                if not key_ or not re.match(r"^[a-z][a-z0-9_]*$", key_):
+                    raise InputError(f"[visits] {key}: outcome {v!r} is not a test name; built in: {allowed}, "
+                                     "or any lab test of the data", file=source, value=v) from None
         if key_ not in out:
             out.append(key_)
     return out

@@ -145,8 +145,9 @@ def _find_files(folder: Path) -> tuple[dict[str, list[Path]], list[str]]:
     return found, notes
 
 
-def _labs_from(parts: dict, units) -> tuple[pd.DataFrame, str, int]:
-    """Long labs from long tables, wide sheets or both (with their origins)."""
+def _labs_from(parts: dict, units, ignore=()) -> tuple[pd.DataFrame, str, int, dict]:
+    """Long labs from long tables, wide sheets or both (with their origins and declared tests)."""
+    declared: dict = {}
     frames = []
     names = []
     offset = 2
@@ -156,7 +157,9 @@ def _labs_from(parts: dict, units) -> tuple[pd.DataFrame, str, int]:
                 snake(c) in ("test", "measurement_source_value", "lab_test", "analyte", "loinc", "measurement_concept_code")
                 for c in frame.columns)
             if not is_long:
-                frames.append(wide_to_long(frame, units=units, source=name, row_offset=off))
+                long = wide_to_long(frame, units=units, source=name, row_offset=off, ignore=ignore)
+                declared.update(long.attrs.get("declared_tests", {}))
+                frames.append(long)
             else:
                 f = frame.copy()
                 f["source_file"] = name
@@ -168,15 +171,30 @@ def _labs_from(parts: dict, units) -> tuple[pd.DataFrame, str, int]:
     if not frames:
         raise InputError("no lab table found; name it labs, measurement or labs_wide")
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return out, ", ".join(names), offset
+    return out, ", ".join(names), offset, declared
 
 
-def _from_parts(parts: dict, source: str, units, unknown_tests) -> CohortData:
+def _units_mapping(units) -> dict:
+    """A units table (columns column/test, unit) or mapping as a dict."""
+    if units is None:
+        return {}
+    if isinstance(units, pd.DataFrame):
+        cols = {snake(c): c for c in units.columns}
+        name = cols.get("column") or cols.get("test")
+        if name is None or "unit" not in cols:
+            raise InputError("a units table needs columns 'column' (or 'test') and 'unit'",
+                             file=units.attrs.get("source"))
+        return dict(zip(units[name].astype(str).str.strip(), units[cols["unit"]].astype(str).str.strip()))
+    return dict(units)
+
+
+def _from_parts(parts: dict, source: str, units, unknown_tests, ignore=(), pt_to_inr=None) -> CohortData:
     missing = [t for t in ("persons", "treatments") if t not in parts]
     if missing:
         names = "; ".join(f"{t}: {', '.join(_TABLE_NAMES[t])}" for t in missing)
         raise InputError(f"missing table(s) {', '.join(missing)}; accepted names ({names})", file=source)
-    labs, lab_name, lab_off = _labs_from(parts, units)
+    units = _units_mapping(units)
+    labs, lab_name, lab_off, declared = _labs_from(parts, units, ignore)
     persons, treatments = parts["persons"][0], parts["treatments"][0]
     return cohort_data(
         persons[0],
@@ -185,11 +203,13 @@ def _from_parts(parts: dict, source: str, units, unknown_tests) -> CohortData:
         source={"persons": persons[2], "treatments": treatments[2], "labs": lab_name},
         row_offset={"persons": persons[1], "treatments": treatments[1], "labs": lab_off},
         unknown_tests=unknown_tests,
+        tests={**units, **declared},
+        pt_to_inr=pt_to_inr,
     )
 
 
 def read_cohort(source, *, schema: str | None = None, units=None, unknown_tests: str = "error",
-                person_attributes: str = "person_attribute") -> CohortData:
+                person_attributes: str = "person_attribute", ignore=(), pt_to_inr=None) -> CohortData:
     """Read a cohort from a folder of files, an Excel workbook or a DuckDB file.
 
     Parameters
@@ -203,6 +223,12 @@ def read_cohort(source, *, schema: str | None = None, units=None, unknown_tests:
         :func:`~hepatostat.cohort.wide_to_long`).
     unknown_tests : {"error", "log"}
         Passed to :func:`~hepatostat.cohort.cohort_data`.
+    ignore : iterable of str
+        Columns of a wide lab sheet that are not lab tests (notes, ...).
+    pt_to_inr : (isi, mnpt), optional
+        Derive INR from prothrombin times in seconds (WHO formula); see
+        :func:`~hepatostat.cohort.cohort_data`. Tests of ``units`` that are not
+        built in pass through with the unit declared there.
     person_attributes : str
         Name of the person-level attribute table in a database.
 
@@ -229,7 +255,7 @@ def read_cohort(source, *, schema: str | None = None, units=None, unknown_tests:
                 parts.setdefault(t, []).append((frame, off, str(f)))
         import dataclasses
 
-        data = _from_parts(parts, str(p), units, unknown_tests)
+        data = _from_parts(parts, str(p), units, unknown_tests, ignore, pt_to_inr)
         return dataclasses.replace(data, read_notes=tuple(notes))
     suffix = p.suffix.lower()
     if suffix in DB_SUFFIXES:
@@ -258,7 +284,7 @@ def read_cohort(source, *, schema: str | None = None, units=None, unknown_tests:
             if t in parts and t not in MULTI_FILE_TABLES:
                 raise InputError(f"more than one {t} sheet in the workbook", file=p)
             parts.setdefault(t, []).append((frame, 2, f"{p}[{name}]"))
-        return _from_parts(parts, str(p), units, unknown_tests)
+        return _from_parts(parts, str(p), units, unknown_tests, ignore, pt_to_inr)
     raise InputError(
         f"cannot read a cohort from a {suffix or 'suffix-less'} file; give a folder (one file per table), "
         f"an .xlsx workbook or a DuckDB file ({', '.join(DB_SUFFIXES)})",
