@@ -95,6 +95,7 @@ import pandas as pd
 
 from .. import units as _units
 from ..errors import InputError
+from ..io.jsonsafe import to_jsonable
 
 __all__ = [
     "CohortData",
@@ -441,7 +442,7 @@ class CohortData:
             "n_labs": int(len(self.labs)),
             "labs_per_test": {k: int(v) for k, v in tests.items()},
             "n_censored": int(self.labs["censored"].sum()) if len(self.labs) else 0,
-            "exclusions": [{k: _py(v) for k, v in row.items()} for row in self.exclusions.to_dict("records")],
+            "exclusions": to_jsonable(self.exclusions.to_dict("records")),
             "read_notes": list(self.read_notes),
         }
 

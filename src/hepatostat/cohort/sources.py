@@ -270,16 +270,24 @@ def read_cohort(source, *, schema: str | None = None, units=None, unknown_tests:
                              person_attributes=person_attributes, source=str(p))
         finally:
             con.close()
-    if suffix in (".xlsx", ".xls"):
+    if suffix in (".xlsx", ".xls", ".xlsm"):
         try:
-            sheets = pd.read_excel(p, sheet_name=None)
-        except Exception as exc:
-            raise InputError(f"cannot read the workbook: {str(exc).splitlines()[0]}", file=p) from None
+            with pd.ExcelFile(p) as book:
+                names = list(book.sheet_names)
+        except Exception as exc:  # a truncated or corrupt workbook raises zipfile/openpyxl errors
+            raise InputError(f"cannot read the workbook: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                             file=p) from None
         parts = {}
-        for name, frame in sheets.items():
+        for name in names:
             t = _table_of(str(name))
             if t is None:
                 continue
+            frame = read_table(p, sheet=name)
+            for c in frame.columns:
+                if isinstance(frame[c].dtype, pd.CategoricalDtype):
+                    frame[c] = frame[c].astype(object)
+            if "source_row" not in frame.columns:
+                frame["source_row"] = np.asarray(frame.index, dtype=np.int64) + 2
             frame.columns = [str(c).strip() for c in frame.columns]
             if t in parts and t not in MULTI_FILE_TABLES:
                 raise InputError(f"more than one {t} sheet in the workbook", file=p)
