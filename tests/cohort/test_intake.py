@@ -148,3 +148,12 @@ def test_time_unit_month_labels(tmp_path, run):
     code, out = run("cohort", "overtime", p, "--outcomes", "tbil", "--week", "month", "--time-unit", "month")
     assert code == 0, out
     assert "M3: n = 6" in out and "baseline month 0" in out
+
+
+def test_overtime_lists_rows_of_groups_not_analysed():
+    from hepatostat.cohort import over_time
+
+    rows = [(i, w, "A" if i <= 4 else "B", 10.0 - w + i * 0.1) for i in range(1, 7) for w in (0, 4)]
+    frame = pd.DataFrame(rows, columns=["person_id", "week", "group", "tbil"])
+    res = over_time(frame, "tbil", groups=["A"])
+    assert "4 row(s) of groups not analysed left out: B (4)" in res.notes

@@ -158,8 +158,9 @@ def from_tidy(frame: pd.DataFrame, outcomes, *, id="person_id", week="week", gro
     return wide
 
 
-def _prepare_long(frame, outcomes, *, id, week, group, groups, source, time_unit="week"):
-    """Validated long table: columns _id, _week, _group, outcomes, _row."""
+def _prepare_long(frame, outcomes, *, id, week, group, groups, source, time_unit="week", notes=None):
+    """Validated long table: columns _id, _week, _group, outcomes, _row (``notes`` collects what was left out)."""
+    notes = [] if notes is None else notes
     check_frame(frame, source)
     if (isinstance(frame, pd.DataFrame) and {"outcome", "value"} <= set(frame.columns)
             and not all(o in frame.columns for o in outcomes)):
@@ -205,6 +206,11 @@ def _prepare_long(frame, outcomes, *, id, week, group, groups, source, time_unit
             rows = out.loc[out["_id"] == pid, "_row"].tolist()
             raise InputError(f"patient {pid!r} is in more than one group (rows {', '.join(map(str, rows))}); "
                              "a patient belongs to one group", file=source, column=group, value=pid)
+        other = out.loc[~out["_group"].isin(chosen), "_group"]
+        if len(other):
+            counts = other.value_counts(sort=False)
+            notes.append(f"{len(other)} row(s) of groups not analysed left out: "
+                         + ", ".join(f"{g} ({k})" for g, k in counts.items()))
         out = out[out["_group"].isin(chosen)]
     return out.reset_index(drop=True), chosen, excluded
 
@@ -465,15 +471,15 @@ def over_time(
     """
     outcomes = _outcome_list(outcomes)
     qtype = quartile_type(quartiles)
+    notes: list = []
     data, chosen, excluded = _prepare_long(frame, outcomes, id=id, week=week, group=group, groups=groups, source=source,
-                                           time_unit=time_unit)
+                                           time_unit=time_unit, notes=notes)
     wk = _weeks(data, weeks, source, week)
     base = wk[0] if baseline is None else float(baseline)
     if base not in wk:
         raise InputError("the baseline week is not among the weeks", file=source, column=week, value=baseline)
     adjust_pvalues([0.5], adjust)  # validates the method name early
     series = []
-    notes = []
     gmap = data.drop_duplicates("_id").set_index("_id")["_group"]
     for o in outcomes:
         wall = _wide(data, o, wk)
@@ -777,8 +783,9 @@ def changes(
     qtype = quartile_type(quartiles)
     if adjust is not None:
         adjust_pvalues([0.5], adjust)
+    pre_notes: list = []
     data, chosen, excluded = _prepare_long(frame, outcomes, id=id, week=week, group=group, groups=groups, source=source,
-                                           time_unit=time_unit)
+                                           time_unit=time_unit, notes=pre_notes)
     if len(chosen) < 2:
         raise InputError("at least two groups are needed to compare", file=source, column=group)
     wk = sorted(set(data["_week"].tolist()))
@@ -818,7 +825,7 @@ def changes(
             cells.append(_change_cell(o, a, b, cum, xs, chosen, pairs, normality, alpha, welch, exact, qtype))
     if adjust is not None:
         cells = _adjust_cells(cells, outcomes, pairs, adjust)
-    notes = []
+    notes = list(pre_notes)
     if excluded:
         notes.append(f"{len(excluded)} row(s) with a missing {group} left out")
     return ChangesResult(tuple(outcomes), tuple(chosen), tuple(tuple(p) for p in pairs), tuple(columns), tuple(cells),
