@@ -55,6 +55,7 @@ from .errors import InputError
 __all__ = [
     "LabTest",
     "TESTS",
+    "EXTRA_TESTS",
     "get_test",
     "normalize_unit",
     "canonical_unit",
@@ -308,6 +309,15 @@ _TEST_LIST = (
         "failure goes below 10 %.",
         ("prothrombin activity", "prothrombin_activity", "quick"),
     ),
+)
+
+#: Registry of lab tests, keyed by :attr:`LabTest.key` (read-only): the tests the scores, the synthetic
+#: data and the scale engines use.
+TESTS: Mapping[str, LabTest] = MappingProxyType({t.key: t for t in _TEST_LIST})
+
+#: Other tests hepatostat knows by name, LOINC code and unit (found by :func:`get_test`), outside the
+#: score engines: prothrombin time in seconds, the input of :func:`pt_to_inr`.
+EXTRA_TESTS: Mapping[str, LabTest] = MappingProxyType({t.key: t for t in (
     _make(
         "pt",
         "prothrombin time",
@@ -320,13 +330,10 @@ _TEST_LIST = (
         "an INR or a % activity in the wrong column).",
         ("prothrombin time", "prothrombin_time", "protime", "pt sec", "pt_s", "quick time"),
     ),
-)
-
-#: Registry of lab tests, keyed by :attr:`LabTest.key` (read-only).
-TESTS: Mapping[str, LabTest] = MappingProxyType({t.key: t for t in _TEST_LIST})
+)})
 
 _TEST_LOOKUP = {}
-for _t in _TEST_LIST:
+for _t in _TEST_LIST + tuple(EXTRA_TESTS.values()):
     for _name in (_t.key, _t.loinc, *_t.aliases):
         _TEST_LOOKUP[re.sub(r"[\s_]+", " ", _name.lower()).strip()] = _t
 del _t, _name

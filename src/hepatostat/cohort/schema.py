@@ -897,7 +897,7 @@ def _labs(frame, file, offset, known_ids, birth, log, unknown_tests, custom=None
     pid = pd.Series(_person_ids(f["person_id"], src, "labs"), index=f.index)
     keep = np.ones(n, bool)
     custom = custom or {}
-    registry = {**_units.TESTS, **custom}
+    registry = {**_units.TESTS, **_units.EXTRA_TESTS, **custom}
     tests = _resolve_tests(f, src, log, keep, unknown_tests, custom)
     date, day, axis = _time(f, src, "labs")
     # units: column, then the UCUM code of the unit concept

@@ -411,7 +411,7 @@ def extract_visits(data: CohortData, persons, spec: VisitSpec | None = None) -> 
     long = pd.concat(parts, ignore_index=True)
     long = long.rename(columns={"test": "outcome", "op_sign": "censored"})
     data_units = data.labs.drop_duplicates("test").set_index("test")["unit"].to_dict() if len(data.labs) else {}
-    absent = [o for o in spec.lab_outcomes if o not in data_units and o not in _units.TESTS]
+    absent = [o for o in spec.lab_outcomes if o not in data_units and o not in _units.TESTS and o not in _units.EXTRA_TESTS]
     if absent:
         raise InputError(
             f"outcome(s) {', '.join(absent)} are neither built-in lab tests nor tests of the data; tests in the data: "
