@@ -74,3 +74,10 @@ def test_non_utf8_criteria_file_crashed(tmp_path, capsys):
     assert main(["cohort", "build", str(_folder(tmp_path / "x" if (tmp_path / "x").mkdir() is None else tmp_path)),
                  "--criteria", str(p), "--out", str(tmp_path / "o")]) == 1
     assert "Error:" in capsys.readouterr().err
+
+
+def test_criteria_toml_nested_3000_deep_crashed(tmp_path):
+    p = tmp_path / "deep.toml"
+    p.write_text("x = " + "[" * 3000 + "]" * 3000 + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="criteria file"):
+        load_criteria(p)

@@ -677,7 +677,8 @@ def table1(
             ruled = [c for c in variables if c not in cat_set and c not in cont_set and _few_levels(frame[c])]
             if ruled:
                 cat_set |= set(ruled)
-                notes.append(f"{AUTO_RULE}: {', '.join(ruled)} (declare them continuous to override)")
+                notes.append(f"{AUTO_RULE}: {', '.join(ruled)} (override with continuous= / --continuous, or a data "
+                             "dictionary's type)")
     else:
         if isinstance(categorical, str):
             categorical = [c.strip() for c in categorical.split(",") if c.strip()]
