@@ -198,3 +198,14 @@ def test_io_tables_read_table_still_importable():
     from hepatostat.io.tables import read_table as old
 
     assert old is read_table
+
+
+def test_row_with_more_cells_than_the_header_is_an_error_naming_its_row(tmp_path):
+    # pandas would take the first column as the index and shift every name by one
+    p = tmp_path / "t.csv"
+    p.write_text("a,b\n1,2\n\n3,4,5\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 4, value '5': this row has 3 cells but the header names 2"):
+        read_table(p)
+    q = tmp_path / "trailing.csv"
+    q.write_text("a,b\n1,2,\n3,4,\n", encoding="utf-8")  # trailing separators are harmless
+    assert read_table(q)["b"].tolist() == [2, 4]

@@ -393,6 +393,17 @@ def _check_header(names, p):
         seen[key] = i
 
 
+def _check_row_lengths(text: str, sep: str, n_header: int, p) -> None:
+    """A row with more (non-empty) cells than the header is an error naming its row: pandas would
+    otherwise take the first column as an index or drop the extra cells."""
+    body = text.split("\n", 1)[1] if "\n" in text else ""
+    for k, row in enumerate(csv.reader(io.StringIO(body), delimiter=sep), start=2):
+        if len(row) > n_header and any(c.strip() for c in row[n_header:]):
+            raise InputError(f"this row has {len(row)} cells but the header names {n_header} columns; "
+                             "quote cells that contain the separator, or add the missing column names",
+                             file=p, row=k, value=sep.join(row[n_header:])[:40])
+
+
 def _read_csv_text(text: str, p, suffix: str, notes, *, sep=None, decimal=None):
     import pandas as pd
 
@@ -409,9 +420,10 @@ def _read_csv_text(text: str, p, suffix: str, notes, *, sep=None, decimal=None):
             notes.append("decimal comma (sniffed): 1,5 read as 1.5")
     header = next(csv.reader([lines[0]], delimiter=sep))
     _check_header(header, p)
+    _check_row_lengths(text, sep, len(header), p)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skip_blank_lines=False,
-                            skipinitialspace=True)
+                            skipinitialspace=True, index_col=False)
     except pd.errors.EmptyDataError:
         raise InputError("the file has no columns; expected a table with a header row", file=p) from None
     except (pd.errors.ParserError, ValueError) as exc:
