@@ -55,6 +55,7 @@ from .errors import InputError
 __all__ = [
     "LabTest",
     "TESTS",
+    "EXTRA_TESTS",
     "get_test",
     "normalize_unit",
     "canonical_unit",
@@ -66,6 +67,9 @@ __all__ = [
     "check_plausible",
     "Censored",
     "parse_censored",
+    "custom_test",
+    "pt_to_inr",
+    "convert_test",
 ]
 
 
@@ -87,6 +91,7 @@ _DISPLAY = {
     "ukat/l": "µkat/L",
     "ratio": "ratio",
     "%": "%",
+    "s": "s",
 }
 
 #: alternative spellings (already lower-cased, spaces removed, micro -> "u")
@@ -108,6 +113,10 @@ _ALIASES = {
     "u/litre": "u/l",
     "u/liter": "u/l",
     "percent": "%",
+    "sec": "s",
+    "secs": "s",
+    "second": "s",
+    "seconds": "s",
     "%activity": "%",
     "": "ratio",
     "1": "ratio",
@@ -163,6 +172,14 @@ class LabTest:
         Why that range was chosen.
     aliases : tuple[str, ...]
         Other names accepted by :func:`get_test`.
+    unit_display : Mapping[str, str]
+        Display forms of units outside the built-in spellings (tests the user
+        declares with :func:`custom_test`).
+    allow_negative : bool
+        Negative values are plausible (False for every built-in test).
+    custom : bool
+        Declared by the user, not in the registry: no LOINC code, no unit
+        conversion, no plausibility range.
     """
 
     key: str
@@ -173,15 +190,22 @@ class LabTest:
     plausible: tuple[float, float]
     plausible_note: str
     aliases: tuple[str, ...] = field(default=())
+    unit_display: Mapping[str, str] = field(default_factory=dict)
+    allow_negative: bool = False
+    custom: bool = False
+
+    def display(self, key: str) -> str:
+        """Display form of a normalised unit key of this test."""
+        return self.unit_display.get(key) or _DISPLAY.get(key, key)
 
     @property
     def canonical_display(self) -> str:
-        return _DISPLAY[self.canonical]
+        return self.display(self.canonical)
 
     @property
     def units(self) -> tuple[str, ...]:
         """Accepted units, display form, canonical first."""
-        return tuple(_DISPLAY[u] for u in self.factors)
+        return tuple(self.display(u) for u in self.factors)
 
 
 def _make(*args, **kw) -> LabTest:
@@ -287,11 +311,29 @@ _TEST_LIST = (
     ),
 )
 
-#: Registry of lab tests, keyed by :attr:`LabTest.key` (read-only).
+#: Registry of lab tests, keyed by :attr:`LabTest.key` (read-only): the tests the scores, the synthetic
+#: data and the scale engines use.
 TESTS: Mapping[str, LabTest] = MappingProxyType({t.key: t for t in _TEST_LIST})
 
+#: Other tests hepatostat knows by name, LOINC code and unit (found by :func:`get_test`), outside the
+#: score engines: prothrombin time in seconds, the input of :func:`pt_to_inr`.
+EXTRA_TESTS: Mapping[str, LabTest] = MappingProxyType({t.key: t for t in (
+    _make(
+        "pt",
+        "prothrombin time",
+        "5902-2",
+        "s",
+        {"s": (1.0, 1.0)},
+        (5.0, 200.0),
+        "5-200 s. Normal is about 11-14 s; severe coagulopathy in acute liver "
+        "failure exceeds 60 s. A value below 5 s is not a clotting time (often "
+        "an INR or a % activity in the wrong column).",
+        ("prothrombin time", "prothrombin_time", "protime", "pt sec", "pt_s", "quick time"),
+    ),
+)})
+
 _TEST_LOOKUP = {}
-for _t in _TEST_LIST:
+for _t in _TEST_LIST + tuple(EXTRA_TESTS.values()):
     for _name in (_t.key, _t.loinc, *_t.aliases):
         _TEST_LOOKUP[re.sub(r"[\s_]+", " ", _name.lower()).strip()] = _t
 del _t, _name
@@ -352,7 +394,7 @@ def normalize_unit(unit, test) -> str:
             column=t.key,
             value=unit,
         )
-    return _DISPLAY[key]
+    return t.display(key)
 
 
 def _unit_key(unit, test: LabTest) -> str:
@@ -498,7 +540,7 @@ def _reason(v: float, t: LabTest, ukey: str) -> str:
         return "missing value (NaN)"
     if math.isinf(v):
         return f"{v} is not a finite number"
-    disp = _DISPLAY[ukey]
+    disp = t.display(ukey)
     if v < 0:
         return f"{_fmt(v)} {disp} is negative; {t.name} cannot be negative"
     lo_c, hi_c = t.plausible
@@ -519,7 +561,7 @@ def _reason(v: float, t: LabTest, ukey: str) -> str:
             continue
         c2 = v * m2 / d2
         if lo_c <= c2 <= hi_c:
-            alternatives.append(_DISPLAY[other])
+            alternatives.append(t.display(other))
     if alternatives:
         msg += f"; it would be plausible in {' or '.join(alternatives)} - check the unit"
     return msg
@@ -571,7 +613,7 @@ def check_plausible(values, test, unit) -> Plausibility:
     lo, hi = t.plausible
     with np.errstate(invalid="ignore"):
         canon = arr * m / d
-        mask = (canon >= lo) & (canon <= hi) & np.isfinite(arr) & (arr >= 0)
+        mask = (canon >= lo) & (canon <= hi) & np.isfinite(arr) & ((arr >= 0) | t.allow_negative)
     reasons = np.empty(arr.shape, dtype=object)
     reasons[...] = ""
     for idx in zip(*np.nonzero(~mask)) if arr.ndim else ([()] if not mask else []):
@@ -700,3 +742,115 @@ def parse_censored(strings) -> Censored:
         where = f" (index {idx[0] if len(idx) == 1 else idx})"
         values[idx], censored[idx], side[idx], inclusive[idx] = _parse_one(item, where)
     return Censored(values, censored, side, inclusive)
+
+
+# --------------------------------------------------------------------------
+# tests the registry does not know, and conversions between tests
+# --------------------------------------------------------------------------
+
+
+def custom_test(name, unit, *, label: str | None = None) -> LabTest:
+    """A lab test hepatostat does not know, in the unit the user declares.
+
+    Its values pass through unchanged: no conversion (only the declared unit
+    is accepted, in any spelling that normalises to it), no LOINC code, and
+    no plausibility range beyond "a finite number" (negative values allowed,
+    e.g. base excess). Used for alkaline phosphatase, platelets, cholesterol
+    and any other column a cohort brings.
+
+    Raises
+    ------
+    InputError
+        When ``name`` is a built-in test (use it, with its units) or no unit
+        is given.
+    """
+    text = str(name).strip()
+    if not text:
+        raise InputError("a lab test needs a name")
+    try:
+        known = get_test(text)
+    except InputError:
+        known = None
+    if known is not None:
+        raise InputError(f"{text!r} is the built-in test {known.key}; its units are {', '.join(known.units)}",
+                         column=text)
+    if unit is None or not str(unit).strip():
+        raise InputError(f"declare the unit of the lab test {text!r} (e.g. U/L, 10^9/L, mg/dL, s)", column=text)
+    key = re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_") or text
+    ukey = _norm_unit_key(unit)
+    return LabTest(key, label or text, "", ukey, MappingProxyType({ukey: (1.0, 1.0)}), (-math.inf, math.inf),
+                   "declared by the user: no plausibility range (finite numbers only)", (text,),
+                   MappingProxyType({ukey: _DISPLAY.get(ukey, str(unit).strip())}), True, True)
+
+
+def pt_to_inr(pt_seconds, isi, mnpt):
+    """INR from a prothrombin time in seconds: ``INR = (PT / MNPT) ** ISI``.
+
+    Parameters
+    ----------
+    pt_seconds : float or array_like
+        Prothrombin times (s).
+    isi : float
+        International Sensitivity Index of the thromboplastin reagent and
+        instrument (on the reagent's certificate; typically 0.9-2.0).
+    mnpt : float
+        Mean normal prothrombin time of the laboratory (s), the geometric
+        mean of at least 20 healthy adults' PTs.
+
+    Notes
+    -----
+    WHO Expert Committee on Biological Standardization (1983), 33rd report,
+    WHO Technical Report Series 687; Kirkwood TBL (1983), Calibration of
+    reference thromboplastins and standardisation of the prothrombin time
+    ratio, Thromb Haemost 49(3):238-244. doi:10.1055/s-0038-1657371. The INR
+    was designed for patients on vitamin K antagonists; in liver disease the
+    ISI calibrated on such patients is not exact, which is why MELD's INR
+    differs between laboratories (Trotter JF et al. 2004, Liver Transpl
+    10(8):995-1000, doi:10.1002/lt.20195). A conversion is therefore never
+    implicit: it is done only when ISI and MNPT are given.
+    """
+    for nm, v, lo, hi in (("ISI", isi, 0.5, 4.0), ("MNPT", mnpt, 5.0, 30.0)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v) \
+                or not lo <= float(v) <= hi:
+            raise InputError(f"{nm} must be a number between {lo:g} and {hi:g}"
+                             + (" (seconds)" if nm == "MNPT" else ""), column=nm, value=v)
+    arr = _as_float_array(pt_seconds, "pt")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res = np.where(arr > 0, (arr / float(mnpt)) ** float(isi), np.nan)
+    return _out(np.asarray(res, dtype=float))
+
+
+#: pairs of tests no formula converts, and why
+_NO_CONVERSION = {
+    frozenset({"pta", "inr"}): (
+        "prothrombin activity (Quick %) and INR cannot be converted into each other: the % comes from a "
+        "dilution curve of the laboratory's own reagent, with no universal relation to the INR; report the "
+        "INR (or the PT in seconds with the reagent's ISI and the laboratory's mean normal PT)"),
+    frozenset({"pta", "pt"}): (
+        "prothrombin activity (Quick %) and prothrombin time (s) are related only through the laboratory's "
+        "own dilution curve; hepatostat has no general formula"),
+}
+
+
+def convert_test(values, from_test, to_test, *, from_unit=None, to_unit=None, isi=None, mnpt=None):
+    """Convert lab values between units of one test, or between two tests where a formula exists.
+
+    * same test: :func:`convert` (``from_unit`` -> ``to_unit``);
+    * prothrombin time (s) -> INR: :func:`pt_to_inr`, only with ``isi`` and ``mnpt``;
+    * PTA (%) <-> INR, PTA <-> PT: refused with the reason (no formula exists);
+    * anything else: refused.
+    """
+    a, b = get_test(from_test), get_test(to_test)
+    if a.key == b.key:
+        return convert(values, a, from_unit or a.canonical, to_unit or b.canonical)
+    pair = frozenset({a.key, b.key})
+    if pair in _NO_CONVERSION:
+        raise InputError(_NO_CONVERSION[pair], column=a.key, value=b.key)
+    if (a.key, b.key) == ("pt", "inr"):
+        if isi is None or mnpt is None:
+            raise InputError("PT (s) to INR needs the reagent's ISI and the laboratory's mean normal PT (MNPT, s): "
+                             "INR = (PT / MNPT) ^ ISI (WHO 1983); give both", column="pt")
+        pt = convert(values, a, from_unit or a.canonical, a.canonical)
+        return pt_to_inr(pt, isi, mnpt)
+    raise InputError(f"no conversion from {a.key} to {b.key}; tests convert only between their own units "
+                     "(and PT in seconds to INR with ISI and MNPT)", column=a.key, value=b.key)

@@ -31,11 +31,18 @@ def cohort_group():
               help="Folder for attrition.csv, flow.png/.svg, visits_long.csv, visits_wide.csv, persons.csv, exclusions.csv.")
 @click.option("--schema", default=None, help="Schema of the OMOP tables in a DuckDB file (e.g. cdm).")
 @click.option("--units", "units_file", type=click.Path(dir_okay=False), default=None,
-              help="CSV with columns column,unit for a wide lab sheet whose headers carry no units.")
+              help="Table with columns column (or test) and unit: units of a wide lab sheet's columns, and the unit "
+                   "of every lab test hepatostat does not know (ALP, platelets, cholesterol...), which then passes "
+                   "through in that unit.")
+@click.option("--ignore", default=None, metavar="A,B",
+              help="Columns of a wide lab sheet that are not lab tests (notes, ward, ...).")
+@click.option("--pt-to-inr", "pt_to_inr", default=None, metavar="ISI,MNPT",
+              help="Derive INR from prothrombin time in seconds: INR = (PT/MNPT)^ISI (WHO), with the reagent's ISI "
+                   "and the laboratory's mean normal PT in seconds. PTA (%) is never converted.")
 @click.option("--unknown-tests", type=click.Choice(["error", "log"]), default="error", show_default=True,
               help="Lab tests hepatostat does not know: stop with an error, or list them in the exclusion log.")
 @format_option
-def build_cmd(source, criteria, out_dir, schema, units_file, unknown_tests, fmt):
+def build_cmd(source, criteria, out_dir, schema, units_file, ignore, pt_to_inr, unknown_tests, fmt):
     """Eligibility, attrition, groups and visit tables from patient data.
 
     Writes the attrition table, the CONSORT-style flow diagram, the visit
@@ -47,10 +54,22 @@ def build_cmd(source, criteria, out_dir, schema, units_file, unknown_tests, fmt)
       hepatostat cohort synthetic --out demo_data
       hepatostat cohort build demo_data --criteria seed_jia2020 --out demo_build
       hepatostat cohort build cohort.duckdb --schema cdm --criteria my_study.toml --format json
+      hepatostat cohort build pbc_folder --criteria pbc.toml --units lab_units.csv --ignore comment --pt-to-inr 1.0,12.0
     """
     spec = _cohort.load_criteria(criteria)
     units = read_table(units_file) if units_file else None
-    data = _cohort.read_cohort(source, schema=schema, units=units, unknown_tests=unknown_tests)
+    ign = [c.strip() for c in ignore.split(",") if c.strip()] if ignore else ()
+    pt = None
+    if pt_to_inr:
+        bits = [b.strip() for b in pt_to_inr.split(",")]
+        try:
+            pt = tuple(float(b) for b in bits)
+        except ValueError:
+            pt = ()
+        if len(pt) != 2:
+            raise InputError("--pt-to-inr takes ISI,MNPT: two numbers, e.g. 1.0,12.0", value=pt_to_inr)
+    data = _cohort.read_cohort(source, schema=schema, units=units, unknown_tests=unknown_tests, ignore=ign,
+                               pt_to_inr=pt)
     res = _cohort.build_cohort(data, spec)
     written = res.write(out_dir)
     obj = res.to_dict()

@@ -2,7 +2,8 @@
 
 Plain click commands (not a group); the ``cohort`` group attaches them:
 ``table1_cmd``, ``table2_cmd``, ``changes_cmd``, ``overtime_cmd``. Each reads
-a table (CSV, TSV, Excel, Parquet), calls the public API of
+a table with :func:`hepatostat.io.read_table` (CSV/TSV sniffed, Excel, SPSS,
+Stata, Parquet, DuckDB; an optional data dictionary), calls the public API of
 :mod:`hepatostat.cohort.describe` / :mod:`hepatostat.cohort.longitudinal`
 and prints the result as a table, one JSON object or CSV; ``--docx`` and
 ``--xlsx`` also write the table as a Word three-line table or an Excel sheet.
@@ -46,6 +47,28 @@ def _pairs(value):
     return out
 
 
+TIME_UNIT_CHOICE = click.Choice(["week", "day", "month"], case_sensitive=False)
+
+
+def _read(file, kw, *, table=None):
+    """The input table (with --dictionary applied) and the lines saying how it was read."""
+    frame = read_table(file, dictionary=kw.pop("dictionary", None), table=kw.pop("table", table))
+    return frame, list(frame.attrs.get("read_notes", []))
+
+
+def _emit(fmt, res, frame, notes):
+    """Print a result with the read notes: JSON key ``read_notes``, lines ``Read: …`` in the table."""
+    def obj():
+        d = res.to_dict()
+        d["read_notes"] = notes
+        return d
+
+    def text():
+        return "\n".join([f"Read: {n}" for n in notes] + [res.summary()])
+
+    emit(fmt, obj=obj, frame=frame, text=text)
+
+
 def _quartiles(value):
     return int(value) if value.isdigit() else value
 
@@ -56,7 +79,16 @@ def describe_options(f):
         click.option("--group", "group", required=True, metavar="COL", help="Column holding the group."),
         click.option("--variables", default=None, metavar="A,B", help="Variables to describe (default: all but the group and person_id)."),
         click.option("--categorical", default=None, metavar="A,B",
-                     help="Columns to describe as categorical (default: text columns)."),
+                     help="Columns to describe as categorical (default: text and labelled columns, and numeric columns "
+                          "holding only 0/1 or at most 5 whole-number levels - the rule is printed)."),
+        click.option("--continuous", default=None, metavar="A,B",
+                     help="Columns to describe as continuous whatever the 0/1 and few-level rule says."),
+        click.option("--id", "id_col", default=None, metavar="COL",
+                     help="Patient id column (default: person_id, id, patient_id, ... if present); a repeated id is an "
+                          "error. 'none' skips the check."),
+        click.option("--dictionary", default=None, type=click.Path(dir_okay=False),
+                     help="Data dictionary (.toml or .csv: variable, label, unit, type, values)."),
+        click.option("--table", default=None, metavar="NAME", help="Table of a DuckDB file."),
         click.option("--normality", default="shapiro", show_default=True, type=NORMALITY_CHOICE,
                      help="shapiro: Shapiro-Wilk in every group decides; assume_normal / nonparametric force one kind."),
         click.option("--alpha", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -81,6 +113,8 @@ def _describe_kwargs(kw):
     return {
         "variables": _split(kw.pop("variables")),
         "categorical": _split(kw.pop("categorical")),
+        "continuous": _split(kw.pop("continuous")),
+        "id": kw.pop("id_col"),
         "normality": kw.pop("normality").lower(),
         "alpha": kw.pop("alpha"),
         "welch": kw.pop("welch"),
@@ -117,11 +151,13 @@ def table1_cmd(file, group, groups, digits, title, docx_path, xlsx_path, fmt, **
       hepatostat cohort table1 baseline.csv --group group --groups A,B
       hepatostat cohort table1 baseline.csv --group group --welch --format json
       hepatostat cohort table1 baseline.csv --group group --docx table1.docx --xlsx table1.xlsx
+      hepatostat cohort table1 pbc.sav --group trt --dictionary pbc_dictionary.toml
     """
-    res = _describe.table1(read_table(file), group, groups=_split(groups), source=file, **_describe_kwargs(kw))
+    data, notes = _read(file, kw)
+    res = _describe.table1(data, group, groups=_split(groups), source=file, **_describe_kwargs(kw))
     frame = res.to_frame(digits)
     _write_extras(res, frame, title, docx_path, xlsx_path)
-    emit(fmt, obj=res.to_dict(), frame=frame, text=res.summary())
+    _emit(fmt, res, frame, notes)
 
 
 @click.command("table2")
@@ -137,17 +173,25 @@ def table2_cmd(file, group, pairs, digits, title, docx_path, xlsx_path, fmt, **k
       hepatostat cohort table2 baseline.csv --group group --pairs A:C,B:D
       hepatostat cohort table2 baseline.csv --group group --pairs A:B,C:D --format json
     """
-    res = _describe.table2(read_table(file), group, _pairs(pairs), source=file, **_describe_kwargs(kw))
+    data, notes = _read(file, kw)
+    res = _describe.table2(data, group, _pairs(pairs), source=file, **_describe_kwargs(kw))
     frame = res.to_frame(digits)
     _write_extras(res, frame, title, docx_path, xlsx_path)
-    emit(fmt, obj=res.to_dict(), frame=frame, text=res.summary())
+    _emit(fmt, res, frame, notes)
 
 
 def long_options(f):
     opts = [
         click.option("--outcomes", required=True, metavar="A,B", help="Outcome columns."),
         click.option("--id", "id_col", default="person_id", show_default=True, metavar="COL", help="Patient column."),
-        click.option("--week", default="week", show_default=True, metavar="COL", help="Visit week column."),
+        click.option("--week", default="week", show_default=True, metavar="COL",
+                     help="Visit time column (in --time-unit units after baseline)."),
+        click.option("--time-unit", "time_unit", default="week", show_default=True, type=TIME_UNIT_CHOICE,
+                     help="Unit of the visit column; an implausible schedule (hundreds of visits, weeks > 520) stops "
+                          "with a hint."),
+        click.option("--dictionary", default=None, type=click.Path(dir_okay=False),
+                     help="Data dictionary (.toml or .csv: variable, label, unit, type, values)."),
+        click.option("--table", default=None, metavar="NAME", help="Table of a DuckDB file."),
         click.option("--groups", default=None, metavar="A,B", help="Groups to analyse (default: all)."),
         click.option("--baseline", default=None, type=float, help="Baseline week (default: the first)."),
         click.option("--exact", is_flag=True, help="Exact rank-test P values when there are no ties."),
@@ -177,7 +221,7 @@ def long_options(f):
 @long_options
 @format_option
 def changes_cmd(file, outcomes, id_col, week, group, groups, pairs, intervals, no_cumulative, baseline, normality,
-                welch, exact, quartiles, adjust, plot_path, title, docx_path, xlsx_path, fmt):
+                welch, exact, quartiles, adjust, plot_path, title, docx_path, xlsx_path, fmt, time_unit, dictionary, table):
     """Table 3: declines (earlier − later) per interval and cumulatively,
     compared between groups.
 
@@ -190,7 +234,8 @@ def changes_cmd(file, outcomes, id_col, week, group, groups, pairs, intervals, n
       hepatostat cohort changes visits.csv --outcomes tbil --intervals 0-1,1-4,4-12,12-24 --format json
       hepatostat cohort changes visits.csv --outcomes tbil --plot figures/declines --xlsx table3.xlsx
     """
-    res = _long.changes(read_table(file), _split(outcomes), id=id_col, week=week, group=group, groups=_split(groups),
+    data, notes = _read(file, {"dictionary": dictionary, "table": table})
+    res = _long.changes(data, _split(outcomes), time_unit=time_unit.lower(), id=id_col, week=week, group=group, groups=_split(groups),
                         pairs=_pairs(pairs), intervals=intervals, cumulative=not no_cumulative, baseline=baseline,
                         normality=normality.lower(), welch=welch, exact=exact, quartiles=_quartiles(quartiles),
                         adjust=None if adjust is None or adjust.lower() == "none" else adjust, source=file)
@@ -207,7 +252,7 @@ def changes_cmd(file, outcomes, id_col, week, group, groups, pairs, intervals, n
                     plt.close(fig)
     frame = res.to_frame()
     _write_extras(res, frame, title, docx_path, xlsx_path)
-    emit(fmt, obj=res.to_dict(), frame=frame, text=res.summary())
+    _emit(fmt, res, frame, notes)
 
 
 @click.command("overtime")
@@ -224,7 +269,7 @@ def changes_cmd(file, outcomes, id_col, week, group, groups, pairs, intervals, n
 @long_options
 @format_option
 def overtime_cmd(file, outcomes, id_col, week, group, groups, weeks, baseline, adjust, exact, quartiles, plot_path,
-                 kind, title, docx_path, xlsx_path, fmt):
+                 kind, title, docx_path, xlsx_path, fmt, time_unit, dictionary, table):
     """Within-group change over the visits (Figure 1): n per visit, Friedman
     test on complete cases, signed-rank test of each visit against baseline.
 
@@ -233,7 +278,8 @@ def overtime_cmd(file, outcomes, id_col, week, group, groups, weeks, baseline, a
       hepatostat cohort overtime visits.csv --outcomes tbil,alt --group disease
       hepatostat cohort overtime visits.csv --outcomes tbil --group group --plot fig1.png --format json
     """
-    res = _long.over_time(read_table(file), _split(outcomes), id=id_col, week=week,
+    data, notes = _read(file, {"dictionary": dictionary, "table": table})
+    res = _long.over_time(data, _split(outcomes), time_unit=time_unit.lower(), id=id_col, week=week,
                           group=None if group.lower() == "none" else group, groups=_split(groups), weeks=weeks,
                           baseline=baseline, adjust=adjust, exact=exact, quartiles=_quartiles(quartiles), source=file)
     if plot_path:
@@ -242,4 +288,4 @@ def overtime_cmd(file, outcomes, id_col, week, group, groups, weeks, baseline, a
         plt.close(res.plot(plot_path, kind=kind))
     frame = res.to_frame()
     _write_extras(res, frame, title, docx_path, xlsx_path)
-    emit(fmt, obj=res.to_dict(), frame=frame, text=res.summary())
+    _emit(fmt, res, frame, notes)

@@ -10,7 +10,6 @@ only.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,18 +22,6 @@ from .schema import EXCLUSION_COLUMNS, CohortData
 from .visits import VisitTable, extract_visits
 
 __all__ = ["CohortBuild", "build_cohort"]
-
-
-def _clean(v):
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.date().isoformat()
-    return v
 
 
 @dataclass(frozen=True, eq=False)

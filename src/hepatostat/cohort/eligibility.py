@@ -278,22 +278,35 @@ def _read_mapping(path) -> tuple[dict, str]:
         import tomllib
 
         try:
-            return tomllib.loads(p.read_text(encoding="utf-8")), text_name
+            return tomllib.loads(_utf8(p)), text_name
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"cannot read the criteria file as TOML: {exc}", file=p) from None
+        except RecursionError:
+            raise InputError("cannot read the criteria file as TOML: nested too deeply", file=p) from None
     if suffix in (".yaml", ".yml"):
         try:
             import yaml  # optional; not a dependency
         except ImportError:
             raise InputError("reading YAML criteria needs PyYAML, which is not installed; write the criteria as TOML", file=p) from None
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+            data = yaml.safe_load(_utf8(p))
         except yaml.YAMLError as exc:
             raise InputError(f"cannot read the criteria file as YAML: {exc}", file=p) from None
         if not isinstance(data, dict):
             raise InputError("the criteria file must hold a mapping at its top level", file=p)
         return data, text_name
     raise InputError(f"unknown criteria format {suffix or '(none)'!r}; allowed: .toml (or .yaml/.yml with PyYAML)", file=p)
+
+
+def _utf8(p: Path) -> str:
+    """A criteria file's text; InputError naming the line when it is not UTF-8."""
+    raw = p.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(f"line {line}: the criteria file is not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                         "save it as UTF-8", file=p) from None
 
 
 def load_criteria(path) -> CohortSpec:
@@ -357,6 +370,11 @@ def _criteria(items, kind: str, source) -> tuple:
     return tuple(out)
 
 
+def _finite_number(v) -> bool:
+    """A real number: not a bool, not NaN or infinite (TOML allows nan and inf)."""
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+
+
 def _visits(d, source) -> VisitSpec:
     if d is None:
         return VisitSpec.default()
@@ -365,7 +383,7 @@ def _visits(d, source) -> VisitSpec:
     if anchor not in _ANCHORS:
         raise InputError(f"[visits] anchor must be one of {', '.join(_ANCHORS)}, got {anchor!r}", file=source)
     lookback = d.get("baseline_lookback_days", DEFAULT_LOOKBACK)
-    if isinstance(lookback, bool) or not isinstance(lookback, (int, float)) or lookback < 0:
+    if not _finite_number(lookback) or lookback < 0:
         raise InputError(f"[visits] baseline_lookback_days must be a number >= 0, got {lookback!r}", file=source)
     base_name = str(d.get("baseline", "W0"))
     windows = [VisitWindow(base_name, 0, float(lookback), 0.0, True)]
@@ -380,7 +398,7 @@ def _visits(d, source) -> VisitSpec:
             if "week" not in w:
                 raise InputError(f"[[visits.window]] #{k}: no week", file=source)
             week = w["week"]
-            if isinstance(week, bool) or not isinstance(week, (int, float)) or week <= 0:
+            if not _finite_number(week) or week <= 0:
                 raise InputError(f"[[visits.window]] #{k}: week must be a number > 0, got {week!r}", file=source)
             tol = w.get("tolerance_days")
             before = w.get("before_days", tol)
@@ -388,7 +406,7 @@ def _visits(d, source) -> VisitSpec:
             if before is None or after is None:
                 raise InputError(f"[[visits.window]] #{k}: give tolerance_days (or before_days and after_days)", file=source)
             for nm, v in (("before_days", before), ("after_days", after)):
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                if not _finite_number(v) or v < 0:
                     raise InputError(f"[[visits.window]] #{k}: {nm} must be a number >= 0, got {v!r}", file=source)
             name = str(w.get("visit", f"W{week:g}"))
             windows.append(VisitWindow(name, float(week), float(before), float(after)))
@@ -433,7 +451,11 @@ def _outcome_list(values, key, source, allow_empty=False) -> list[str]:
             try:
                 key_ = _units.get_test(str(v)).key
             except InputError:
-                raise InputError(f"[visits] {key}: unknown outcome {v!r}; allowed: {allowed}", file=source, value=v) from None
+                # any other lab test of the data (declared with its unit when the cohort is read)
+                key_ = re.sub(r"[^0-9a-z]+", "_", str(v).strip().lower()).strip("_")
+                if not key_ or not re.match(r"^[a-z][a-z0-9_]*$", key_):
+                    raise InputError(f"[visits] {key}: outcome {v!r} is not a test name; built in: {allowed}, "
+                                     "or any lab test of the data", file=source, value=v) from None
         if key_ not in out:
             out.append(key_)
     return out

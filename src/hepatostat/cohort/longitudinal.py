@@ -34,6 +34,7 @@ References
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -42,16 +43,10 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
-from .describe import (
-    NORMALITY,
+from ..stats import (
     TestResult,
-    _check_column,
-    _check_frame,
-    _f,
-    _group_labels,
-    _label,
-    _nan_test,
-    _numeric,
+    adjust_pvalues,
+    float_or_none,
     format_p,
     mann_whitney,
     p_text,
@@ -62,7 +57,9 @@ from .describe import (
     student_t,
     welch_t,
 )
-from .models import adjust_pvalues
+from .columns import check_column, check_frame, group_label, group_labels, numeric_values, sheet_row, sheet_rows
+from .describe import NORMALITY
+from .timeunits import check_schedule, time_label, week_label
 
 __all__ = [
     "from_tidy",
@@ -80,11 +77,6 @@ __all__ = [
 ]
 
 
-def week_label(w: float) -> str:
-    """``W4`` for week 4, ``W0.5`` for half a week."""
-    return f"W{int(w)}" if float(w).is_integer() else f"W{w:g}"
-
-
 def friedman_test(matrix) -> TestResult:
     """Friedman rank test of a patients x visits matrix without missing cells
     (R ``friedman.test(matrix)``), with R's tie correction [1]_.
@@ -99,7 +91,7 @@ def friedman_test(matrix) -> TestResult:
         raise InputError("friedman_test() needs complete cases: remove patients with a missing visit first")
     n, k = y.shape
     if n < 1 or k < 2:
-        return _nan_test("friedman", "the Friedman test needs at least one complete patient and two visits")
+        return TestResult.undefined("friedman", "the Friedman test needs at least one complete patient and two visits")
     r = np.apply_along_axis(stats.rankdata, 1, y)
     ties = 0.0
     for row in r:
@@ -107,7 +99,7 @@ def friedman_test(matrix) -> TestResult:
         ties += float(np.sum(c.astype(float) ** 3 - c))
     den = n * k * (k + 1) - ties / (k - 1)
     if den <= 0:
-        return _nan_test("friedman", "every patient has the same value at every visit: the test is undefined", (k - 1,))
+        return TestResult.undefined("friedman", "every patient has the same value at every visit: the test is undefined", (k - 1,))
     stat = 12 * np.sum((r.sum(0) - n * (k + 1) / 2) ** 2) / den
     return TestResult("friedman", float(stat), float(stats.chi2.sf(stat, k - 1)), (float(k - 1),),
                       "chi-square approximation, tie corrected")
@@ -136,20 +128,20 @@ def from_tidy(frame: pd.DataFrame, outcomes, *, id="person_id", week="week", gro
     are reported with the tidy table's row; two values of one outcome at one
     visit of a patient are an error.
     """
-    _check_frame(frame, source)
+    check_frame(frame, source)
     for col, what in ((outcome_column, "outcome name"), (value_column, "value"), (id, "patient id"), (week, "week")):
-        _check_column(frame, col, what, source)
+        check_column(frame, col, what, source)
     names = frame[outcome_column].map(lambda v: None if pd.isna(v) else str(v))
     present = set(names.dropna())
     for o in outcomes:
         if o not in present:
             raise InputError(f"outcome not found; the outcomes are: {', '.join(sorted(present))}", file=source,
                              column=outcome_column, value=o)
-    vals = _numeric(frame[value_column], value_column, source, strict=True)
+    vals = numeric_values(frame[value_column], value_column, source, strict=True)
     keep = names.isin(outcomes).to_numpy()
-    cols = {id: frame[id], week: frame[week], "_o": names, "_v": vals, "_row": np.arange(len(frame)) + 2}
+    cols = {id: frame[id], week: frame[week], "_o": names, "_v": vals, "_row": sheet_rows(frame, range(len(frame)))}
     if group is not None:
-        _check_column(frame, group, "group", source)
+        check_column(frame, group, "group", source)
         cols[group] = frame[group]
     sub = pd.DataFrame(cols)[keep]
     dup = sub.duplicated([id, week, "_o"], keep=False)
@@ -166,37 +158,39 @@ def from_tidy(frame: pd.DataFrame, outcomes, *, id="person_id", week="week", gro
     return wide
 
 
-def _prepare_long(frame, outcomes, *, id, week, group, groups, source):
-    """Validated long table: columns _id, _week, _group, outcomes, _row."""
-    _check_frame(frame, source)
+def _prepare_long(frame, outcomes, *, id, week, group, groups, source, time_unit="week", notes=None):
+    """Validated long table: columns _id, _week, _group, outcomes, _row (``notes`` collects what was left out)."""
+    notes = [] if notes is None else notes
+    check_frame(frame, source)
     if (isinstance(frame, pd.DataFrame) and {"outcome", "value"} <= set(frame.columns)
             and not all(o in frame.columns for o in outcomes)):
         frame = from_tidy(frame, outcomes, id=id, week=week, group=group, source=source)
     for col, what in ((id, "patient id"), (week, "week")):
-        _check_column(frame, col, what, source)
+        check_column(frame, col, what, source)
     for o in outcomes:
-        _check_column(frame, o, "outcome", source)
+        check_column(frame, o, "outcome", source)
         if o in (id, week, group):
             raise InputError("an outcome cannot also be the id, week or group column", file=source, column=o)
-    weeks = _numeric(frame[week], week, source, strict=True)
+    weeks = numeric_values(frame[week], week, source, strict=True)
     bad = np.flatnonzero(~np.isfinite(weeks))
     if bad.size:
         raise InputError("the visit week is missing; every row of a long table needs its week", file=source,
-                         row=int(bad[0]) + 2, column=week)
+                         row=sheet_row(frame, int(bad[0])), column=week)
     ids = frame[id]
     idmiss = ids.isna().to_numpy() | ids.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool)
     if idmiss.any():
-        raise InputError("the patient id is missing", file=source, row=int(np.flatnonzero(idmiss)[0]) + 2, column=id)
-    out = pd.DataFrame({"_id": [_label(v) for v in ids.tolist()], "_week": weeks, "_row": np.arange(len(frame)) + 2})
+        raise InputError("the patient id is missing", file=source, row=sheet_row(frame, int(np.flatnonzero(idmiss)[0])), column=id)
+    check_schedule(weeks, time_unit, column=week, source=source, n_patients=int(ids.nunique()))
+    out = pd.DataFrame({"_id": [group_label(v) for v in ids.tolist()], "_week": weeks, "_row": sheet_rows(frame, range(len(frame)))})
     excluded = []
     if group is None:
         out["_group"] = "all"
         chosen = ["all"]
     else:
-        labels, chosen, excluded = _group_labels(frame, group, groups, source, min_groups=1)
+        labels, chosen, excluded = group_labels(frame, group, groups, source, min_groups=1)
         out["_group"] = labels
     for o in outcomes:
-        out[o] = _numeric(frame[o], o, source, strict=True)
+        out[o] = numeric_values(frame[o], o, source, strict=True)
     dup = out.duplicated(["_id", "_week"], keep=False)
     if dup.any():
         first = out[dup].iloc[0]
@@ -212,17 +206,36 @@ def _prepare_long(frame, outcomes, *, id, week, group, groups, source):
             rows = out.loc[out["_id"] == pid, "_row"].tolist()
             raise InputError(f"patient {pid!r} is in more than one group (rows {', '.join(map(str, rows))}); "
                              "a patient belongs to one group", file=source, column=group, value=pid)
+        other = out.loc[~out["_group"].isin(chosen), "_group"]
+        if len(other):
+            counts = other.value_counts(sort=False)
+            notes.append(f"{len(other)} row(s) of groups not analysed left out: "
+                         + ", ".join(f"{g} ({k})" for g, k in counts.items()))
         out = out[out["_group"].isin(chosen)]
     return out.reset_index(drop=True), chosen, excluded
+
+
+def _parse_weeks(weeks, source, week) -> list[float]:
+    """Visit times from ``"0,4,12"`` or a sequence; InputError naming a value that is not a finite number."""
+    items = [w.strip() for w in weeks.split(",") if w.strip()] if isinstance(weeks, str) else list(weeks)
+    out = []
+    for w in items:
+        try:
+            x = float(w)
+        except (TypeError, ValueError):
+            x = math.nan
+        if not math.isfinite(x):
+            raise InputError("a visit time must be a finite number; give them as 0,4,12", file=source, column=week,
+                             value=w)
+        out.append(x)
+    return sorted(out)
 
 
 def _weeks(data, weeks, source, week):
     present = sorted(set(data["_week"].tolist()))
     if weeks is None:
         return present
-    if isinstance(weeks, str):
-        weeks = [float(w) for w in weeks.split(",") if w.strip()]
-    weeks = sorted(float(w) for w in weeks)
+    weeks = _parse_weeks(weeks, source, week)
     for w in weeks:
         if w not in present:
             raise InputError(f"no visits at this week; weeks present: {', '.join(f'{x:g}' for x in present)}",
@@ -275,8 +288,8 @@ class VisitTest:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"week": _f(self.week), "n": int(self.n), "statistic": _f(self.statistic), "pval": _f(self.pval),
-                "pval_adj": _f(self.pval_adj), "method": self.method, "note": self.note}
+        return {"week": float_or_none(self.week), "n": int(self.n), "statistic": float_or_none(self.statistic), "pval": float_or_none(self.pval),
+                "pval_adj": float_or_none(self.pval_adj), "method": self.method, "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -301,13 +314,13 @@ class OverTimeSeries:
         return {
             "outcome": self.outcome,
             "group": self.group,
-            "weeks": [_f(w) for w in self.weeks],
+            "weeks": [float_or_none(w) for w in self.weeks],
             "n": [int(x) for x in self.n],
-            "median": [_f(x) for x in self.median],
-            "q1": [_f(x) for x in self.q1],
-            "q3": [_f(x) for x in self.q3],
-            "mean": [_f(x) for x in self.mean],
-            "sd": [_f(x) for x in self.sd],
+            "median": [float_or_none(x) for x in self.median],
+            "q1": [float_or_none(x) for x in self.q1],
+            "q3": [float_or_none(x) for x in self.q3],
+            "mean": [float_or_none(x) for x in self.mean],
+            "sd": [float_or_none(x) for x in self.sd],
             "n_patients": int(self.n_patients),
             "friedman": {"n_complete": int(self.n_complete), "n_incomplete": int(self.n_patients - self.n_complete),
                          **self.friedman.to_dict()},
@@ -331,6 +344,7 @@ class OverTimeResult:
     group_column: str | None = None
     excluded: tuple = ()
     notes: tuple = ()
+    time_unit: str = "week"
 
     def get(self, outcome: str, group: str) -> OverTimeSeries:
         for s in self.series:
@@ -342,14 +356,15 @@ class OverTimeResult:
         return {
             "outcomes": list(self.outcomes),
             "groups": list(self.groups),
-            "weeks": [_f(w) for w in self.weeks],
-            "baseline": _f(self.baseline),
+            "weeks": [float_or_none(w) for w in self.weeks],
+            "baseline": float_or_none(self.baseline),
             "adjust": self.adjust,
             "exact": self.exact,
             "quartiles": f"type {self.quartiles}",
             "series": [s.to_dict() for s in self.series],
             "excluded": [{"row": r, "reason": f"missing {self.group_column}"} for r in self.excluded],
             "notes": list(self.notes),
+            "time_unit": self.time_unit,
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -372,7 +387,7 @@ class OverTimeResult:
         return pd.DataFrame(recs)
 
     def summary(self) -> str:
-        lines = [f"Change over time within groups; baseline week {self.baseline:g}; signed-rank tests against baseline, "
+        lines = [f"Change over time within groups; baseline {self.time_unit} {self.baseline:g}; signed-rank tests against baseline, "
                  f"{self.adjust} correction across visits; Friedman test on complete cases."]
         for s in self.series:
             fr = s.friedman
@@ -382,7 +397,7 @@ class OverTimeResult:
             for i, w in enumerate(s.weeks):
                 v = next((x for x in s.visits if x.week == w), None)
                 ptxt = f", {p_text(v.pval)} (adjusted {p_text(v.pval_adj)}, n = {v.n})" if v else " (baseline)"
-                lines.append(f"  {week_label(w)}: n = {s.n[i]}, median {s.median[i]:.4g} "
+                lines.append(f"  {time_label(w, self.time_unit)}: n = {s.n[i]}, median {s.median[i]:.4g} "
                              f"({s.q1[i]:.4g}–{s.q3[i]:.4g}){ptxt}")
         for n in self.notes:
             lines.append(f"Note: {n}")
@@ -412,6 +427,7 @@ def over_time(
     exact: bool = False,
     quartiles: str | int = "spss",
     source=None,
+    time_unit: str = "week",
 ) -> OverTimeResult:
     """Change of each outcome over the visits within each group (Figure 1).
 
@@ -455,14 +471,15 @@ def over_time(
     """
     outcomes = _outcome_list(outcomes)
     qtype = quartile_type(quartiles)
-    data, chosen, excluded = _prepare_long(frame, outcomes, id=id, week=week, group=group, groups=groups, source=source)
+    notes: list = []
+    data, chosen, excluded = _prepare_long(frame, outcomes, id=id, week=week, group=group, groups=groups, source=source,
+                                           time_unit=time_unit, notes=notes)
     wk = _weeks(data, weeks, source, week)
     base = wk[0] if baseline is None else float(baseline)
     if base not in wk:
         raise InputError("the baseline week is not among the weeks", file=source, column=week, value=baseline)
     adjust_pvalues([0.5], adjust)  # validates the method name early
     series = []
-    notes = []
     gmap = data.drop_duplicates("_id").set_index("_id")["_group"]
     for o in outcomes:
         wall = _wide(data, o, wk)
@@ -483,14 +500,14 @@ def over_time(
             any_value = w.notna().any(axis=1)
             complete = w.notna().all(axis=1)
             cc = w[complete].to_numpy()
-            fr = friedman_test(cc) if cc.shape[0] else _nan_test("friedman", "no patient has a value at every visit")
+            fr = friedman_test(cc) if cc.shape[0] else TestResult.undefined("friedman", "no patient has a value at every visit")
             tests, raw = [], []
             for c in wk:
                 if c == base:
                     continue
                 ok = w[base].notna() & w[c].notna()
                 if ok.sum() == 0:
-                    t = _nan_test("signed_rank", "no patient with values at both visits")
+                    t = TestResult.undefined("signed_rank", "no patient with values at both visits")
                 else:
                     t = signed_rank(w.loc[ok, base].to_numpy(), w.loc[ok, c].to_numpy(), exact=exact)
                 tests.append((c, int(ok.sum()), t))
@@ -503,7 +520,7 @@ def over_time(
     if excluded:
         notes.append(f"{len(excluded)} row(s) with a missing {group} left out")
     return OverTimeResult(tuple(outcomes), tuple(chosen), tuple(wk), base, str(adjust), bool(exact), qtype,
-                          tuple(series), data, group, tuple(excluded), tuple(notes))
+                          tuple(series), data, group, tuple(excluded), tuple(notes), time_unit)
 
 
 # ---------------------------------------------------------------------------
@@ -528,8 +545,8 @@ class PairTest:
         return f"{self.a} vs {self.b}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"pair": [self.a, self.b], "test": self.test, "statistic": _f(self.statistic), "pval": _f(self.pval),
-                "pval_adj": _f(self.pval_adj), "note": self.note}
+        return {"pair": [self.a, self.b], "test": self.test, "statistic": float_or_none(self.statistic), "pval": float_or_none(self.pval),
+                "pval_adj": float_or_none(self.pval_adj), "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -561,12 +578,12 @@ class ChangeCell:
         return {
             "outcome": self.outcome,
             "column": self.label,
-            "start": _f(self.start),
-            "end": _f(self.end),
+            "start": float_or_none(self.start),
+            "end": float_or_none(self.end),
             "cumulative": self.cumulative,
             "normal": self.normal,
             "summary": "mean_sd" if self.normal else "median_iqr",
-            "groups": {g: {k: (int(v) if k == "n" else _f(v)) for k, v in s.items()} for g, s in self.groups.items()},
+            "groups": {g: {k: (int(v) if k == "n" else float_or_none(v)) for k, v in s.items()} for g, s in self.groups.items()},
             "pairs": [p.to_dict() for p in self.pairs],
             "note": self.note,
         }
@@ -600,6 +617,7 @@ class ChangesResult:
     group_column: str = "group"
     excluded: tuple = ()
     notes: tuple = ()
+    time_unit: str = "week"
 
     def cell(self, outcome: str, start: float, end: float, cumulative: bool = False) -> ChangeCell:
         """The cell of one outcome and column (``cumulative=True`` for W0–Wt)."""
@@ -614,7 +632,7 @@ class ChangesResult:
             "outcomes": list(self.outcomes),
             "groups": list(self.groups),
             "pairs": [list(p) for p in self.pairs],
-            "columns": [{"label": f"{week_label(a)}–{week_label(b)}", "start": _f(a), "end": _f(b), "cumulative": c}
+            "columns": [{"label": f"{time_label(a, self.time_unit)}–{time_label(b, self.time_unit)}", "start": float_or_none(a), "end": float_or_none(b), "cumulative": c}
                         for a, b, c in self.columns],
             "definition": "decline = value at the earlier week - value at the later week",
             "options": {"normality": self.normality, "alpha": self.alpha, "welch": self.welch, "exact": self.exact,
@@ -622,6 +640,7 @@ class ChangesResult:
             "cells": [c.to_dict() for c in self.cells],
             "excluded": [{"row": r, "reason": f"missing {self.group_column}"} for r in self.excluded],
             "notes": list(self.notes),
+            "time_unit": self.time_unit,
         }
 
     def to_frame(self, digits: int = 2, cumulative: bool | None = None) -> pd.DataFrame:
@@ -635,7 +654,7 @@ class ChangesResult:
         False only the intervals.
         """
         cols = [c for c in self.columns if cumulative is None or c[2] == cumulative]
-        heads = [("cumulative " if c else "") + f"{week_label(a)}–{week_label(b)}" for a, b, c in cols]
+        heads = [("cumulative " if c else "") + f"{time_label(a, self.time_unit)}–{time_label(b, self.time_unit)}" for a, b, c in cols]
         recs = []
         for o in self.outcomes:
             cells = [self.cell(o, a, b, c) for a, b, c in cols]
@@ -715,6 +734,7 @@ def changes(
     quartiles: str | int = "spss",
     adjust: str | None = None,
     source=None,
+    time_unit: str = "week",
 ) -> ChangesResult:
     """Compare declines between groups over intervals and cumulatively (Table 3).
 
@@ -763,7 +783,9 @@ def changes(
     qtype = quartile_type(quartiles)
     if adjust is not None:
         adjust_pvalues([0.5], adjust)
-    data, chosen, excluded = _prepare_long(frame, outcomes, id=id, week=week, group=group, groups=groups, source=source)
+    pre_notes: list = []
+    data, chosen, excluded = _prepare_long(frame, outcomes, id=id, week=week, group=group, groups=groups, source=source,
+                                           time_unit=time_unit, notes=pre_notes)
     if len(chosen) < 2:
         raise InputError("at least two groups are needed to compare", file=source, column=group)
     wk = sorted(set(data["_week"].tolist()))
@@ -772,7 +794,7 @@ def changes(
     else:
         if isinstance(pairs, str):
             pairs = [tuple(p.split(":")) for p in pairs.split(",") if p.strip()]
-        pairs = [tuple(_label(x) for x in p) for p in pairs]
+        pairs = [tuple(group_label(x) for x in p) for p in pairs]
         for p in pairs:
             if len(p) != 2 or p[0] == p[1]:
                 raise InputError(f"each pair names two different groups, got {p!r}", file=source)
@@ -803,12 +825,12 @@ def changes(
             cells.append(_change_cell(o, a, b, cum, xs, chosen, pairs, normality, alpha, welch, exact, qtype))
     if adjust is not None:
         cells = _adjust_cells(cells, outcomes, pairs, adjust)
-    notes = []
+    notes = list(pre_notes)
     if excluded:
         notes.append(f"{len(excluded)} row(s) with a missing {group} left out")
     return ChangesResult(tuple(outcomes), tuple(chosen), tuple(tuple(p) for p in pairs), tuple(columns), tuple(cells),
                          normality, float(alpha), bool(welch), bool(exact), qtype, adjust, group, tuple(excluded),
-                         tuple(notes))
+                         tuple(notes), time_unit)
 
 
 def _change_cell(o, a, b, cum, xs, chosen, pairs, normality, alpha, welch, exact, qtype) -> ChangeCell:
@@ -816,7 +838,7 @@ def _change_cell(o, a, b, cum, xs, chosen, pairs, normality, alpha, welch, exact
     untestable = []
     for g in chosen:
         x = xs[g]
-        sw = shapiro_wilk(x) if normality == "shapiro" and x.size else _nan_test("shapiro_wilk", "no values")
+        sw = shapiro_wilk(x) if normality == "shapiro" and x.size else TestResult.undefined("shapiro_wilk", "no values")
         q = quantile(x, [0.25, 0.5, 0.75], qtype) if x.size else np.full(3, np.nan)
         summ[g] = {"n": int(x.size), "mean": float(x.mean()) if x.size else np.nan,
                    "sd": float(x.std(ddof=1)) if x.size > 1 else np.nan,
@@ -835,7 +857,7 @@ def _change_cell(o, a, b, cum, xs, chosen, pairs, normality, alpha, welch, exact
     for p, q in pairs:
         x, y = xs[p], xs[q]
         if x.size == 0 or y.size == 0:
-            t = _nan_test("mann_whitney" if not normal else ("welch_t" if welch else "student_t"),
+            t = TestResult.undefined("mann_whitney" if not normal else ("welch_t" if welch else "student_t"),
                           "a group without declines: no test")
         elif normal:
             t = welch_t(x, y) if welch else student_t(x, y)

@@ -52,19 +52,8 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import EstimationError, InputError
-from .describe import (
-    _check_column,
-    _check_frame,
-    _f,
-    _is_missing,
-    _label,
-    _numeric,
-    _ranksum_counts,
-    _tie_term,
-    format_p,
-    p_text,
-    standardized_difference,
-)
+from ..stats import ADJUST_METHODS, adjust_pvalues, float_or_none, format_p, p_text, ranksum_counts, standardized_difference, tie_term
+from .columns import check_column, check_frame, group_label, is_missing, numeric_values
 
 __all__ = [
     "ADJUST_METHODS",
@@ -78,60 +67,6 @@ __all__ = [
     "IPWResult",
     "ipw",
 ]
-
-#: multiplicity corrections: our name -> statsmodels' multipletests name
-ADJUST_METHODS = {
-    "holm": "holm",
-    "BH": "fdr_bh",
-    "bonferroni": "bonferroni",
-    "hochberg": "simes-hochberg",
-    "BY": "fdr_by",
-    "none": None,
-}
-_ADJUST_CODES = {k.lower(): k for k in ADJUST_METHODS}
-_ADJUST_CODES.update({"fdr": "BH", "fdr_bh": "BH", "fdr_by": "BY", "simes-hochberg": "hochberg"})
-
-
-def adjust_pvalues(pvals, method: str = "holm") -> np.ndarray:
-    """Adjust P values for multiple testing.
-
-    Parameters
-    ----------
-    pvals : array_like
-        P values; NaN marks a test that was not done.
-    method : str
-        ``"holm"`` (Holm 1979), ``"BH"`` (Benjamini-Hochberg 1995 [7]_),
-        ``"bonferroni"``, ``"hochberg"``, ``"BY"`` (Benjamini-Yekutieli) or
-        ``"none"``, as R's ``p.adjust`` codes.
-
-    Returns
-    -------
-    numpy.ndarray
-        Adjusted P values, NaN where the input is NaN.
-
-    Notes
-    -----
-    Computed by statsmodels' ``multipletests`` on the non-missing P values,
-    which equals R's ``p.adjust(p[!is.na(p)], method)``. R's own default with
-    missing values (``n = length(p)``) counts a missing P value as a test;
-    we do not, as a missing P value is a comparison that could not be made.
-    """
-    key = _ADJUST_CODES.get(str(method).lower())
-    if key is None:
-        raise InputError(f"unknown multiplicity correction {method!r}; allowed: {', '.join(ADJUST_METHODS)}")
-    p = np.asarray(pvals, dtype=float).ravel()
-    ok = np.isfinite(p)
-    if np.any((p[ok] < 0) | (p[ok] > 1)):
-        raise InputError("P values must lie between 0 and 1")
-    out = np.full(p.shape, np.nan)
-    if ADJUST_METHODS[key] is None or not ok.any():
-        out[ok] = p[ok]
-        return out
-    from statsmodels.stats.multitest import multipletests
-
-    out[ok] = multipletests(p[ok], method=ADJUST_METHODS[key])[1]
-    return out
-
 
 # ---------------------------------------------------------------------------
 # Hodges-Lehmann
@@ -203,7 +138,7 @@ class HodgesLehmannResult:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in self.__dict__.items()}
+        return {k: (float_or_none(v) if isinstance(v, (float, np.floating)) else v) for k, v in self.__dict__.items()}
 
     def summary(self) -> str:
         return (f"Hodges-Lehmann shift (x - y) = {self.estimate:.4g}, {100 * self.level:g}% CI "
@@ -249,17 +184,17 @@ def hodges_lehmann(x, y, *, level: float = 0.95, exact: bool | None = None, corr
         raise InputError("hodges_lehmann() needs at least one value in each sample")
     if not 0 < level < 1:
         raise InputError(f"level must lie between 0 and 1, got {level!r}")
-    from .describe import mann_whitney
+    from ..stats import mann_whitney
 
     r = stats.rankdata(np.concatenate([x, y]))
-    ties = _tie_term(r) > 0
+    ties = tie_term(r) > 0
     if exact is None:
         exact = nx < 50 and ny < 50
     alpha = 1 - level
     if exact and not ties:
         test = mann_whitney(x, y, exact=True)
         diffs = np.sort(np.subtract.outer(x, y).ravel())
-        counts = _ranksum_counts(nx, ny)
+        counts = ranksum_counts(nx, ny)
         cdf = np.cumsum(counts) / counts.sum()
         qu = int(np.searchsorted(cdf, alpha / 2 - 10 * np.finfo(float).eps, side="left"))
         if qu == 0:
@@ -277,7 +212,7 @@ def hodges_lehmann(x, y, *, level: float = 0.95, exact: bool | None = None, corr
         dr = stats.rankdata(np.concatenate([x - d, y]))
         dz = dr[:nx].sum() - nx * (nx + 1) / 2 - nx * ny / 2
         corr = 0.5 * np.sign(dz) if correct else 0.0
-        sigma = math.sqrt(nx * ny / 12 * ((N + 1) - _tie_term(dr) / (N * (N - 1))))
+        sigma = math.sqrt(nx * ny / 12 * ((N + 1) - tie_term(dr) / (N * (N - 1))))
         if sigma == 0:
             raise EstimationError("cannot compute the confidence interval when all observations are tied")
         return (dz - corr) / sigma - zq
@@ -311,27 +246,27 @@ def hodges_lehmann(x, y, *, level: float = 0.95, exact: bool | None = None, corr
 def _levels(series: pd.Series, miss) -> list[str]:
     vals = series[~miss]
     if isinstance(series.dtype, pd.CategoricalDtype):
-        return [_label(c) for c in series.cat.categories if _label(c) in {_label(v) for v in vals}]
+        return [group_label(c) for c in series.cat.categories if group_label(c) in {group_label(v) for v in vals}]
     if pd.api.types.is_numeric_dtype(vals.dtype) and not pd.api.types.is_bool_dtype(vals.dtype):
-        return [_label(v) for v in sorted(pd.unique(vals))]
-    return sorted({_label(v) for v in vals.tolist()})
+        return [group_label(v) for v in sorted(pd.unique(vals))]
+    return sorted({group_label(v) for v in vals.tolist()})
 
 
 def _factor(frame, column, levels, reference, source):
     """(labels per row, ordered levels with the reference first)."""
     series = frame[column]
-    miss = _is_missing(series)
-    labs = np.array([None if m else _label(v) for v, m in zip(series.tolist(), miss)], dtype=object)
+    miss = is_missing(series)
+    labs = np.array([None if m else group_label(v) for v, m in zip(series.tolist(), miss)], dtype=object)
     found = _levels(series, miss)
     if levels is not None:
-        levels = [_label(g) for g in (levels.split(",") if isinstance(levels, str) else levels)]
+        levels = [group_label(g) for g in (levels.split(",") if isinstance(levels, str) else levels)]
         for g in levels:
             if g not in found:
                 raise InputError(f"level not found; levels are: {', '.join(found)}", file=source, column=column, value=g)
     else:
         levels = found
     if reference is not None:
-        reference = _label(reference)
+        reference = group_label(reference)
         if reference not in levels:
             raise InputError(f"reference level not found; levels are: {', '.join(levels)}", file=source,
                              column=column, value=reference)
@@ -389,11 +324,11 @@ class MixedModelResult:
             "n_ids": self.n_ids,
             "groups": list(self.groups),
             "level": self.level,
-            "fixed": [{k: (_f(v) if k != "term" else v) for k, v in rec.items()} for rec in self.to_frame().to_dict("records")],
-            "random": {"var_intercept": _f(self.var_intercept), "sd_intercept": _f(math.sqrt(max(self.var_intercept, 0))),
-                       "var_residual": _f(self.var_residual), "sd_residual": _f(math.sqrt(self.var_residual)),
-                       "icc": _f(self.icc)},
-            "loglik": _f(self.loglik),
+            "fixed": [{k: (float_or_none(v) if k != "term" else v) for k, v in rec.items()} for rec in self.to_frame().to_dict("records")],
+            "random": {"var_intercept": float_or_none(self.var_intercept), "sd_intercept": float_or_none(math.sqrt(max(self.var_intercept, 0))),
+                       "var_residual": float_or_none(self.var_residual), "sd_residual": float_or_none(math.sqrt(self.var_residual)),
+                       "icc": float_or_none(self.icc)},
+            "loglik": float_or_none(self.loglik),
             "converged": self.converged,
             "notes": list(self.notes),
         }
@@ -505,21 +440,21 @@ def mixed_model(
     constant variance, a common within-patient correlation (compound
     symmetry), and data missing at random given the observed outcomes.
     """
-    _check_frame(frame, source)
+    check_frame(frame, source)
     if outcome not in frame.columns and {"outcome", "value"} <= set(frame.columns):
         from .longitudinal import from_tidy  # the tidy layout of VisitTable.to_frame("long")
 
         frame = from_tidy(frame, [outcome], id=id, week=week, group=group, source=source)
     for c, what in ((outcome, "outcome"), (id, "patient id"), (group, "group"), (week, "week")):
-        _check_column(frame, c, what, source)
+        check_column(frame, c, what, source)
     if week_as not in ("numeric", "categorical"):
         raise InputError(f"week_as must be 'numeric' or 'categorical', got {week_as!r}")
     if not 0 < level < 1:
         raise InputError(f"level must lie between 0 and 1, got {level!r}")
-    y = _numeric(frame[outcome], outcome, source, strict=True)
-    wk = _numeric(frame[week], week, source, strict=True)
+    y = numeric_values(frame[outcome], outcome, source, strict=True)
+    wk = numeric_values(frame[week], week, source, strict=True)
     labs, levels = _factor(frame, group, groups, reference, source)
-    ids = np.array([_label(v) for v in frame[id].tolist()], dtype=object)
+    ids = np.array([group_label(v) for v in frame[id].tolist()], dtype=object)
     keep = np.isfinite(y) & np.isfinite(wk) & np.array([lab in set(levels) for lab in labs]) & ~frame[id].isna().to_numpy()
     dropped = int((np.array([lab in set(levels) for lab in labs]) & ~keep).sum())
     y, wk, labs, ids = y[keep], wk[keep], labs[keep], ids[keep]
@@ -641,10 +576,10 @@ class AncovaResult:
             "formula": self.formula,
             "n": self.n,
             "df": self.df,
-            "sigma": _f(self.sigma),
+            "sigma": float_or_none(self.sigma),
             "level": self.level,
-            "coefficients": [{k: (_f(v) if k != "term" else v) for k, v in r.items()} for r in self.to_frame().to_dict("records")],
-            "adjusted_means": [{"group": g, "mean": _f(m)} for g, m in zip(self.groups, self.adjusted_means)],
+            "coefficients": [{k: (float_or_none(v) if k != "term" else v) for k, v in r.items()} for r in self.to_frame().to_dict("records")],
+            "adjusted_means": [{"group": g, "mean": float_or_none(m)} for g, m in zip(self.groups, self.adjusted_means)],
             "notes": list(self.notes),
         }
 
@@ -698,16 +633,16 @@ def ancova(
     left out and counted in ``notes``. Adjusted means are the model's
     predictions per group at the mean baseline (and mean covariates).
     """
-    _check_frame(frame, source)
+    check_frame(frame, source)
     if response not in ("decline", "change", "followup"):
         raise InputError(f"response must be 'decline', 'change' or 'followup', got {response!r}")
     if isinstance(covariates, str):
         covariates = [c.strip() for c in covariates.split(",") if c.strip()]
     for c, what in [(followup, "follow-up"), (baseline, "baseline"), (group, "group")] + [(c, "covariate") for c in covariates]:
-        _check_column(frame, c, what, source)
-    fu = _numeric(frame[followup], followup, source, strict=True)
-    bl = _numeric(frame[baseline], baseline, source, strict=True)
-    cov = [_numeric(frame[c], c, source, strict=True) for c in covariates]
+        check_column(frame, c, what, source)
+    fu = numeric_values(frame[followup], followup, source, strict=True)
+    bl = numeric_values(frame[baseline], baseline, source, strict=True)
+    cov = [numeric_values(frame[c], c, source, strict=True) for c in covariates]
     labs, levels = _factor(frame, group, groups, reference, source)
     ingroup = np.array([lab in set(levels) for lab in labs])
     keep = ingroup & np.isfinite(fu) & np.isfinite(bl)
@@ -790,14 +725,14 @@ class IPWResult:
             "method": "inverse probability of treatment weighting (ATE)",
             "treatment": self.treatment, "treated": self.treated, "control": self.control, "outcome": self.outcome,
             "stabilized": self.stabilized, "n_treated": self.n_treated, "n_control": self.n_control,
-            "propensity_model": [{"term": t, "estimate": _f(b), "se": _f(s)}
+            "propensity_model": [{"term": t, "estimate": float_or_none(b), "se": float_or_none(s)}
                                  for t, b, s in zip(self.propensity_terms, self.propensity_coef, self.propensity_se)],
-            "weights": {"min": _f(self.weights.min()), "max": _f(self.weights.max()), "sum": _f(self.weights.sum()),
-                        "ess_treated": _f(self.ess_treated), "ess_control": _f(self.ess_control)},
-            "balance": [{k: (_f(v) if k != "covariate" else v) for k, v in r.items()} for r in self.balance.to_dict("records")],
-            "mean_treated": _f(self.mean_treated), "mean_control": _f(self.mean_control),
-            "difference": _f(self.difference), "se": _f(self.se), "ci_low": _f(self.ci_low), "ci_high": _f(self.ci_high),
-            "pval": _f(self.pval), "level": self.level, "notes": list(self.notes),
+            "weights": {"min": float_or_none(self.weights.min()), "max": float_or_none(self.weights.max()), "sum": float_or_none(self.weights.sum()),
+                        "ess_treated": float_or_none(self.ess_treated), "ess_control": float_or_none(self.ess_control)},
+            "balance": [{k: (float_or_none(v) if k != "covariate" else v) for k, v in r.items()} for r in self.balance.to_dict("records")],
+            "mean_treated": float_or_none(self.mean_treated), "mean_control": float_or_none(self.mean_control),
+            "difference": float_or_none(self.difference), "se": float_or_none(self.se), "ci_low": float_or_none(self.ci_low), "ci_high": float_or_none(self.ci_high),
+            "pval": float_or_none(self.pval), "level": self.level, "notes": list(self.notes),
         }
 
     def summary(self) -> str:
@@ -878,14 +813,14 @@ def ipw(
     score, which makes it conservative for the ATE [5]_. Patients with a
     missing value are left out and counted in ``notes``.
     """
-    _check_frame(frame, source)
+    check_frame(frame, source)
     if isinstance(covariates, str):
         covariates = [c.strip() for c in covariates.split(",") if c.strip()]
     covariates = list(covariates)
     if not covariates:
         raise InputError("name at least one covariate for the propensity model")
     for c, what in [(treatment, "treatment"), (outcome, "outcome")] + [(c, "covariate") for c in covariates]:
-        _check_column(frame, c, what, source)
+        check_column(frame, c, what, source)
     if not 0 < level < 1:
         raise InputError(f"level must lie between 0 and 1, got {level!r}")
     labs, levels = _factor(frame, treatment, None, None, source)
@@ -900,19 +835,19 @@ def ipw(
         else:
             raise InputError(f"say which group is treated: treated= one of {', '.join(levels)}", file=source,
                              column=treatment)
-    treated = _label(treated)
+    treated = group_label(treated)
     if treated not in levels:
         raise InputError(f"treated group not found; groups are: {', '.join(levels)}", file=source, column=treatment,
                          value=treated)
     control = next(g for g in levels if g != treated)
-    y = _numeric(frame[outcome], outcome, source, strict=True)
+    y = numeric_values(frame[outcome], outcome, source, strict=True)
     keep = np.array([lab is not None for lab in labs]) & np.isfinite(y)
     design, names, balance_cols = [], [], []
     for c in covariates:
-        vals = _numeric(frame[c], c, source, strict=False)
+        vals = numeric_values(frame[c], c, source, strict=False)
         if vals is None:
-            miss = _is_missing(frame[c])
-            clabs = np.array([None if m else _label(v) for v, m in zip(frame[c].tolist(), miss)], dtype=object)
+            miss = is_missing(frame[c])
+            clabs = np.array([None if m else group_label(v) for v, m in zip(frame[c].tolist(), miss)], dtype=object)
             keep &= ~miss
             lv = _levels(frame[c], miss)
             for level_ in lv[1:]:

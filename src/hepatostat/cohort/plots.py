@@ -24,7 +24,7 @@ import numpy as np
 
 from ..meta.plots import _mpl, save_figure
 from .describe import quantile
-from .longitudinal import week_label
+from .timeunits import week_label
 
 __all__ = ["PALETTE", "plot_over_time", "plot_declines", "plot_balance", "stars"]
 

@@ -95,6 +95,7 @@ import pandas as pd
 
 from .. import units as _units
 from ..errors import InputError
+from ..io.jsonsafe import to_jsonable
 
 __all__ = [
     "CohortData",
@@ -416,6 +417,7 @@ class CohortData:
     time_axis: str
     source: str | None = None
     synthetic: bool = False
+    read_notes: tuple = ()
 
     @property
     def n_persons(self) -> int:
@@ -440,7 +442,8 @@ class CohortData:
             "n_labs": int(len(self.labs)),
             "labs_per_test": {k: int(v) for k, v in tests.items()},
             "n_censored": int(self.labs["censored"].sum()) if len(self.labs) else 0,
-            "exclusions": [{k: _py(v) for k, v in row.items()} for row in self.exclusions.to_dict("records")],
+            "exclusions": to_jsonable(self.exclusions.to_dict("records")),
+            "read_notes": list(self.read_notes),
         }
 
     def summary(self) -> str:
@@ -452,6 +455,8 @@ class CohortData:
         ]
         if d["labs_per_test"]:
             lines.append("Lab results per test: " + ", ".join(f"{k} {v}" for k, v in d["labs_per_test"].items()))
+        for note in self.read_notes:
+            lines.append(f"Read: {note}")
         lines.append(f"Rows not used (exclusion log): {len(self.exclusions)}")
         for reason, n in self.exclusions.groupby("reason").size().sort_values(ascending=False).head(8).items():
             lines.append(f"  {n:>5}  {reason}")
@@ -472,6 +477,8 @@ def cohort_data(
     source=None,
     row_offset: int | Mapping[str, int] = 2,
     unknown_tests: str = "error",
+    tests: Mapping[str, str] | None = None,
+    pt_to_inr: tuple | None = None,
 ) -> CohortData:
     """Validate the three cohort tables and bring them into canonical form.
 
@@ -489,8 +496,21 @@ def cohort_data(
         whose header is row 1; 1 for SPSS/Stata/database tables).
     unknown_tests : {"error", "log"}
         What to do with a lab row whose test is not in
-        :data:`hepatostat.units.TESTS`: raise (default) or put it in the
-        exclusion log.
+        :data:`hepatostat.units.TESTS` and not declared in ``tests``: raise
+        (default) or put it in the exclusion log.
+    tests : mapping, optional
+        Lab tests hepatostat does not know, with the unit the user declares:
+        ``{"alk_phos": "U/L", "platelets": "10^9/L"}`` (see
+        :func:`hepatostat.units.custom_test`). Their rows pass through with
+        that unit (a row with another unit is an error), and they can be
+        windowed and compared like built-in tests. Keys that are built-in
+        tests are ignored here (their units are known).
+    pt_to_inr : (isi, mnpt), optional
+        Derive INR rows from prothrombin times in seconds with the WHO
+        formula ``INR = (PT / MNPT) ^ ISI`` (:func:`hepatostat.units.pt_to_inr`).
+        Only done when asked; a measured INR of the same person and day is
+        kept and the derived one logged. Prothrombin activity (%) is never
+        converted (no formula exists).
 
     Returns
     -------
@@ -517,7 +537,10 @@ def cohort_data(
     known_ids = set(per["person_id"])
 
     tr, tr_axis = _treatments(treatments, files["treatments"], offs["treatments"], known_ids, birth, log)
-    lb, lb_axis = _labs(labs, files["labs"], offs["labs"], known_ids, birth, log, unknown_tests)
+    custom = declared_tests(tests)
+    lb, lb_axis = _labs(labs, files["labs"], offs["labs"], known_ids, birth, log, unknown_tests, custom)
+    if pt_to_inr is not None:
+        lb = _derive_inr(lb, pt_to_inr, log)
     axes = {a for a in (tr_axis, lb_axis) if a is not None}
     if len(axes) > 1:
         raise InputError(
@@ -772,7 +795,56 @@ def _lab_text_value(v: str, src, i) -> tuple[float, str]:
     return float(parsed.values), sign
 
 
-def _resolve_tests(f, src, log, keep, unknown_tests) -> np.ndarray:
+def declared_tests(tests) -> dict:
+    """``{key: LabTest}`` for the user's declared tests (name -> unit); built-in names are skipped."""
+    out: dict = {}
+    for name, unit in dict(tests or {}).items():
+        try:
+            _units.get_test(str(name))
+            continue  # a built-in test: its units are known
+        except InputError:
+            pass
+        t = _units.custom_test(name, unit)
+        out[t.key] = t
+    return out
+
+
+def _lookup_test(key: str, custom: Mapping):
+    """Registry key of a lab test name: built-in (name, alias, LOINC) or declared; None if unknown."""
+    try:
+        return _units.get_test(key).key
+    except InputError:
+        pass
+    k = re.sub(r"[^0-9a-z]+", "_", key.lower()).strip("_")
+    return k if k in custom else None
+
+
+def _derive_inr(lb: pd.DataFrame, params, log) -> pd.DataFrame:
+    """Add INR rows computed from PT (s) rows (see ``pt_to_inr`` of :func:`cohort_data`)."""
+    try:
+        isi, mnpt = (float(x) for x in params)
+    except (TypeError, ValueError):
+        raise InputError(f"pt_to_inr needs two numbers (ISI, mean normal PT in seconds), got {params!r}") from None
+    pt = lb[lb["test"] == "pt"]
+    if pt.empty:
+        raise InputError("PT to INR was asked for, but the labs hold no prothrombin time (test pt, in seconds)")
+    inr = pt.copy()
+    inr["test"] = "inr"
+    inr["loinc"] = _units.TESTS["inr"].loinc
+    inr["value"] = np.atleast_1d(_units.pt_to_inr(pt["value"].to_numpy(), isi, mnpt))
+    inr["unit"] = _units.canonical_unit("inr")
+    inr["value_source"] = [f"PT {v} s -> INR (ISI {isi:g}, MNPT {mnpt:g} s)" for v in pt["value_source"]]
+    measured = lb[lb["test"] == "inr"]
+    key = ["person_id", "day"]
+    clash = inr.merge(measured[key].drop_duplicates(), on=key, how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    for _, r in inr[clash].iterrows():
+        log.append(_entry("import", "measurement", r["person_id"], {"file": r["file"], "row": int(r["row"]), "column": "value"},
+                          r["value_source"], "INR derived from PT not used: a measured INR exists on the same day"))
+    out = pd.concat([lb, inr[~clash]], ignore_index=True)
+    return out.sort_values(["person_id", "day", "test", "row"], kind="stable")
+
+
+def _resolve_tests(f, src, log, keep, unknown_tests, custom=None) -> np.ndarray:
     n = len(f)
     tests = np.empty(n, dtype=object)
     raw_test = f["test"].astype(object).to_numpy() if "test" in f.columns else np.full(n, None, dtype=object)
@@ -784,7 +856,10 @@ def _resolve_tests(f, src, log, keep, unknown_tests) -> np.ndarray:
             file=src.file,
         )
     cache: dict = {}
+    custom = custom or {}
     allowed = ", ".join(f"{t.key} (LOINC {t.loinc})" for t in _units.TESTS.values())
+    if custom:
+        allowed += "; declared: " + ", ".join(f"{t.key} ({t.canonical_display})" for t in custom.values())
     for i in range(n):
         name = raw_test[i] if not _is_blank(raw_test[i]) else raw_loinc[i]
         col = "test" if not _is_blank(raw_test[i]) else "loinc"
@@ -797,14 +872,13 @@ def _resolve_tests(f, src, log, keep, unknown_tests) -> np.ndarray:
             )
         key = str(name).strip()
         if key not in cache:
-            try:
-                cache[key] = _units.get_test(key).key
-            except InputError:
-                cache[key] = None
+            cache[key] = _lookup_test(key, custom)
         if cache[key] is None:
             if unknown_tests == "error":
                 raise InputError(
-                    f"labs: unknown lab test {key!r}; allowed (name, alias or LOINC code): {allowed}",
+                    f"labs: unknown lab test {key!r}; allowed (name, alias or LOINC code): {allowed}. "
+                    "Declare other tests with their unit (build --units FILE with columns column,unit; "
+                    "tests= in Python) or pass --unknown-tests log",
                     value=key,
                     **src.where(i, col),
                 )
@@ -814,7 +888,7 @@ def _resolve_tests(f, src, log, keep, unknown_tests) -> np.ndarray:
     return tests
 
 
-def _labs(frame, file, offset, known_ids, birth, log, unknown_tests):
+def _labs(frame, file, offset, known_ids, birth, log, unknown_tests, custom=None):
     f = _rename(frame, LAB_COLUMNS, "labs", file)
     src = _Source(f, file, offset)
     n = len(f)
@@ -822,7 +896,9 @@ def _labs(frame, file, offset, known_ids, birth, log, unknown_tests):
         raise InputError("labs: no person_id column", file=file)
     pid = pd.Series(_person_ids(f["person_id"], src, "labs"), index=f.index)
     keep = np.ones(n, bool)
-    tests = _resolve_tests(f, src, log, keep, unknown_tests)
+    custom = custom or {}
+    registry = {**_units.TESTS, **_units.EXTRA_TESTS, **custom}
+    tests = _resolve_tests(f, src, log, keep, unknown_tests, custom)
     date, day, axis = _time(f, src, "labs")
     # units: column, then the UCUM code of the unit concept
     if "unit" in f.columns:
@@ -847,7 +923,7 @@ def _labs(frame, file, offset, known_ids, birth, log, unknown_tests):
     for i in range(n):
         if not keep[i]:
             continue
-        t = _units.TESTS[tests[i]]
+        t = registry[tests[i]]
         u = raw_unit[i]
         key = (t.key, None if _is_missing(u) else str(u).strip())
         if key not in unit_cache:
@@ -885,7 +961,7 @@ def _labs(frame, file, offset, known_ids, birth, log, unknown_tests):
         groups = pd.DataFrame({"i": idx_keep, "test": tests[idx_keep], "unit": units[idx_keep]}).groupby(["test", "unit"], sort=False)
         for (test, unit), g in groups:
             ii = g["i"].to_numpy()
-            ok, reasons = _units.check_plausible(values[ii], test, unit)
+            ok, reasons = _units.check_plausible(values[ii], registry[test], unit)
             ok = np.atleast_1d(ok)
             reasons = np.atleast_1d(reasons)
             for j in np.flatnonzero(~ok):
@@ -896,8 +972,8 @@ def _labs(frame, file, offset, known_ids, birth, log, unknown_tests):
                 )
                 keep[i] = False
             good = ii[ok]
-            canon[good] = np.atleast_1d(_units.to_canonical(values[good], test, unit))
-            canon_unit[good] = _units.canonical_unit(test)
+            canon[good] = np.atleast_1d(_units.to_canonical(values[good], registry[test], unit))
+            canon_unit[good] = _units.canonical_unit(registry[test])
 
     if src.files is not None:
         files = [src.file if _is_missing(x) else x for x in src.files]
@@ -909,7 +985,7 @@ def _labs(frame, file, offset, known_ids, birth, log, unknown_tests):
             "date": date.to_numpy(),
             "day": day.to_numpy(),
             "test": tests,
-            "loinc": [None if t is None else _units.TESTS[t].loinc for t in tests],
+            "loinc": [None if t is None or not registry[t].loinc else registry[t].loinc for t in tests],
             "value": canon,
             "unit": canon_unit,
             "operator": ops,
@@ -1029,23 +1105,37 @@ def wide_to_long(frame: pd.DataFrame, *, units=None, source=None, row_offset: in
     if "date" not in reserved and "day" not in reserved:
         raise InputError("wide lab sheet: no date or day column; each row is one visit and needs its date or study day", file=source)
     ignore = {str(c) for c in ignore}
+    missing_ignored = sorted(ignore - {str(c) for c in frame.columns})
+    if missing_ignored:
+        raise InputError(f"ignore names columns not in the sheet: {', '.join(missing_ignored)}", file=source)
     allowed = ", ".join(f"{t.key} ({', '.join(t.units)})" for t in _units.TESTS.values())
+    declared: dict = {}
     pieces = []
-    rows = np.arange(row_offset, row_offset + len(frame))
+    rows = (frame["source_row"].to_numpy() if "source_row" in frame.columns
+            else np.arange(row_offset, row_offset + len(frame)))
     base = {k: frame[v].to_numpy() for k, v in reserved.items()}
     for c in frame.columns:
-        if c in reserved.values() or str(c) in ignore:
+        if c in reserved.values() or str(c) in ignore or c in _META:
             continue
         split = _split_header(str(c))
         if split is None:
-            raise InputError(
-                f"wide lab sheet: column {str(c)!r} is not a known lab test; allowed tests (units): {allowed}. "
-                "Write the unit in the header (TBIL_umol_L, TBIL (umol/L)) or pass a units mapping; "
-                "list other columns in ignore=",
-                file=source,
-                column=str(c),
-            )
-        test, unit = split
+            m = re.match(r"^(.+?)\s*[\(\[]\s*(.+?)\s*[\)\]]$", str(c).strip())
+            if str(c) in units:
+                test, unit = _units.custom_test(str(c), units[str(c)]), None
+            elif m:
+                test, unit = _units.custom_test(m.group(1), m.group(2)), None
+            else:
+                raise InputError(
+                    f"wide lab sheet: column {str(c)!r} is not a known lab test; allowed tests (units): {allowed}. "
+                    "Write the unit in the header (TBIL_umol_L, TBIL (umol/L); any other test as 'ALP (U/L)'), "
+                    "declare its unit in a units table (build --units), or leave the column out (--ignore; "
+                    "ignore= in Python)",
+                    file=source,
+                    column=str(c),
+                )
+            declared[test.key] = test.canonical_display
+        else:
+            test, unit = split
         mapped = None
         for k in (str(c), str(c).split("_")[0], test.key):
             if k in units:
@@ -1093,4 +1183,5 @@ def wide_to_long(frame: pd.DataFrame, *, units=None, source=None, row_offset: in
     out = pd.concat(pieces, ignore_index=True)
     if "visit" in out.columns:
         out = out.rename(columns={"visit": "visit_label"})
+    out.attrs["declared_tests"] = declared
     return out.sort_values(["source_row", "test"], kind="stable").reset_index(drop=True)

@@ -52,12 +52,12 @@ import pandas as pd
 
 from .. import units as _units
 from ..errors import InputError
-from ..io.tables import TABLE_SUFFIXES, read_table
+from ..io.read import TABLE_SUFFIXES, read_table
 from .schema import CohortData, cohort_data, snake, wide_to_long
 
 __all__ = ["read_cohort", "read_omop", "write_cohort", "read_any", "COHORT_SUFFIXES", "WRITE_FORMATS"]
 
-COHORT_SUFFIXES = TABLE_SUFFIXES + (".sav", ".zsav", ".dta")
+COHORT_SUFFIXES = TABLE_SUFFIXES
 DB_SUFFIXES = (".duckdb", ".ddb", ".db")
 WRITE_FORMATS = ("csv", "xlsx", "sav", "dta", "parquet", "duckdb")
 
@@ -84,102 +84,132 @@ _OP_CODES = {"<": 4171756, "<=": 4171754, ">": 4172704, ">=": 4171755}
 def read_any(path) -> tuple[pd.DataFrame, int]:
     """Read one table file; return it with the row number of its first data row.
 
-    CSV/TSV/Excel/Parquet through :func:`hepatostat.io.read_table`; SPSS
-    ``.sav`` through pyreadstat (codes, not value labels); Stata ``.dta``
-    through pandas (value labels applied where present).
+    Every format through :func:`hepatostat.io.read_table` (CSV/TSV sniffed,
+    Excel, SPSS and Stata with value labels applied, Parquet, DuckDB). The
+    frame gets ``source_row`` (the spreadsheet row of each row, right also
+    after blank lines) unless it has one; labelled categories become text.
     """
     p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix in (".sav", ".zsav", ".dta"):
-        if not p.exists():
-            raise InputError("file not found", file=p)
-        try:
-            if suffix == ".dta":
-                frame = pd.read_stata(p, convert_categoricals=True)
-                for c in frame.columns:
-                    if isinstance(frame[c].dtype, pd.CategoricalDtype):
-                        frame[c] = frame[c].astype(object)
-            else:
-                import pyreadstat
-
-                frame, _ = pyreadstat.read_sav(str(p), apply_value_formats=False)
-        except ImportError as exc:
-            raise InputError(f"reading {suffix} files needs an optional package: {exc}", file=p) from None
-        except Exception as exc:  # pyreadstat and pandas raise several types
-            raise InputError(f"cannot read the file as {suffix[1:].upper()}: {str(exc).splitlines()[0]}", file=p) from None
-        frame.columns = [str(c).strip() for c in frame.columns]
-        return frame, 1
     frame = read_table(p)
-    return frame, (1 if suffix == ".parquet" else 2)
+    off = 2 if frame.attrs.get("format") in ("csv", "excel") else 1
+    for c in frame.columns:
+        if isinstance(frame[c].dtype, pd.CategoricalDtype):
+            frame[c] = frame[c].astype(object)
+    if "source_row" not in frame.columns:
+        idx = frame.index
+        frame["source_row"] = (np.asarray(idx, dtype=np.int64) + off if pd.api.types.is_integer_dtype(idx.dtype)
+                               else np.arange(off, off + len(frame)))
+    return frame, off
 
 
 def _table_of(stem: str) -> str | None:
+    """The cohort table a file name stands for: ``labs``, ``labs_2021``, ``2021_labs`` -> labs."""
     s = snake(stem)
     for table, names in _TABLE_NAMES.items():
         for n in names:
-            if s == n or s.endswith("_" + n):
+            if s == n or s.endswith("_" + n) or s.startswith(n + "_"):
                 return table
     return None
 
 
-def _find_files(folder: Path) -> dict[str, Path]:
+#: tables that may come in several files (rows appended); the others must be one file
+MULTI_FILE_TABLES = ("labs", "labs_wide")
+
+
+def _find_files(folder: Path) -> tuple[dict[str, list[Path]], list[str]]:
+    """Files per table (labs may be several: labs.csv, labs_2021.csv) and notes saying which were used."""
     found: dict[str, list[Path]] = {}
+    notes: list[str] = []
+    skipped = []
     for p in sorted(folder.iterdir()):
-        if not p.is_file() or p.suffix.lower() not in COHORT_SUFFIXES or p.name.startswith((".", "~$")):
+        if not p.is_file() or p.name.startswith((".", "~$")):
+            continue
+        if p.suffix.lower() not in COHORT_SUFFIXES:
+            skipped.append(p.name)
             continue
         t = _table_of(p.stem)
         if t is not None:
             found.setdefault(t, []).append(p)
+        else:
+            skipped.append(p.name)
     for t, ps in found.items():
         if len(ps) > 1:
-            raise InputError(f"more than one {t} table: {', '.join(p.name for p in ps)}; keep one", file=folder)
-    return {t: ps[0] for t, ps in found.items()}
+            if t not in MULTI_FILE_TABLES or len({p.suffix.lower() for p in ps}) > 1:
+                # labs.csv + labs_2021.csv are parts of one table; labs.csv + labs.parquet are one table saved twice
+                raise InputError(f"more than one {t} table: {', '.join(p.name for p in ps)}; keep one"
+                                 + (" (lab files split by period are appended when they have the same format)"
+                                    if t in MULTI_FILE_TABLES else ""), file=folder)
+            notes.append(f"{t}: {len(ps)} files read and appended: {', '.join(p.name for p in ps)}")
+    if skipped:
+        notes.append(f"not a cohort table, not read: {', '.join(skipped)}")
+    return found, notes
 
 
-def _labs_from(parts: dict, units) -> tuple[pd.DataFrame, str, int]:
-    """Long labs from a long table, a wide sheet or both (with their origins)."""
+def _labs_from(parts: dict, units, ignore=()) -> tuple[pd.DataFrame, str, int, dict]:
+    """Long labs from long tables, wide sheets or both (with their origins and declared tests)."""
+    declared: dict = {}
     frames = []
     names = []
     offset = 2
-    if "labs" in parts:
-        frame, off, name = parts["labs"]
-        if not any(snake(c) in ("test", "measurement_source_value", "lab_test", "analyte", "loinc", "measurement_concept_code") for c in frame.columns):
-            frames.append(wide_to_long(frame, units=units, source=name, row_offset=off))
-        else:
-            f = frame.copy()
-            f["source_file"] = name
-            f["source_row"] = np.arange(off, off + len(f))
-            frames.append(f)
-        names.append(name)
-        offset = off
-    if "labs_wide" in parts:
-        frame, off, name = parts["labs_wide"]
-        frames.append(wide_to_long(frame, units=units, source=name, row_offset=off))
-        names.append(name)
+    for key in ("labs", "labs_wide"):
+        for frame, off, name in parts.get(key, []):
+            is_long = key == "labs" and any(
+                snake(c) in ("test", "measurement_source_value", "lab_test", "analyte", "loinc", "measurement_concept_code")
+                for c in frame.columns)
+            if not is_long:
+                long = wide_to_long(frame, units=units, source=name, row_offset=off, ignore=ignore)
+                declared.update(long.attrs.get("declared_tests", {}))
+                frames.append(long)
+            else:
+                f = frame.copy()
+                f["source_file"] = name
+                if "source_row" not in f.columns:
+                    f["source_row"] = np.arange(off, off + len(f))
+                frames.append(f)
+            names.append(name)
+            offset = off
     if not frames:
         raise InputError("no lab table found; name it labs, measurement or labs_wide")
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return out, ", ".join(names), offset
+    return out, ", ".join(names), offset, declared
 
 
-def _from_parts(parts: dict, source: str, units, unknown_tests) -> CohortData:
+def _units_mapping(units) -> dict:
+    """A units table (columns column/test, unit) or mapping as a dict."""
+    if units is None:
+        return {}
+    if isinstance(units, pd.DataFrame):
+        cols = {snake(c): c for c in units.columns}
+        name = cols.get("column") or cols.get("test")
+        if name is None or "unit" not in cols:
+            raise InputError("a units table needs columns 'column' (or 'test') and 'unit'",
+                             file=units.attrs.get("source"))
+        return dict(zip(units[name].astype(str).str.strip(), units[cols["unit"]].astype(str).str.strip()))
+    return dict(units)
+
+
+def _from_parts(parts: dict, source: str, units, unknown_tests, ignore=(), pt_to_inr=None) -> CohortData:
     missing = [t for t in ("persons", "treatments") if t not in parts]
     if missing:
         names = "; ".join(f"{t}: {', '.join(_TABLE_NAMES[t])}" for t in missing)
         raise InputError(f"missing table(s) {', '.join(missing)}; accepted names ({names})", file=source)
-    labs, lab_name, lab_off = _labs_from(parts, units)
+    units = _units_mapping(units)
+    labs, lab_name, lab_off, declared = _labs_from(parts, units, ignore)
+    persons, treatments = parts["persons"][0], parts["treatments"][0]
     return cohort_data(
-        parts["persons"][0],
-        parts["treatments"][0],
+        persons[0],
+        treatments[0],
         labs,
-        source={"persons": parts["persons"][2], "treatments": parts["treatments"][2], "labs": lab_name},
-        row_offset={"persons": parts["persons"][1], "treatments": parts["treatments"][1], "labs": lab_off},
+        source={"persons": persons[2], "treatments": treatments[2], "labs": lab_name},
+        row_offset={"persons": persons[1], "treatments": treatments[1], "labs": lab_off},
         unknown_tests=unknown_tests,
+        tests={**units, **declared},
+        pt_to_inr=pt_to_inr,
     )
 
 
 def read_cohort(source, *, schema: str | None = None, units=None, unknown_tests: str = "error",
-                person_attributes: str = "person_attribute") -> CohortData:
+                person_attributes: str = "person_attribute", ignore=(), pt_to_inr=None) -> CohortData:
     """Read a cohort from a folder of files, an Excel workbook or a DuckDB file.
 
     Parameters
@@ -193,6 +223,12 @@ def read_cohort(source, *, schema: str | None = None, units=None, unknown_tests:
         :func:`~hepatostat.cohort.wide_to_long`).
     unknown_tests : {"error", "log"}
         Passed to :func:`~hepatostat.cohort.cohort_data`.
+    ignore : iterable of str
+        Columns of a wide lab sheet that are not lab tests (notes, ...).
+    pt_to_inr : (isi, mnpt), optional
+        Derive INR from prothrombin times in seconds (WHO formula); see
+        :func:`~hepatostat.cohort.cohort_data`. Tests of ``units`` that are not
+        built in pass through with the unit declared there.
     person_attributes : str
         Name of the person-level attribute table in a database.
 
@@ -210,12 +246,17 @@ def read_cohort(source, *, schema: str | None = None, units=None, unknown_tests:
     if not p.exists():
         raise InputError("not found; expected a folder of table files, an .xlsx workbook or a DuckDB file", file=p)
     if p.is_dir():
-        files = _find_files(p)
+        files, notes = _find_files(p)
         parts = {}
-        for t, f in files.items():
-            frame, off = read_any(f)
-            parts[t] = (frame, off, str(f))
-        return _from_parts(parts, str(p), units, unknown_tests)
+        for t, fs in files.items():
+            for f in fs:
+                frame, off = read_any(f)
+                notes.extend(f"{f.name}: {n}" for n in frame.attrs.get("read_notes", []))
+                parts.setdefault(t, []).append((frame, off, str(f)))
+        import dataclasses
+
+        data = _from_parts(parts, str(p), units, unknown_tests, ignore, pt_to_inr)
+        return dataclasses.replace(data, read_notes=tuple(notes))
     suffix = p.suffix.lower()
     if suffix in DB_SUFFIXES:
         import duckdb
@@ -229,21 +270,29 @@ def read_cohort(source, *, schema: str | None = None, units=None, unknown_tests:
                              person_attributes=person_attributes, source=str(p))
         finally:
             con.close()
-    if suffix in (".xlsx", ".xls"):
+    if suffix in (".xlsx", ".xls", ".xlsm"):
         try:
-            sheets = pd.read_excel(p, sheet_name=None)
-        except Exception as exc:
-            raise InputError(f"cannot read the workbook: {str(exc).splitlines()[0]}", file=p) from None
+            with pd.ExcelFile(p) as book:
+                names = list(book.sheet_names)
+        except Exception as exc:  # a truncated or corrupt workbook raises zipfile/openpyxl errors
+            raise InputError(f"cannot read the workbook: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                             file=p) from None
         parts = {}
-        for name, frame in sheets.items():
+        for name in names:
             t = _table_of(str(name))
             if t is None:
                 continue
-            if t in parts:
-                raise InputError(f"more than one {t} sheet in the workbook", file=p)
+            frame = read_table(p, sheet=name)
+            for c in frame.columns:
+                if isinstance(frame[c].dtype, pd.CategoricalDtype):
+                    frame[c] = frame[c].astype(object)
+            if "source_row" not in frame.columns:
+                frame["source_row"] = np.asarray(frame.index, dtype=np.int64) + 2
             frame.columns = [str(c).strip() for c in frame.columns]
-            parts[t] = (frame, 2, f"{p}[{name}]")
-        return _from_parts(parts, str(p), units, unknown_tests)
+            if t in parts and t not in MULTI_FILE_TABLES:
+                raise InputError(f"more than one {t} sheet in the workbook", file=p)
+            parts.setdefault(t, []).append((frame, 2, f"{p}[{name}]"))
+        return _from_parts(parts, str(p), units, unknown_tests, ignore, pt_to_inr)
     raise InputError(
         f"cannot read a cohort from a {suffix or 'suffix-less'} file; give a folder (one file per table), "
         f"an .xlsx workbook or a DuckDB file ({', '.join(DB_SUFFIXES)})",

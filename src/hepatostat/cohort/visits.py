@@ -410,7 +410,14 @@ def extract_visits(data: CohortData, persons, spec: VisitSpec | None = None) -> 
     parts = [picked[picked["test"].isin(spec.lab_outcomes)]] + _scores_per_visit(picked, spec)
     long = pd.concat(parts, ignore_index=True)
     long = long.rename(columns={"test": "outcome", "op_sign": "censored"})
-    unit = {o: ("score" if o in SCORE_OUTCOMES else _units.canonical_unit(o)) for o in spec.outcomes}
+    data_units = data.labs.drop_duplicates("test").set_index("test")["unit"].to_dict() if len(data.labs) else {}
+    absent = [o for o in spec.lab_outcomes if o not in data_units and o not in _units.TESTS and o not in _units.EXTRA_TESTS]
+    if absent:
+        raise InputError(
+            f"outcome(s) {', '.join(absent)} are neither built-in lab tests nor tests of the data; tests in the data: "
+            f"{', '.join(sorted(map(str, data_units)))}. Declare other tests with their unit (build --units)",
+            value=absent[0])
+    unit = {o: ("score" if o in SCORE_OUTCOMES else data_units.get(o) or _units.canonical_unit(o)) for o in spec.outcomes}
     long["unit"] = long["outcome"].map(unit)
     rows = data.labs["row"].to_numpy()
     rid = long["row_id"].to_numpy(dtype=float)
