@@ -23,6 +23,8 @@ from importlib import resources
 from .characteristics import LIU2022_CITATION, MODERATORS, load_liu2022, summarize_characteristics, write_table
 from .dedup import (
     Cluster,
+    PairEvidence,
+    compare,
     DedupResult,
     UncertainPair,
     deduplicate,
@@ -51,7 +53,7 @@ __all__ = [
     # records
     "FORMATS", "Record", "RecordSet", "FileSummary", "read_records", "parse_records", "detect_format",
     # dedup
-    "deduplicate", "DedupResult", "Cluster", "UncertainPair", "normalize_doi", "normalize_pmid",
+    "deduplicate", "DedupResult", "Cluster", "UncertainPair", "PairEvidence", "compare", "normalize_doi", "normalize_pmid",
     "normalize_title", "first_author_key",
     # screening
     "STAGES", "DECISIONS", "create_project", "open_project", "Project", "ImportReport", "ScreeningStatus",
