@@ -90,8 +90,13 @@ def examples_cmd(folder, fmt):
 def records_cmd(files, databases, out, fmt):
     """Read search exports and count the records per file and database.
 
-    Formats by suffix: .ris, .nbib/.txt (PubMed MEDLINE), .bib, .xml (EndNote),
-    .csv. Encodings: UTF-8 with or without BOM, UTF-16 with BOM, else latin-1.
+    Formats (sniffed from the content, else by suffix): RIS (.ris; Ovid,
+    Embase, EBSCO, ProQuest, Scopus, Zotero, Mendeley, EndNote), PubMed
+    MEDLINE (.nbib/.txt), BibTeX (.bib), EndNote XML (.xml), Web of Science
+    plain text (.txt/.ciw) and tables (.csv/.tsv/.txt: PubMed, Scopus,
+    Covidence, Rayyan, Zotero, EndNote or WoS tab-delimited). Encodings:
+    UTF-8 (BOM or not), UTF-16, else Windows-1252. A record without a title
+    is listed (file, line) and the rest imported.
 
     \b
     Example:
