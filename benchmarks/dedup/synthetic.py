@@ -81,7 +81,7 @@ def _copy(rng, pub, db, rid):
         else:
             authors.append(f"{s}, {ini[0]}")
     if pub["authors"] and rng.random() < 0.05:
-        authors[0] = authors[0].split(",")[0] + " Jr., " + pub["authors"][0][1]
+        authors[0] = pub["authors"][0][0] + " Jr., " + " ".join(pub["authors"][0][1])
     sp, ep = pub["sp"], pub["ep"]
     pages = f"{sp}-{ep}" if rng.random() < 0.6 else f"{sp}-{str(ep)[-1]}"
     j = pub["journal"][0] if rng.random() < 0.5 else pub["journal"][1]

@@ -464,6 +464,13 @@ def _decide(P, i, j, sim, id_i, id_j, merge_t, review_t) -> PairEvidence:
         same_work = sim >= merge_t and "first author" in agreed   # e.g. an abstract and its article
         decision = ("uncertain" if ((sim >= review_t and near_year and (score >= 0 or same_work)) or "PMID" in agreed)
                     else "different")
+        if decision == "uncertain" and vetoes and "PMID" not in agreed:
+            short = min(P.nwords[i], P.nwords[j]) < 4
+            hard = [v for v in vetoes if v.startswith(("different PMIDs", "the titles differ in a number"))]
+            if (short and any(not v.startswith("the title is too short") for v in vetoes)) or (
+                    hard and score < AUTO_SCORE):
+                # "Editor's comments" of two issues, part I and part II, two PMIDs: not worth a person's time
+                decision = "different"
         if decision == "uncertain" and not vetoes:
             vetoes = [f"score {score:g} is below {AUTO_SCORE:g}" if title_ok
                       else f"title similarity {sim:.1f} is below {review_t:g}"]
@@ -474,49 +481,60 @@ def _decide(P, i, j, sim, id_i, id_j, merge_t, review_t) -> PairEvidence:
 # --------------------------------------------------------------------------- candidates
 
 def _candidate_pairs(P: _Prepared, window: int = _WINDOW):
-    """Candidate pairs (i < j) from blocks and sorted neighbourhoods, as a
-    set of ``i * n + j`` integers (memory O(n * window))."""
+    """Candidate pairs (i < j) from blocks and sorted neighbourhoods, as two
+    integer arrays (memory O(n * window))."""
+    import numpy as np
+
     n = len(P.title)
-    pairs: set[int] = set()
+    chunks_a: list = []
+    chunks_b: list = []
 
     def walk(order):
-        for k in range(len(order)):
-            a = order[k]
-            for b in order[k + 1:k + window]:
-                i, j = (a, b) if a < b else (b, a)
-                if i != j:
-                    pairs.add(i * n + j)
+        order = np.asarray(order, dtype=np.int64)
+        for d in range(1, window):
+            if d >= len(order):
+                break
+            chunks_a.append(order[:-d])
+            chunks_b.append(order[d:])
 
     blocks: dict[tuple, list[int]] = {}
     for i in range(n):
         t = P.title[i].replace(" ", "")
-        keys = []
         if P.doi[i]:
-            keys.append(("d", P.doi[i]))
+            blocks.setdefault(("d", P.doi[i]), []).append(i)
         if P.pmid[i]:
-            keys.append(("p", P.pmid[i]))
+            blocks.setdefault(("p", P.pmid[i]), []).append(i)
         if len(t) >= 8:
-            keys.append(("t", t[:_KEY_LEN]))
-            keys.append(("e", t[-_KEY_LEN:]))
+            blocks.setdefault(("t", t[:_KEY_LEN]), []).append(i)
+            blocks.setdefault(("e", t[-_KEY_LEN:]), []).append(i)
         if P.page[i] and P.year[i]:
-            keys.append(("yp", P.year[i], P.page[i]))
-        for k in keys:
-            blocks.setdefault(k, []).append(i)
+            blocks.setdefault(("yp", P.year[i], P.page[i]), []).append(i)
+    small_a: list[int] = []
+    small_b: list[int] = []
     for members in blocks.values():
         m = len(members)
         if m < 2:
             continue
         if m <= _BLOCK_CAP:
-            for x in range(m):
+            for x in range(m - 1):
                 a = members[x]
                 for b in members[x + 1:]:
-                    pairs.add(a * n + b)
+                    small_a.append(a)
+                    small_b.append(b)
         else:
-            walk(sorted(members, key=lambda k: P.title[k]))
+            walk(sorted(members, key=P.title.__getitem__))
     blocks.clear()
-    walk(sorted(range(n), key=lambda k: P.title[k]))
+    chunks_a.append(np.asarray(small_a, dtype=np.int64))
+    chunks_b.append(np.asarray(small_b, dtype=np.int64))
+    del small_a, small_b
+    walk(sorted(range(n), key=P.title.__getitem__))
     walk(sorted(range(n), key=lambda k: (P.fa[k], P.year[k] or 0, P.title[k])))
-    return pairs
+    a = np.concatenate(chunks_a)
+    b = np.concatenate(chunks_b)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    keep = lo != hi
+    codes = np.unique(lo[keep] * n + hi[keep])
+    return codes // n, codes % n
 
 
 # --------------------------------------------------------------------------- clusters
@@ -591,6 +609,20 @@ def deduplicate(records: RecordSet | Iterable[Record], *, merge_threshold: float
     -------
     DedupResult
     """
+    import gc
+
+    # the comparison allocates many small objects and creates no cycles: the
+    # cyclic collector would walk the whole heap again and again
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _deduplicate(records, merge_threshold, review_threshold, prefer, window)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _deduplicate(records, merge_threshold, review_threshold, prefer, window) -> DedupResult:
     from rapidfuzz import fuzz
 
     if not 0 <= review_threshold <= merge_threshold <= 100:
@@ -608,30 +640,48 @@ def deduplicate(records: RecordSet | Iterable[Record], *, merge_threshold: float
         raise InputError(f"record id {dup!r} occurs twice; record ids must be unique")
     n = len(recs)
     P = _Prepared(recs)
-    pairs = _candidate_pairs(P, window)
-    n_pairs = len(pairs)
+    from rapidfuzz import process
+
+    import numpy as np
+
+    cand_i, cand_j = _candidate_pairs(P, window)
+    n_pairs = int(len(cand_i))
     dsu = _DSU(n)
     merges: list[PairEvidence] = []
     merge_idx: list[tuple[int, int]] = []
     uncertain: list[tuple[int, int, PairEvidence]] = []
-    ratio = fuzz.ratio
     titles, dois, pmids, pages = P.title, P.doi, P.pmid, P.page
-    for code in sorted(pairs):
-        i, j = divmod(code, n)
-        ti, tj = titles[i], titles[j]
-        sim = ratio(ti, tj) if ti and tj else 0.0
-        if sim < review_threshold:
-            same_pmid = pmids[i] and pmids[i] == pmids[j]
-            ids_agree = same_pmid or (dois[i] and dois[i] == dois[j])
-            if not (same_pmid or (ids_agree and sim >= 70 and pages[i] and pages[i] == pages[j])):
+    # title similarity of every candidate pair at once (rapidfuzz, in C)
+    sims = np.zeros(n_pairs, dtype=np.float64)
+    step = 200_000
+    for s0 in range(0, n_pairs, step):
+        ii, jj = cand_i[s0:s0 + step], cand_j[s0:s0 + step]
+        sims[s0:s0 + step] = process.cpdist([titles[k] for k in ii.tolist()], [titles[k] for k in jj.tolist()],
+                                            scorer=fuzz.ratio, dtype=np.float64, workers=1)
+    look = sims >= review_threshold
+    # below the title threshold only a shared PMID, or a shared DOI and first page, is worth a look
+    def codes(values):
+        table: dict[str, int] = {}
+        return np.array([table.setdefault(v, len(table)) if v else -1 for v in values], dtype=np.int64)
+
+    pm, do, pg = codes(pmids), codes(dois), codes(pages)
+    same_pm = (pm[cand_i] >= 0) & (pm[cand_i] == pm[cand_j])
+    same_do_pg = ((do[cand_i] >= 0) & (do[cand_i] == do[cand_j]) & (pg[cand_i] >= 0) & (pg[cand_i] == pg[cand_j])
+                  & (sims >= 70))
+    look |= same_pm | same_do_pg
+    low = None
+    for k in np.flatnonzero(look).tolist():
+        i, j = int(cand_i[k]), int(cand_j[k])
+        if not titles[i] or not titles[j]:
+            if not (pmids[i] and pmids[i] == pmids[j]):
                 continue
-        ev = _decide(P, i, j, float(sim), ids[i], ids[j], merge_threshold, review_threshold)
+        ev = _decide(P, i, j, float(sims[k]), ids[i], ids[j], merge_threshold, review_threshold)
         if ev.decision == "merge":
             merges.append(ev)
             merge_idx.append((i, j))
         elif ev.decision == "uncertain":
             uncertain.append((i, j, ev))
-    pairs.clear()
+    del cand_i, cand_j, sims, look, low
     # strongest matches first; a match that would put two DOIs, PMIDs or first
     # pages into one cluster (a chain through a sparse record) is not made
     order = sorted(range(len(merges)), key=lambda k: -merges[k].score)
