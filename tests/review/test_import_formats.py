@@ -286,3 +286,31 @@ def test_every_variant_imports_with_the_right_count_and_dedups(tmp_path):
     res = review.deduplicate(rs)
     assert res.duplicates == 3 and len(res.clusters) == 1
     assert set(res.clusters[0].members) == {"a.ris#1", "c.bib#1", "d.csv#1", "e.nbib#1"}
+
+
+# ----------------------------------------------------------------- fuzz (issue 14)
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from([
+    "TY  - JOUR\n", "TI  - A title\n", "ER  - \n", "1. \n", "Record #1 of 2\n", "PMID- 12\n", "FAU - Lin, B\n",
+    "@article{k,", " title = {T {x}}", "}", " funding_text 1 = {y},", "FN Clarivate\n", "PT J\n", "TI T\n", "ER\n",
+    "EF\n", "title,authors\n", "\"A, b\",c\n", "\t", "\n", "\"", "{", "\\", "<?xml version=\"1.0\"?>",
+    "<xml><records><record><titles><title>X</title></titles></record></records></xml>", "caf\u00e9 ", "\x93q\x94",
+])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(_PIECES | st.text(max_size=8), max_size=25),
+       suffix=st.sampled_from([".ris", ".nbib", ".bib", ".xml", ".csv", ".txt"]))
+def test_fuzzed_exports_give_records_or_an_input_error(tmp_path, pieces, suffix):
+    p = tmp_path / ("f" + suffix)
+    p.write_bytes("".join(pieces).encode("utf-8", "surrogatepass"))
+    try:
+        rs = review.read_records(p)
+    except InputError as exc:
+        assert str(exc).startswith(f"file {p}")
+        return
+    assert len(rs) >= 1 and all(r.title for r in rs)
+    review.deduplicate(rs)

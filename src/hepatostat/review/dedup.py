@@ -435,7 +435,8 @@ def _compare(P: _Prepared, i: int, j: int, sim: float, merge_t: float, review_t:
         if not (P.page[conf] and P.page[conf] == P.page[art]):
             vetoes.append("a conference abstract and a journal article")
     short = min(P.nwords[i], P.nwords[j]) < 4
-    if short and not (any(x in agreed for x in ("DOI", "PMID", "first page"))
+    if short and not (any(x in agreed for x in ("DOI", "PMID"))
+                      or ("first page" in agreed and "journal" not in disagreed and "volume" not in disagreed)
                       or all(x in agreed for x in ("journal", "volume", "issue"))):
         vetoes.append("the title is too short to match on without a DOI, PMID, page or journal issue")
     return score, agreed, disagreed, vetoes
