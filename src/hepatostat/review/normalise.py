@@ -50,29 +50,33 @@ __all__ = [
 
 _ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
             ".": "\u0307", "c": "\u0327", "v": "\u030c", "u": "\u0306", "H": "\u030b", "k": "\u0328"}
-_LATEX_SYMBOLS = {"ss": "ss", "o": "o", "O": "O", "aa": "a", "AA": "A", "ae": "ae", "AE": "AE",
-                  "l": "l", "L": "L", "i": "i", "oe": "oe", "OE": "OE", "&": "&", "%": "%", "_": "_"}
-_LATEX_ACCENT = re.compile(r"\\([`'^\"~=.])\s*\{?\s*\\?([A-Za-z])\s*\}?|\\([cvuHk])(?:\s*\{\s*([A-Za-z])\s*\}|\s+([A-Za-z]))")
-_LATEX_SYMBOL = re.compile(r"\\(ss|aa|AA|ae|AE|oe|OE|[oOlLi&%_])(?![A-Za-z])\s?")
-_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+\s*")
+_LATEX_SYMBOLS = {r"\ss": "ß", r"\o": "ø", r"\O": "Ø", r"\aa": "å", r"\AA": "Å", r"\ae": "æ", r"\AE": "Æ",
+                  r"\l": "ł", r"\L": "Ł", r"\i": "ı", r"\oe": "œ", r"\OE": "Œ"}
 
 
 def latex_to_text(s: str) -> str:
-    """LaTeX accents and symbols to Unicode/ASCII text, braces and other
-    commands removed (``G{\\o}tzsche`` -> ``Gotzsche``, ``J{\\"u}ni`` ->
-    ``Jüni``)."""
-    if "\\" not in s and "{" not in s:
-        return s
+    """The LaTeX of a BibTeX value as plain Unicode text: accents composed
+    (``J{\\"u}ni`` -> ``Jüni``), symbols (``G{\\o}tzsche`` -> ``Gøtzsche``),
+    ``--`` dashes, ``\\emph{…}`` and braces removed, whitespace collapsed."""
+    if "\\" not in s and "{" not in s and "~" not in s and "--" not in s:
+        return " ".join(s.split())
 
     def accent(m):
-        if m.group(1):
-            return m.group(2) + _ACCENTS[m.group(1)]
-        return (m.group(4) or m.group(5)) + _ACCENTS[m.group(3)]
+        return m.group(2) + _ACCENTS[m.group(1)]
 
-    s = _LATEX_ACCENT.sub(accent, s)
-    s = _LATEX_SYMBOL.sub(lambda m: _LATEX_SYMBOLS[m.group(1)], s)
-    s = _LATEX_COMMAND.sub("", s)
-    return unicodedata.normalize("NFC", s.replace("{", "").replace("}", ""))
+    s = re.sub(r"\\([cvuHk])\s*\{\s*(\w)\s*\}", accent, s)
+    s = re.sub(r"\\([cvuHk])\s+(\w)", accent, s)
+    s = re.sub(r"\\(['`^\"~=.])\s*\{\s*(\\?\w)\s*\}", lambda m: (m.group(2).lstrip("\\")) + _ACCENTS[m.group(1)], s)
+    s = re.sub(r"\\(['`^\"~=.])(\w)", accent, s)
+    for k in sorted(_LATEX_SYMBOLS, key=len, reverse=True):
+        s = re.sub(re.escape(k) + r"(?![A-Za-z])\s?", _LATEX_SYMBOLS[k], s)
+    s = re.sub(r"\\([&%$#_{}])", r"\1", s)
+    s = s.replace("---", "\u2014").replace("--", "\u2013")
+    s = re.sub(r"(?<!\\)~", " ", s)
+    s = re.sub(r"\\[a-zA-Z]+\s*\{([^{}]*)\}", r"\1", s)  # \emph{x}, \textit{x}
+    s = re.sub(r"\\(?:em|it|bf|sc|rm|sl|tt|sf|normalfont)\b\s*", "", s)  # {\em x}
+    s = s.replace("{", "").replace("}", "")
+    return unicodedata.normalize("NFC", " ".join(s.split()))
 
 
 _FOLD_EXTRA = str.maketrans({"ß": "ss", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",

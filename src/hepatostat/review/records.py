@@ -27,9 +27,7 @@ References
 from __future__ import annotations
 
 import codecs
-import io
 import re
-import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -38,6 +36,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from ..errors import InputError
+from .normalise import latex_to_text as _latex_to_text
 
 __all__ = [
     "FORMATS",
@@ -542,32 +541,6 @@ def _parse_medline(text: str, path: str, database: str | None, skipped=None, not
 
 
 # --------------------------------------------------------------------------- BibTeX
-
-_ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
-            ".": "\u0307", "c": "\u0327", "v": "\u030c", "u": "\u0306", "H": "\u030b", "k": "\u0328"}
-_LATEX_SYMBOLS = {r"\ss": "ß", r"\o": "ø", r"\O": "Ø", r"\aa": "å", r"\AA": "Å", r"\ae": "æ", r"\AE": "Æ",
-                  r"\l": "ł", r"\L": "Ł", r"\i": "ı", r"\oe": "œ", r"\OE": "Œ"}
-
-
-def _latex_to_text(s: str) -> str:
-    """Turn the LaTeX of a BibTeX value into plain text (accents to Unicode)."""
-    def accent(m):
-        return m.group(2) + _ACCENTS[m.group(1)]
-
-    s = re.sub(r"\\([cvuHk])\s*\{\s*(\w)\s*\}", accent, s)
-    s = re.sub(r"\\([cvuHk])\s+(\w)", accent, s)
-    s = re.sub(r"\\(['`^\"~=.])\s*\{\s*(\\?\w)\s*\}", lambda m: (m.group(2).lstrip("\\")) + _ACCENTS[m.group(1)], s)
-    s = re.sub(r"\\(['`^\"~=.])(\w)", accent, s)
-    for k in sorted(_LATEX_SYMBOLS, key=len, reverse=True):
-        s = re.sub(re.escape(k) + r"(?![A-Za-z])\s?", _LATEX_SYMBOLS[k], s)
-    s = re.sub(r"\\([&%$#_{}])", r"\1", s)
-    s = s.replace("---", "\u2014").replace("--", "\u2013")
-    s = re.sub(r"(?<!\\)~", " ", s)
-    s = re.sub(r"\\[a-zA-Z]+\s*\{([^{}]*)\}", r"\1", s)  # \emph{x}, \textit{x}
-    s = re.sub(r"\\(?:em|it|bf|sc|rm|sl|tt|sf|normalfont)\b\s*", "", s)  # {\em x}
-    s = s.replace("{", "").replace("}", "")
-    return unicodedata.normalize("NFC", " ".join(s.split()))
-
 
 _BIB_ENTRY = re.compile(r"\s*([A-Za-z]+)\s*([{(])")
 _BIB_KEY = re.compile(r"\s*([^,\s}]*)\s*,")
