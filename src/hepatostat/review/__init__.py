@@ -34,7 +34,17 @@ from .dedup import (
     normalize_title,
 )
 from .prisma import BOXES, PrismaFlow, liu2022_prisma, prisma_flow, prisma_from_project
-from .records import FORMATS, FileSummary, Record, RecordSet, detect_format, parse_records, read_records
+from .records import (
+    FORMATS,
+    FileSummary,
+    Record,
+    RecordSet,
+    SkippedRecord,
+    detect_format,
+    parse_records,
+    read_records,
+    sniff_format,
+)
 from .rob import COLOURS, TOOLS, RobAssessment, example_rob, read_rob
 from .screening import (
     DECISIONS,
@@ -51,7 +61,8 @@ from .screening import (
 
 __all__ = [
     # records
-    "FORMATS", "Record", "RecordSet", "FileSummary", "read_records", "parse_records", "detect_format",
+    "FORMATS", "Record", "RecordSet", "FileSummary", "SkippedRecord", "read_records", "parse_records",
+    "detect_format", "sniff_format",
     # dedup
     "deduplicate", "DedupResult", "Cluster", "UncertainPair", "PairEvidence", "compare", "normalize_doi", "normalize_pmid",
     "normalize_title", "first_author_key",

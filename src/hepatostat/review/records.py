@@ -1,20 +1,26 @@
 """Import bibliographic records from database search exports.
 
-Formats: RIS (``.ris``; Embase, Web of Science, Scopus, Cochrane Library,
-EndNote, Zotero), PubMed/MEDLINE (``.nbib``, ``.medline``, ``.txt``),
-BibTeX (``.bib``), EndNote XML (``.xml``) and CSV (``.csv``; PubMed's and
-Scopus's CSV exports or any table with a ``title`` column).
+Formats: RIS (``.ris``; Ovid, Embase, EBSCO, ProQuest, Web of Science,
+Scopus, Cochrane Library, EndNote, Zotero, Mendeley), PubMed/MEDLINE
+(``.nbib``, ``.medline``, ``.txt``), BibTeX (``.bib``), EndNote XML
+(``.xml``), Web of Science plain text (``.txt``, ``.ciw``;
+:mod:`.import_wos`) and tables (``.csv``, ``.tsv``, tab-delimited ``.txt``:
+PubMed, Scopus, Covidence, Rayyan, Zotero, EndNote, Web of Science;
+:mod:`.import_table`). The format is sniffed from the content
+(:func:`sniff_format`), the suffix deciding only when the content does not.
 
-Every file is decoded as UTF-8 (with or without a byte-order mark), or
-UTF-16 when it starts with a UTF-16 byte-order mark, and otherwise as
-latin-1; the encoding used is reported per file. Line endings may be
-``\\n``, ``\\r\\n`` or ``\\r``. Continuation lines (a field's text wrapped
-onto the next line) are joined to their field, and a RIS file whose last
-record lacks its closing ``ER`` tag is read to its end.
+Encodings (:func:`decode_bytes`): UTF-8 with or without a byte-order mark,
+UTF-16 with or without one, else Windows-1252 (Latin-1 only for bytes
+Windows-1252 leaves undefined); the encoding used is reported per file.
+Line endings may be ``\\n``, ``\\r\\n`` or ``\\r``. Continuation lines are
+joined to their field; a RIS file whose last record lacks ``ER`` is read to
+its end; lines that are not records (Ovid's ``1.``, ``Record #1 of 2``,
+``Provider:`` headers) are counted in the file's notes.
 
-A record without a title cannot be screened: it raises
-:class:`~hepatostat.errors.InputError` naming the file and the record
-number (and the line where the record starts), never skipped silently.
+A record without a title cannot be screened: it is not imported, and it is
+listed (:class:`SkippedRecord`: file, line, record number, reason) while the
+rest of the file is imported. A file from which no record can be read is an
+:class:`~hepatostat.errors.InputError`, never a silent zero.
 
 References
 ----------
