@@ -254,3 +254,20 @@ def test_thresholds_validated():
 def test_duplicate_record_ids_rejected():
     with pytest.raises(InputError, match="record id 'r1' occurs twice"):
         review.deduplicate([_r(1, "a"), _r(1, "b")])
+
+
+def test_cli_dedup_prefer_and_evidence(example_files, capsys):
+    import json
+
+    from hepatostat.cli import cli, main
+    from hepatostat.cli.review import review_group
+
+    if "review" not in cli.commands:
+        cli.add_command(review_group)
+    status = main(["review", "dedup", *map(str, example_files), "--prefer", "Embase,PubMed", "--format", "json"])
+    obj = json.loads(capsys.readouterr().out)
+    assert status == 0 and (obj["records_in"], obj["duplicates"]) == (22, 9)
+    first = next(c for c in obj["clusters"] if "example_pubmed.nbib#1" in c["members"])
+    assert first["kept"] == "example_embase.ris#1" and first["kept_because"] == "database preference: Embase"
+    assert all(e["decision"] == "merge" and "DOI" in e["agreed"] for e in first["evidence"][:1])
+    assert obj["kept_rule"].startswith("the record from the first database in the preference order Embase > PubMed")
