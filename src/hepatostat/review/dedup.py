@@ -15,19 +15,31 @@ merge.
 A pair is
 
 * **merged automatically** when no field vetoes it, its normalised titles
-  reach ``review_threshold`` (default 85 on rapidfuzz's 0-100 ``fuzz.ratio``)
-  and its score reaches :data:`AUTO_SCORE`; a title of fewer than four words
-  also needs an agreeing DOI, PMID or first page. A shared DOI alone is not
-  enough: Embase gives every conference abstract of a journal supplement the
-  supplement's DOI, so the title (or the first page) must agree too.
+  reach ``review_threshold`` (default 85 on rapidfuzz's 0-100 ``fuzz.ratio``;
+  or 70 when the DOI or PMID and the first page agree) and its score reaches
+  :data:`AUTO_SCORE`. A shared DOI alone is not enough: Embase gives every
+  conference abstract of a journal supplement the supplement's DOI, so the
+  title (or the first page) must agree too.
 * **uncertain** — listed for a person, never merged — when its titles reach
-  ``review_threshold`` and its years differ by at most one but it is not
-  merged (a veto, or too little agreeing evidence);
+  ``review_threshold``, its years differ by at most one and its score is not
+  negative (or the titles reach ``merge_threshold`` with the same first
+  author: an abstract and its article), or it shares a PMID, but it is not
+  merged. Pairs a person need not see are not listed: a short title with any
+  other veto (two issues' "Editor's comments"), or different PMIDs or
+  numbers in the titles without an otherwise automatic score.
 * otherwise two different publications.
 
 The vetoes: different PMIDs; different DOIs; different first pages;
-different volumes; years more than one apart; a conference abstract paired
-with a journal article unless their first pages agree.
+different volumes (excused when the first pages agree, or when the DOI, a
+title reaching ``merge_threshold`` and the first author agree: Embase puts
+the issue in the volume field); years more than one apart; a conference
+abstract paired with a journal article unless their first pages agree;
+titles that differ in a number (part I / part II; unless DOI or PMID and
+first page agree); a title of fewer than four words without an agreeing DOI
+or PMID, an agreeing first page with no journal or volume disagreement, or
+an agreeing journal, volume and issue. A merge that would put two DOIs,
+PMIDs or first pages into one cluster (a chain through a sparse record) is
+not made, and the pair is listed as uncertain.
 
 Matches are transitive: records linked by a chain of automatic merges form
 one cluster. Each cluster keeps one record (:func:`choose_kept`): the first
