@@ -93,7 +93,7 @@ Y1  - 2019/05/02
 def test_ris_continuation_missing_er_and_latin1(tmp_path):
     p = _write(tmp_path, "s.ris", RIS, encoding="latin-1")
     rs = review.read_records(p)
-    assert rs.files[0].encoding == "latin-1"
+    assert rs.files[0].encoding == "windows-1252"   # same characters as Latin-1 here (issue 17)
     a, b = rs.records
     assert a.title == "Mesenchymal stem cells in cirrhosis: a trial"
     assert a.authors == ("Müller, K.",) and a.year == 2015 and a.journal == "Liver International"
@@ -112,11 +112,17 @@ def test_ris_utf8_with_and_without_bom_agree(tmp_path):
 
 
 def test_ris_record_without_title_names_file_and_record(tmp_path):
+    # issue 17: one untitled record no longer fails the whole file; it is listed with file and line
     text = "TY  - JOUR\nTI  - One\nER  - \nTY  - JOUR\nAU  - Nobody, A.\nPY  - 2020\nER  - \n"
     p = _write(tmp_path, "notitle.ris", text)
-    with pytest.raises(InputError, match=r"notitle\.ris.*RIS record 2 \(starting on line 4\) has no title") as e:
-        review.read_records(p)
-    assert e.value.file.endswith("notitle.ris")
+    rs = review.read_records(p)
+    assert [r.title for r in rs] == ["One"] and rs.files[0].skipped == 1
+    (k,) = rs.skipped
+    assert k.file.endswith("notitle.ris") and (k.line, k.record_no) == (4, 2)
+    assert k.reason == "RIS record 2 (starting on line 4) has no title; each record needs a TI or T1 line"
+    assert "notitle.ris, line 4: RIS record 2" in rs.summary()
+    with pytest.raises(InputError, match=r"notitle\.ris.*RIS record 2 \(starting on line 4\) has no title"):
+        review.parse_records(text, "ris", source=str(p))   # the strict API still raises
 
 
 def test_unknown_format_names_the_file(tmp_path):
@@ -141,8 +147,8 @@ def test_database_override_per_file(tmp_path):
 
 def test_medline_without_title_and_crlf(tmp_path):
     text = "PMID- 1\r\nTI  - Fine\r\nDP  - 2001\r\n\r\nPMID- 2\r\nDP  - 2002\r\nAB  - no title here\r\n"
-    with pytest.raises(InputError, match=r"MEDLINE record 2 \(starting on line 5\) has no title"):
-        review.read_records(_write(tmp_path, "m.nbib", text))
+    rs = review.read_records(_write(tmp_path, "m.nbib", text))
+    assert len(rs) == 1 and rs.skipped[0].reason.startswith("MEDLINE record 2 (starting on line 5) has no title")
 
 
 def test_medline_translated_title_and_utf16(tmp_path):
@@ -206,8 +212,8 @@ XML = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_endnote_xml(tmp_path):
-    with pytest.raises(InputError, match=r"EndNote XML record 2 has no title"):
-        review.read_records(_write(tmp_path, "e.xml", XML))
+    rs = review.read_records(_write(tmp_path, "e.xml", XML))
+    assert len(rs) == 1 and rs.skipped[0].reason.startswith("EndNote XML record 2 has no title")
     good = XML.replace("<record><titles><title></title></titles></record>", "")
     r = review.read_records(_write(tmp_path, "f.xml", good)).records[0]
     assert r.authors == ("Peng, L.", "Xie, D. Y.") and r.title.startswith("Autologous bone marrow")
@@ -229,12 +235,15 @@ def test_pubmed_style_csv(tmp_path):
 def test_csv_errors(tmp_path):
     with pytest.raises(InputError, match="no title column"):
         review.read_records(_write(tmp_path, "a.csv", "author,year\nX,2000\n"))
-    with pytest.raises(InputError, match=r"row 3, column 'title': CSV record 2 has no title"):
-        review.read_records(_write(tmp_path, "b.csv", "title,authors\nA,\"Smith, J.\"\n,X\n"))
+    rs = review.read_records(_write(tmp_path, "b.csv", "title,authors\nA,\"Smith, J.\"\n,X\n"))
+    assert len(rs) == 1 and rs.skipped[0].reason == ("table record 2 (starting on line 3) has no title; "
+                                                     "row 3 has an empty 'title' cell")
     r = review.read_records(_write(tmp_path, "c.csv", 'title,authors\nA,"Smith, J."\n')).records[0]
     assert r.authors == ("Smith, J.",)  # one author "Surname, Initials" is not split
 
 
-def test_decode_latin1_fallback():
+def test_decode_windows1252_fallback():
+    # issue 17: non-UTF-8 bytes are Windows-1252 (not Latin-1); Latin-1 only for bytes 1252 leaves undefined
     text, enc = decode_bytes("Gøtzsche\r\n".encode("latin-1"))
-    assert (text, enc) == ("Gøtzsche\n", "latin-1")
+    assert (text, enc) == ("Gøtzsche\n", "windows-1252")
+    assert decode_bytes(b"x\x81y") == ("x\x81y", "latin-1")

@@ -90,8 +90,13 @@ def examples_cmd(folder, fmt):
 def records_cmd(files, databases, out, fmt):
     """Read search exports and count the records per file and database.
 
-    Formats by suffix: .ris, .nbib/.txt (PubMed MEDLINE), .bib, .xml (EndNote),
-    .csv. Encodings: UTF-8 with or without BOM, UTF-16 with BOM, else latin-1.
+    Formats (sniffed from the content, else by suffix): RIS (.ris; Ovid,
+    Embase, EBSCO, ProQuest, Scopus, Zotero, Mendeley, EndNote), PubMed
+    MEDLINE (.nbib/.txt), BibTeX (.bib), EndNote XML (.xml), Web of Science
+    plain text (.txt/.ciw) and tables (.csv/.tsv/.txt: PubMed, Scopus,
+    Covidence, Rayyan, Zotero, EndNote or WoS tab-delimited). Encodings:
+    UTF-8 (BOM or not), UTF-16, else Windows-1252. A record without a title
+    is listed (file, line) and the rest imported.
 
     \b
     Example:
@@ -109,29 +114,38 @@ def records_cmd(files, databases, out, fmt):
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_database_option
 @click.option("--merge-threshold", type=click.FloatRange(0, 100), default=95.0, show_default=True,
-              help="Title similarity (0-100) at or above which records with the same year and first author merge.")
+              help="Title similarity (0-100) at or above which titles count as the same (3 points).")
 @click.option("--review-threshold", type=click.FloatRange(0, 100), default=85.0, show_default=True,
-              help="Title similarity at or above which a pair is listed as uncertain (not merged).")
+              help="Title similarity below which a pair is neither merged nor listed as uncertain.")
+@click.option("--prefer", default=None, metavar="DB1,DB2,...",
+              help="Database preference order for the kept record (e.g. PubMed,Embase); default: the most "
+                   "complete record.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Write one row per record (cluster, kept, duplicate_of, reason) to this CSV file.")
 @format_option
-def dedup_cmd(files, databases, merge_threshold, review_threshold, out, fmt):
-    """Find duplicate records across search exports.
+def dedup_cmd(files, databases, merge_threshold, review_threshold, prefer, out, fmt):
+    """Find duplicate records across search exports, with the evidence.
 
-    Matches: same DOI (normalised), same PMID, or near-identical title with the
-    same year and first author. Uncertain pairs are listed, not merged. The
-    kept record of a cluster is the most complete one. JSON: records_in,
-    unique, duplicates, clusters [{kept, members, reason}], uncertain, per_file.
+    Each candidate pair is compared on normalised DOI, PMID, title (database
+    tags stripped), year, authors, journal, volume, issue, first page and
+    abstract; a pair is merged only when no field vetoes it (different DOIs,
+    PMIDs, first pages or volumes, years apart, abstract vs article) and its
+    score reaches 8. A shared DOI alone never merges (supplement DOIs).
+    Uncertain pairs are listed, not merged. JSON: records_in, unique,
+    duplicates, clusters [{kept, members, reason, kept_because, evidence}],
+    uncertain, per_file, kept_rule, candidate_pairs, skipped.
 
     \b
     Example:
       hepatostat review dedup pubmed.nbib embase.ris wos.bib --format json
+      hepatostat review dedup *.ris --prefer PubMed,Embase --out dedup.csv
     """
     rs = _review.read_records(files, database=_databases(databases))
-    res = _review.deduplicate(rs, merge_threshold=merge_threshold, review_threshold=review_threshold)
+    order = tuple(p.strip() for p in prefer.split(",") if p.strip()) if prefer else ()
+    res = _review.deduplicate(rs, merge_threshold=merge_threshold, review_threshold=review_threshold, prefer=order)
     if out:
         res.to_frame().to_csv(out, index=False, lineterminator="\n")
-    emit(fmt, obj=res.to_dict(), frame=res.to_frame(), text=res.summary())
+    emit(fmt, obj=res.to_dict(), frame=res.to_frame, text=res.summary)
 
 
 @review_group.command("init")

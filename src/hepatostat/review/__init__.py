@@ -23,6 +23,8 @@ from importlib import resources
 from .characteristics import LIU2022_CITATION, MODERATORS, load_liu2022, summarize_characteristics, write_table
 from .dedup import (
     Cluster,
+    PairEvidence,
+    compare,
     DedupResult,
     UncertainPair,
     deduplicate,
@@ -32,7 +34,17 @@ from .dedup import (
     normalize_title,
 )
 from .prisma import BOXES, PrismaFlow, liu2022_prisma, prisma_flow, prisma_from_project
-from .records import FORMATS, FileSummary, Record, RecordSet, detect_format, parse_records, read_records
+from .records import (
+    FORMATS,
+    FileSummary,
+    Record,
+    RecordSet,
+    SkippedRecord,
+    detect_format,
+    parse_records,
+    read_records,
+    sniff_format,
+)
 from .rob import COLOURS, TOOLS, RobAssessment, example_rob, read_rob
 from .screening import (
     DECISIONS,
@@ -49,9 +61,10 @@ from .screening import (
 
 __all__ = [
     # records
-    "FORMATS", "Record", "RecordSet", "FileSummary", "read_records", "parse_records", "detect_format",
+    "FORMATS", "Record", "RecordSet", "FileSummary", "SkippedRecord", "read_records", "parse_records",
+    "detect_format", "sniff_format",
     # dedup
-    "deduplicate", "DedupResult", "Cluster", "UncertainPair", "normalize_doi", "normalize_pmid",
+    "deduplicate", "DedupResult", "Cluster", "UncertainPair", "PairEvidence", "compare", "normalize_doi", "normalize_pmid",
     "normalize_title", "first_author_key",
     # screening
     "STAGES", "DECISIONS", "create_project", "open_project", "Project", "ImportReport", "ScreeningStatus",

@@ -1,20 +1,26 @@
 """Import bibliographic records from database search exports.
 
-Formats: RIS (``.ris``; Embase, Web of Science, Scopus, Cochrane Library,
-EndNote, Zotero), PubMed/MEDLINE (``.nbib``, ``.medline``, ``.txt``),
-BibTeX (``.bib``), EndNote XML (``.xml``) and CSV (``.csv``; PubMed's and
-Scopus's CSV exports or any table with a ``title`` column).
+Formats: RIS (``.ris``; Ovid, Embase, EBSCO, ProQuest, Web of Science,
+Scopus, Cochrane Library, EndNote, Zotero, Mendeley), PubMed/MEDLINE
+(``.nbib``, ``.medline``, ``.txt``), BibTeX (``.bib``), EndNote XML
+(``.xml``), Web of Science plain text (``.txt``, ``.ciw``;
+:mod:`.import_wos`) and tables (``.csv``, ``.tsv``, tab-delimited ``.txt``:
+PubMed, Scopus, Covidence, Rayyan, Zotero, EndNote, Web of Science;
+:mod:`.import_table`). The format is sniffed from the content
+(:func:`sniff_format`), the suffix deciding only when the content does not.
 
-Every file is decoded as UTF-8 (with or without a byte-order mark), or
-UTF-16 when it starts with a UTF-16 byte-order mark, and otherwise as
-latin-1; the encoding used is reported per file. Line endings may be
-``\\n``, ``\\r\\n`` or ``\\r``. Continuation lines (a field's text wrapped
-onto the next line) are joined to their field, and a RIS file whose last
-record lacks its closing ``ER`` tag is read to its end.
+Encodings (:func:`decode_bytes`): UTF-8 with or without a byte-order mark,
+UTF-16 with or without one, else Windows-1252 (Latin-1 only for bytes
+Windows-1252 leaves undefined); the encoding used is reported per file.
+Line endings may be ``\\n``, ``\\r\\n`` or ``\\r``. Continuation lines are
+joined to their field; a RIS file whose last record lacks ``ER`` is read to
+its end; lines that are not records (Ovid's ``1.``, ``Record #1 of 2``,
+``Provider:`` headers) are counted in the file's notes.
 
-A record without a title cannot be screened: it raises
-:class:`~hepatostat.errors.InputError` naming the file and the record
-number (and the line where the record starts), never skipped silently.
+A record without a title cannot be screened: it is not imported, and it is
+listed (:class:`SkippedRecord`: file, line, record number, reason) while the
+rest of the file is imported. A file from which no record can be read is an
+:class:`~hepatostat.errors.InputError`, never a silent zero.
 
 References
 ----------
@@ -27,9 +33,7 @@ References
 from __future__ import annotations
 
 import codecs
-import io
 import re
-import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -38,11 +42,13 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from ..errors import InputError
+from .normalise import latex_to_text as _latex_to_text
 
 __all__ = [
     "FORMATS",
     "Record",
     "FileSummary",
+    "SkippedRecord",
     "RecordSet",
     "read_records",
     "parse_records",
@@ -50,13 +56,15 @@ __all__ = [
     "decode_bytes",
 ]
 
-#: the formats read, and the file suffixes that select them
+#: the formats read, and the file suffixes that select them (the content is
+#: sniffed too: a ``.bib`` file holding RIS text is read as RIS, with a note)
 FORMATS = {
     "ris": (".ris",),
     "medline": (".nbib", ".medline", ".txt"),
     "bibtex": (".bib", ".bibtex"),
     "endnote_xml": (".xml",),
-    "csv": (".csv",),
+    "csv": (".csv", ".tsv", ".tab"),
+    "wos": (".ciw",),
 }
 
 _SUFFIX_FORMAT = {s: fmt for fmt, sfx in FORMATS.items() for s in sfx}
@@ -105,18 +113,39 @@ RECORD_COLUMNS = tuple(f.name for f in fields(Record))
 
 
 @dataclass(frozen=True)
+class SkippedRecord:
+    """A record that could not be imported (e.g. it has no title): listed
+    with its file, the line where it starts and why, never dropped
+    silently."""
+
+    file: str
+    line: int | None
+    record_no: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "record_no": self.record_no, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class FileSummary:
-    """What was read from one file."""
+    """What was read from one file: format, encoding, records imported,
+    records skipped (see :class:`SkippedRecord`) and notes (lines that are
+    not records, such as Ovid's ``1.`` or ``Record #1 of 2`` headers; a
+    suffix that did not match the content)."""
 
     file: str
     format: str
     encoding: str
     records: int
     database: str | None
+    skipped: int = 0
+    notes: tuple = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "format": self.format, "encoding": self.encoding,
-                "records": self.records, "database": self.database}
+                "records": self.records, "database": self.database, "skipped": self.skipped,
+                "notes": list(self.notes)}
 
 
 @dataclass(frozen=True)
@@ -125,6 +154,7 @@ class RecordSet:
 
     records: tuple
     files: tuple
+    skipped: tuple = ()
 
     def __len__(self) -> int:
         return len(self.records)
@@ -161,6 +191,7 @@ class RecordSet:
             "records_in": len(self.records),
             "per_file": [f.to_dict() for f in self.files],
             "per_database": self.per_database(),
+            "skipped": [k.to_dict() for k in self.skipped],
             "records": [r.to_dict() for r in self.records],
         }
 
@@ -169,58 +200,105 @@ class RecordSet:
         width = max([len(f.file) for f in self.files] + [4])
         for f in self.files:
             lines.append(f"  {f.file:<{width}}  {f.records:>5} records  ({f.format}, {f.encoding}"
-                         + (f", database: {f.database}" if f.database else "") + ")")
+                         + (f", database: {f.database}" if f.database else "") + ")"
+                         + (f"; {f.skipped} skipped" if f.skipped else ""))
+            for note in f.notes:
+                lines.append(f"      note: {note}")
+        if self.skipped:
+            lines.append("Records not imported:")
+            for k in self.skipped:
+                lines.append(f"  {k.file}, line {k.line}: {k.reason}")
         return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- decoding
 
+def _looks_utf16(data: bytes) -> str | None:
+    """UTF-16 without a byte-order mark: NUL bytes at every other position."""
+    head = data[:4000]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Decode a file's bytes: ``(text, encoding)``.
 
-    UTF-8 with a byte-order mark (``utf-8-sig``), UTF-16 with a byte-order
-    mark, plain UTF-8, else latin-1 (which never fails: every byte is a
-    character). Line endings are normalised to ``\\n``.
+    In order: UTF-8 with a byte-order mark (``utf-8-sig``); UTF-16 with a
+    byte-order mark (``utf-16``) or without one (``utf-16-le``/``-be``, seen
+    from the NUL bytes); UTF-8; Windows-1252 (``windows-1252``: what Excel,
+    EndNote and Reference Manager write on Windows; its curly quotes and
+    dashes are bytes 0x91-0x97, which Latin-1 would turn into control
+    characters); and only when bytes Windows-1252 leaves undefined (0x81,
+    0x8D, 0x8F, 0x90, 0x9D) occur, Latin-1. Line endings are normalised to
+    ``\\n``.
     """
     if data.startswith(codecs.BOM_UTF8):
         text, enc = data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text, enc = data.decode("utf-16"), "utf-16"
+        text, enc = data.decode("utf-16", errors="replace"), "utf-16"
+    elif (u16 := _looks_utf16(data)) is not None:
+        text, enc = data.decode(u16, errors="replace"), u16
     else:
         try:
             text, enc = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            text, enc = data.decode("latin-1"), "latin-1"
+            try:
+                text, enc = data.decode("cp1252"), "windows-1252"
+            except UnicodeDecodeError:
+                text, enc = data.decode("latin-1"), "latin-1"
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text, enc
 
 
 def detect_format(path, text: str | None = None) -> str:
-    """The format of a search export from its suffix (and, for ``.txt``, its
-    content). Raises :class:`InputError` naming the file when unknown."""
+    """The format of a search export: from its content when the content is
+    recognisable (:func:`sniff_format`), else from its suffix. Raises
+    :class:`InputError` naming the file when neither tells."""
     p = Path(path)
     suffix = p.suffix.lower()
     fmt = _SUFFIX_FORMAT.get(suffix)
-    if fmt is None or (suffix == ".txt" and text is not None):
-        sniffed = _sniff(text) if text is not None else None
-        if sniffed is not None:
-            return sniffed
-        if fmt is None:
-            allowed = ", ".join(f"{k} ({'/'.join(v)})" for k, v in FORMATS.items())
-            raise InputError(f"unknown search-export format '{suffix or '(no suffix)'}'; allowed: {allowed}", file=p)
+    sniffed = sniff_format(text) if text is not None else None
+    if sniffed is not None:
+        return sniffed
+    if fmt is None:
+        allowed = ", ".join(f"{k} ({'/'.join(v)})" for k, v in FORMATS.items())
+        raise InputError(f"unknown search-export format '{suffix or '(no suffix)'}'; allowed: {allowed}", file=p)
     return fmt
 
 
-def _sniff(text: str) -> str | None:
-    head = text.lstrip()[:2000]
-    if re.match(r"(?m)^PMID- ", head) or re.search(r"(?m)^PMID- ", head):
-        return "medline"
-    if re.search(r"(?m)^TY  - ", head):
+_TITLE_HEADERS = ("title", "article title", "document title", "ti", "primary title")
+_BIB_START = re.compile(r"(?m)^\s*@(?:article|book|inproceedings|incollection|misc|phdthesis|mastersthesis|"
+                        r"techreport|conference|inbook|unpublished|online|report|string|comment|preamble)\s*[{(]",
+                        re.IGNORECASE)
+
+
+def sniff_format(text: str) -> str | None:
+    """The format the text is in, from its first lines, or ``None``."""
+    body = text.lstrip("\ufeff \t\n")
+    head = body[:20000]
+    if re.search(r"(?m)^TY[ \t]{1,2}-", head):
         return "ris"
-    if re.match(r"\s*@\w+\s*[{(]", head):
+    if re.search(r"(?m)^PMID- ", head) or re.search(r"(?m)^(?:FAU|OWN|STAT|LID|AID|JT|TA|DP|PG) *- ", head[:4000]):
+        return "medline"
+    from .import_wos import looks_like_wos
+
+    if looks_like_wos(body):
+        return "wos"
+    if _BIB_START.search(head):
         return "bibtex"
-    if head.startswith("<?xml") or head.startswith("<xml"):
+    if head.startswith(("<?xml", "<xml", "<records")):
         return "endnote_xml"
+    first = head.split("\n", 1)[0]
+    if first.count("\t") >= 1 or first.count(",") >= 1 or first.count(";") >= 1:
+        cells = {c.strip().strip('"').lower() for c in re.split(r"[\t,;]", first)}
+        if cells & set(_TITLE_HEADERS):
+            return "csv"
     return None
 
 
@@ -258,24 +336,57 @@ def _empty_error(fmt_name: str, n: int, line: int | None, path: str, what: str) 
     return InputError(f"{fmt_name} {where} has no title; {what}", file=path)
 
 
+def _untitled(skipped, fmt_name: str, n: int, line: int | None, path: str, what: str) -> None:
+    """A record without a title: raise when no ``skipped`` list is given,
+    else list it there (the rest of the file is imported)."""
+    err = _empty_error(fmt_name, n, line, path, what)
+    if skipped is None:
+        raise err
+    where = f"record {n}" + (f" (starting on line {line})" if line else "")
+    skipped.append(SkippedRecord(file=str(path), line=line, record_no=n,
+                                 reason=f"{fmt_name} {where} has no title; {what}"))
+
+
 # --------------------------------------------------------------------------- RIS
 
-_RIS_TAG = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*)|)$")
+_RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])[ \t]{1,2}-(?:[ \t](.*)|[ \t]*)$")
 
 _RIS_TYPES_DB = {"pubmed": "PubMed", "medline": "MEDLINE", "embase": "Embase"}
 
 
-def _parse_ris(text: str, path: str, database: str | None) -> list[Record]:
+_RIS_NOISE = re.compile(
+    r"^\s*(?:\d+\.\s*$"                       # Ovid: "1." before each record
+    r"|<\d+>\s*$"                               # Ovid: "<1>"
+    r"|record\s*#?\s*\d+\s*of\s*\d+"           # "Record #1 of 2"
+    r"|(?:provider|database|content|search strategy|unique identifier|source|date|"
+    r"query|results?|exported?|downloaded)\s*:"  # header lines ("Provider: Ovid Technologies")
+    r"|(?:-{3,}|={3,}|\*{3,})\s*$)",            # rules
+    re.IGNORECASE)
+_RIS_HEADER_DB = re.compile(r"^\s*database\s*:\s*(.+?)\s*(?:<[^>]*>)?\s*$", re.IGNORECASE)
+
+
+def _parse_ris(text: str, path: str, database: str | None, skipped=None, notes=None) -> list[Record]:
+    """RIS, including Ovid's exports (a ``1.`` or ``<1>`` line before each
+    record), files with ``Record #1 of 2`` and ``Provider:``/``Database:``
+    header lines (those lines are not records and are counted in the
+    file's notes), a last record without ``ER`` and a first record without
+    ``TY``."""
     name = Path(path).name
     records: list[Record] = []
     cur: dict[str, list[str]] | None = None
     last_tag: str | None = None
     start_line = 0
+    n_rec = 0
+    noise = 0
+    header_db = None
 
     def close():
-        nonlocal cur
+        nonlocal cur, n_rec
         if cur is not None:
-            records.append(_ris_record(cur, len(records) + 1, start_line, path, name, database))
+            n_rec += 1
+            rec = _ris_record(cur, n_rec, start_line, path, name, database or header_db, skipped)
+            if rec is not None:
+                records.append(rec)
         cur = None
 
     for lineno, raw in enumerate(text.split("\n"), start=1):
@@ -300,14 +411,28 @@ def _parse_ris(text: str, path: str, database: str | None) -> list[Record]:
                 start_line = lineno
             cur.setdefault(tag, []).append(value)
             last_tag = tag
+        elif _RIS_NOISE.match(line) and (cur is None or last_tag is None or re.match(r"^\s*(?:\d+\.|<\d+>|record\s*#)", line, re.I)):
+            # a record-number or header line between records: it ends the record before it
+            hm = _RIS_HEADER_DB.match(line)
+            if hm and cur is None:
+                header_db = hm.group(1).strip()
+            if re.match(r"^\s*(?:\d+\.|<\d+>|record\s*#)", line, re.I):
+                close()
+                last_tag = None
+            noise += 1
         elif cur is not None and last_tag is not None:
             # continuation line: belongs to the previous field
             vals = cur[last_tag]
             vals[-1] = (vals[-1] + " " + line.strip()).strip()
+        elif cur is None and not records and n_rec == 0:
+            noise += 1  # free text before the first record (an export's cover lines)
         else:
             raise InputError(f"line {lineno} is neither a RIS tag line ('XX  - value') nor a continuation "
                              f"of one: {line[:60]!r}", file=path)
     close()  # a last record without ER
+    if noise and notes is not None:
+        notes.append(f"{noise} line(s) outside records ignored (record numbers such as '1.' or "
+                     f"'Record #1 of 2', export headers such as 'Provider:')")
     return records
 
 
@@ -320,10 +445,11 @@ def _first(d: Mapping[str, list[str]], *tags) -> str | None:
     return None
 
 
-def _ris_record(d, n, line, path, name, database) -> Record:
+def _ris_record(d, n, line, path, name, database, skipped=None) -> Record | None:
     title = _first(d, "TI", "T1", "CT", "BT")
     if not title:
-        raise _empty_error("RIS", n, line, path, "each record needs a TI or T1 line")
+        _untitled(skipped, "RIS", n, line, path, "each record needs a TI or T1 line")
+        return None
     authors = tuple(_clean(a) for a in (d.get("AU", []) + d.get("A1", []) or d.get("A2", [])) if _clean(a))
     ty = _first(d, "TY")
     journal = _first(d, "JF", "JO", "T2", "J2", "JA") if ty not in ("BOOK",) else _first(d, "T2")
@@ -359,15 +485,22 @@ def _ris_record(d, n, line, path, name, database) -> Record:
 _MEDLINE_TAG = re.compile(r"^([A-Z][A-Z0-9]{0,3}) *- (.*)$")
 
 
-def _parse_medline(text: str, path: str, database: str | None) -> list[Record]:
+def _parse_medline(text: str, path: str, database: str | None, skipped=None, notes=None) -> list[Record]:
+    """PubMed's MEDLINE format. A record starts at a ``PMID-`` line or after
+    a blank line (records are separated by blank lines), so a file whose
+    records lack ``PMID-`` lines is not read as one record; a second ``TI``
+    in one block also starts a new record (a file without blank lines)."""
     name = Path(path).name
     blocks: list[tuple[int, list[tuple[str, str]]]] = []
     cur: list[tuple[str, str]] | None = None
+    blank = True
+    split_on_ti = 0
     for lineno, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip()
         if not line.strip():
+            blank = True
             continue
-        if line.startswith(" ") and cur:
+        if line.startswith(" ") and cur and not blank:
             tag, val = cur[-1]
             cur[-1] = (tag, (val + " " + line.strip()).strip())
             continue
@@ -376,10 +509,17 @@ def _parse_medline(text: str, path: str, database: str | None) -> list[Record]:
             raise InputError(f"line {lineno} is neither a MEDLINE field ('TAG - value') nor a continuation "
                              f"line (indented): {line[:60]!r}", file=path)
         tag, val = m.group(1).strip(), m.group(2).strip()
-        if tag == "PMID" or cur is None:
+        has_pmid = cur is not None and any(t == "PMID" for t, _ in cur)
+        repeat_ti = tag == "TI" and cur is not None and any(t == "TI" for t, _ in cur) and not has_pmid
+        if tag == "PMID" or cur is None or blank or repeat_ti:
+            if repeat_ti and not blank:
+                split_on_ti += 1
             cur = []
             blocks.append((lineno, cur))
+        blank = False
         cur.append((tag, val))
+    if split_on_ti and notes is not None:
+        notes.append(f"{split_on_ti} record(s) started at a repeated TI line (no PMID- or blank line between records)")
     out = []
     for n, (line, items) in enumerate(blocks, start=1):
         d: dict[str, list[str]] = {}
@@ -387,7 +527,8 @@ def _parse_medline(text: str, path: str, database: str | None) -> list[Record]:
             d.setdefault(tag, []).append(val)
         title = _first(d, "TI", "BTI", "VTI", "TT")
         if not title:
-            raise _empty_error("MEDLINE", n, line, path, "each record needs a TI (or BTI) field")
+            _untitled(skipped, "MEDLINE", n, line, path, "each record needs a TI (or BTI) field")
+            continue
         authors = tuple(d.get("FAU", []) or d.get("AU", []))
         doi = None
         for v in d.get("AID", []) + d.get("LID", []):
@@ -407,48 +548,42 @@ def _parse_medline(text: str, path: str, database: str | None) -> list[Record]:
 
 # --------------------------------------------------------------------------- BibTeX
 
-_ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
-            ".": "\u0307", "c": "\u0327", "v": "\u030c", "u": "\u0306", "H": "\u030b", "k": "\u0328"}
-_LATEX_SYMBOLS = {r"\ss": "ß", r"\o": "ø", r"\O": "Ø", r"\aa": "å", r"\AA": "Å", r"\ae": "æ", r"\AE": "Æ",
-                  r"\l": "ł", r"\L": "Ł", r"\i": "ı", r"\oe": "œ", r"\OE": "Œ"}
-
-
-def _latex_to_text(s: str) -> str:
-    """Turn the LaTeX of a BibTeX value into plain text (accents to Unicode)."""
-    def accent(m):
-        return m.group(2) + _ACCENTS[m.group(1)]
-
-    s = re.sub(r"\\([cvuHk])\s*\{\s*(\w)\s*\}", accent, s)
-    s = re.sub(r"\\([cvuHk])\s+(\w)", accent, s)
-    s = re.sub(r"\\(['`^\"~=.])\s*\{\s*(\\?\w)\s*\}", lambda m: (m.group(2).lstrip("\\")) + _ACCENTS[m.group(1)], s)
-    s = re.sub(r"\\(['`^\"~=.])(\w)", accent, s)
-    for k in sorted(_LATEX_SYMBOLS, key=len, reverse=True):
-        s = re.sub(re.escape(k) + r"(?![A-Za-z])\s?", _LATEX_SYMBOLS[k], s)
-    s = re.sub(r"\\([&%$#_{}])", r"\1", s)
-    s = s.replace("---", "\u2014").replace("--", "\u2013")
-    s = re.sub(r"(?<!\\)~", " ", s)
-    s = re.sub(r"\\[a-zA-Z]+\s*\{([^{}]*)\}", r"\1", s)  # \emph{x}, \textit{x}
-    s = re.sub(r"\\(?:em|it|bf|sc|rm|sl|tt|sf|normalfont)\b\s*", "", s)  # {\em x}
-    s = s.replace("{", "").replace("}", "")
-    return unicodedata.normalize("NFC", " ".join(s.split()))
+_BIB_ENTRY = re.compile(r"\s*([A-Za-z]+)\s*([{(])")
+_BIB_KEY = re.compile(r"\s*([^,\s}]*)\s*,")
+# field names: Scopus writes "funding_text 1", "funding_details"; WoS "Unique-ID"
+_BIB_FIELD = re.compile(r"\s*([A-Za-z][A-Za-z0-9_\-:.+]*(?:[ \t]+[A-Za-z0-9_\-:.+]+)*)\s*=\s*")
+_BIB_WORD = re.compile(r"[A-Za-z0-9_\-:.+]+")
+_BIB_WS = re.compile(r"\s*")
+_BIB_BRACE = re.compile(r"[\\{}]")
+_BIB_QUOTE = re.compile(r'[\\{}"]')
 
 
 class _BibReader:
+    """A BibTeX reader in one pass: every pattern is matched at a position
+    (no copies of the rest of the text) and line numbers are counted
+    forward, so reading is linear in the file's size."""
+
     def __init__(self, text: str, path: str):
         self.t = text
         self.i = 0
         self.path = path
         self.strings: dict[str, str] = {}
+        self._lpos = 0
+        self._lcount = 1
 
     def line(self, pos=None) -> int:
-        return self.t.count("\n", 0, self.i if pos is None else pos) + 1
+        pos = self.i if pos is None else pos
+        if pos < self._lpos:  # rare: count from the start
+            return self.t.count("\n", 0, pos) + 1
+        self._lcount += self.t.count("\n", self._lpos, pos)
+        self._lpos = pos
+        return self._lcount
 
     def error(self, msg):
         return InputError(f"BibTeX, line {self.line()}: {msg}", file=self.path)
 
     def skip_ws(self):
-        while self.i < len(self.t) and self.t[self.i].isspace():
-            self.i += 1
+        self.i = _BIB_WS.match(self.t, self.i).end()
 
     def entries(self):
         t = self.t
@@ -457,12 +592,12 @@ class _BibReader:
             if at < 0:
                 return
             self.i = at + 1
-            m = re.match(r"\s*([A-Za-z]+)\s*([{(])", t[self.i:])
+            m = _BIB_ENTRY.match(t, self.i)
             if not m:
                 continue
             etype = m.group(1).lower()
             close = "}" if m.group(2) == "{" else ")"
-            self.i += m.end()
+            self.i = m.end()
             start_line = self.line(at)
             if etype in ("comment", "preamble"):
                 self._skip_balanced(close)
@@ -474,11 +609,11 @@ class _BibReader:
                 if self.i < len(t) and t[self.i] == close:
                     self.i += 1
                 continue
-            km = re.match(r"\s*([^,\s}]*)\s*,", t[self.i:])
+            km = _BIB_KEY.match(t, self.i)
             key = ""
             if km:
                 key = km.group(1)
-                self.i += km.end()
+                self.i = km.end()
             fields_: dict[str, str] = {}
             while True:
                 self.skip_ws()
@@ -491,27 +626,29 @@ class _BibReader:
                     self.i += 1
                     continue
                 name, value = self._field()
-                fields_[name.lower()] = value
+                fields_[" ".join(name.lower().split())] = value
             yield etype, key, fields_, start_line
 
     def _skip_balanced(self, close):
         depth = 1
         openc = "{" if close == "}" else "("
-        while self.i < len(self.t) and depth:
-            c = self.t[self.i]
-            if c == openc:
-                depth += 1
-            elif c == close:
-                depth -= 1
-            self.i += 1
+        pat = re.compile(re.escape(openc) + "|" + re.escape(close))
+        t = self.t
+        while depth:
+            m = pat.search(t, self.i)
+            if not m:
+                self.i = len(t)
+                return
+            depth += 1 if m.group(0) == openc else -1
+            self.i = m.end()
 
     def _field(self):
         t = self.t
-        m = re.match(r"\s*([A-Za-z0-9_\-:.+]+)\s*=\s*", t[self.i:])
+        m = _BIB_FIELD.match(t, self.i)
         if not m:
             raise self.error(f"expected 'name = value', found {t[self.i:self.i + 30]!r}")
         name = m.group(1)
-        self.i += m.end()
+        self.i = m.end()
         parts = []
         while True:
             self.skip_ws()
@@ -521,11 +658,11 @@ class _BibReader:
             elif c == '"':
                 parts.append(self._quoted())
             else:
-                vm = re.match(r"[A-Za-z0-9_\-:.+]+", t[self.i:])
+                vm = _BIB_WORD.match(t, self.i)
                 if not vm:
                     raise self.error(f"field '{name}' has no value")
                 word = vm.group(0)
-                self.i += vm.end()
+                self.i = vm.end()
                 parts.append(self.strings.get(word.lower(), word))
             self.skip_ws()
             if self.i < len(t) and t[self.i] == "#":
@@ -538,39 +675,46 @@ class _BibReader:
         t = self.t
         depth = 0
         start = self.i
-        while self.i < len(t):
-            c = t[self.i]
+        pos = self.i
+        while True:
+            m = _BIB_BRACE.search(t, pos)
+            if not m:
+                break
+            c = m.group(0)
+            pos = m.end()
             if c == "\\":
-                self.i += 2
+                pos += 1
                 continue
             if c == "{":
                 depth += 1
-            elif c == "}":
+            else:
                 depth -= 1
                 if depth == 0:
-                    self.i += 1
-                    return t[start + 1: self.i - 1]
-            self.i += 1
+                    self.i = pos
+                    return t[start + 1: pos - 1]
+        self.i = start
         raise self.error("unbalanced braces")
 
     def _quoted(self):
         t = self.t
         depth = 0
         start = self.i + 1
-        self.i += 1
-        while self.i < len(t):
-            c = t[self.i]
+        pos = start
+        while True:
+            m = _BIB_QUOTE.search(t, pos)
+            if not m:
+                break
+            c = m.group(0)
+            pos = m.end()
             if c == "\\":
-                self.i += 2
-                continue
-            if c == "{":
+                pos += 1
+            elif c == "{":
                 depth += 1
             elif c == "}":
                 depth -= 1
-            elif c == '"' and depth == 0:
-                self.i += 1
-                return t[start: self.i - 1]
-            self.i += 1
+            elif depth == 0:
+                self.i = pos
+                return t[start: pos - 1]
         raise self.error("unterminated quoted value")
 
 
@@ -581,16 +725,18 @@ def _bib_authors(s: str | None) -> tuple:
     return tuple(p for p in (_latex_to_text(x) for x in parts) if p and p.lower() != "others")
 
 
-def _parse_bibtex(text: str, path: str, database: str | None) -> list[Record]:
+def _parse_bibtex(text: str, path: str, database: str | None, skipped=None, notes=None) -> list[Record]:
     name = Path(path).name
     out = []
     reader = _BibReader(text, path)
+    n = 0
     for etype, key, f, line in reader.entries():
-        n = len(out) + 1
+        n += 1
         g = {k: _latex_to_text(v) for k, v in f.items() if k not in ("author", "editor")}
         title = _clean(g.get("title") or g.get("booktitle"))
         if not title:
-            raise _empty_error("BibTeX", n, line, path, f"entry '{key}' needs a title field")
+            _untitled(skipped, "BibTeX", n, line, path, f"entry '{key}' needs a title field")
+            continue
         src = database or g.get("database") or g.get("source")
         uid = g.get("unique-id", "")
         if not src and uid.upper().startswith("WOS:"):
@@ -618,12 +764,28 @@ def _xtext(el) -> str | None:
     return _clean("".join(el.itertext()))
 
 
-def _parse_endnote_xml(data: bytes, text: str, path: str, database: str | None) -> list[Record]:
+_XML_DECL_ENC = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([^\"']+)[\"']")
+
+
+def _parse_endnote_xml(data: bytes, text: str, path: str, database: str | None, skipped=None,
+                       notes=None) -> list[Record]:
+    """EndNote XML (also written by Zotero, Mendeley and JabRef). An
+    encoding the XML declaration names but Python does not know is a clear
+    error, not a crash."""
     name = Path(path).name
+    m = _XML_DECL_ENC.match(data[:400])
+    if m:
+        enc = m.group(1).decode("ascii", "replace")
+        try:
+            codecs.lookup(enc)
+        except LookupError:
+            raise InputError(f"the XML declaration names encoding {enc!r}, which is not a known encoding; "
+                             f"save the file as UTF-8 (or UTF-16, ISO-8859-1, Windows-1252)", file=path,
+                             value=enc) from None
     try:
         root = ET.fromstring(data)
-    except ET.ParseError:
-        try:  # e.g. a latin-1 file that declares no encoding
+    except (ET.ParseError, LookupError, ValueError):
+        try:  # e.g. a Windows-1252 file that declares no encoding
             body = re.sub(r"^<\?xml[^>]*\?>", "", text.lstrip())
             root = ET.fromstring(body)
         except ET.ParseError as exc:
@@ -635,7 +797,8 @@ def _parse_endnote_xml(data: bytes, text: str, path: str, database: str | None) 
     for n, rec in enumerate(recs, start=1):
         title = _xtext(rec.find("titles/title"))
         if not title:
-            raise _empty_error("EndNote XML", n, None, path, "each <record> needs <titles><title>")
+            _untitled(skipped, "EndNote XML", n, None, path, "each <record> needs <titles><title>")
+            continue
         authors = tuple(a for a in (_xtext(x) for x in rec.findall("contributors/authors/author")) if a)
         journal = _xtext(rec.find("periodical/full-title")) or _xtext(rec.find("titles/secondary-title"))
         doi = _doi_from([_xtext(rec.find("electronic-resource-num")), _xtext(rec.find("urls/related-urls/url"))])
@@ -656,84 +819,38 @@ def _parse_endnote_xml(data: bytes, text: str, path: str, database: str | None) 
 
 # --------------------------------------------------------------------------- CSV
 
-_CSV_ALIASES = {
-    "title": ("title", "article title", "document title", "ti"),
-    "authors": ("authors", "author", "author full names", "au"),
-    "year": ("year", "publication year", "pubyear", "py", "date"),
-    "journal": ("journal", "journal/book", "source title", "publication title", "so", "source"),
-    "volume": ("volume", "vl"),
-    "issue": ("issue", "number", "is"),
-    "pages": ("pages", "page", "page start"),
-    "doi": ("doi", "do"),
-    "pmid": ("pmid", "pubmed id", "pubmed-id"),
-    "abstract": ("abstract", "ab"),
-    "keywords": ("keywords", "author keywords", "kw"),
-    "database": ("database", "source database", "db"),
-}
+def _parse_csv(text: str, path: str, database: str | None, skipped=None, notes=None) -> list[Record]:
+    from .import_table import parse_table
+
+    return parse_table(text, path, database, skipped, notes)
 
 
-def _split_authors(s: str | None) -> tuple:
-    if not s:
-        return ()
-    if ";" in s:
-        parts = s.split(";")
-    elif " and " in s:
-        parts = s.split(" and ")
-    else:
-        pieces = [p.strip() for p in s.split(",")]
-        # "Zhang Z, Lin H" (PubMed CSV) splits; "Zhang, Z." (one author) does not
-        parts = pieces if len(pieces) > 1 and all(" " in p for p in pieces if p) else [s]
-    return tuple(p.strip() for p in parts if p.strip())
+def _parse_wos(text: str, path: str, database: str | None, skipped=None, notes=None) -> list[Record]:
+    from .import_wos import parse_wos
 
-
-def _parse_csv(text: str, path: str, database: str | None) -> list[Record]:
-    name = Path(path).name
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read the file as CSV: {str(exc).splitlines()[0] if str(exc) else 'empty'}",
-                         file=path) from None
-    lower = {str(c).strip().lower(): c for c in frame.columns}
-    cols = {}
-    for key, aliases in _CSV_ALIASES.items():
-        for a in aliases:
-            if a in lower:
-                cols[key] = lower[a]
-                break
-    if "title" not in cols:
-        raise InputError(f"no title column; a CSV of records needs a column named one of "
-                         f"{', '.join(_CSV_ALIASES['title'])} (found: {', '.join(map(str, frame.columns))})", file=path)
-    out = []
-    for i, row in enumerate(frame.itertuples(index=False), start=1):
-        get = {k: _clean(row[frame.columns.get_loc(c)]) for k, c in cols.items()}
-        if not get.get("title"):
-            raise InputError(f"CSV record {i} has no title", file=path, row=i + 1, column=str(cols["title"]))
-        kws = tuple(k.strip() for k in re.split(r";", get.get("keywords") or "") if k.strip())
-        out.append(Record(
-            record_id=f"{name}#{i}", title=get["title"], authors=_split_authors(get.get("authors")),
-            year=_year(get.get("year")), journal=get.get("journal"), volume=get.get("volume"), issue=get.get("issue"),
-            pages=get.get("pages"), doi=_doi_from([get.get("doi")]) or get.get("doi"), pmid=get.get("pmid"),
-            abstract=get.get("abstract"), keywords=kws, database=database or get.get("database"),
-            source_file=path, record_no=i,
-        ))
-    return out
+    return parse_wos(text, path, database, skipped, notes)
 
 
 # --------------------------------------------------------------------------- public
 
-def parse_records(text: str, fmt: str, *, source: str = "<text>", database: str | None = None) -> list[Record]:
-    """Parse the text of one export in format ``fmt`` (see :data:`FORMATS`)."""
+_PARSERS = {"ris": "_parse_ris", "medline": "_parse_medline", "bibtex": "_parse_bibtex", "csv": "_parse_csv",
+            "wos": "_parse_wos"}
+
+
+def parse_records(text: str, fmt: str, *, source: str = "<text>", database: str | None = None,
+                  skipped: list | None = None, notes: list | None = None) -> list[Record]:
+    """Parse the text of one export in format ``fmt`` (see :data:`FORMATS`).
+
+    A record without a title raises :class:`InputError`, unless a list is
+    given as ``skipped``: then it is appended there as a
+    :class:`SkippedRecord` and the rest is parsed. ``notes`` (a list)
+    receives remarks on lines that are not records.
+    """
     fmt = fmt.lower()
-    if fmt == "ris":
-        return _parse_ris(text, source, database)
-    if fmt == "medline":
-        return _parse_medline(text, source, database)
-    if fmt == "bibtex":
-        return _parse_bibtex(text, source, database)
     if fmt == "endnote_xml":
-        return _parse_endnote_xml(text.encode("utf-8"), text, source, database)
-    if fmt == "csv":
-        return _parse_csv(text, source, database)
+        return _parse_endnote_xml(text.encode("utf-8"), text, source, database, skipped, notes)
+    if fmt in _PARSERS:
+        return globals()[_PARSERS[fmt]](text, source, database, skipped, notes)
     raise InputError(f"unknown format {fmt!r}; allowed: {', '.join(FORMATS)}", file=source)
 
 
@@ -754,26 +871,35 @@ def read_records(paths, *, database: str | Mapping[str, str] | None = None, form
     Parameters
     ----------
     paths : path or list of paths
-        Files in any of :data:`FORMATS`, chosen by suffix (``.txt`` by content).
+        Files in any of :data:`FORMATS`. The format is taken from the
+        content when it is recognisable (a ``.bib`` file holding RIS text is
+        read as RIS, and the file's notes say so), else from the suffix.
     database : str or mapping, optional
         The source database of every record (str), or per file (a mapping from
         path, file name or stem to the database name). Otherwise taken from
-        the records (RIS ``DB``/``DP``, MEDLINE → ``PubMed``, BibTeX
-        ``database``/``Unique-ID = WOS:…`` → ``Web of Science``, EndNote
-        ``remote-database-name``), and, failing that, the file's stem.
+        the records (RIS ``DB``/``DP`` or a ``Database:`` header, MEDLINE →
+        ``PubMed``, BibTeX ``database``/``Unique-ID = WOS:…`` → ``Web of
+        Science``, EndNote ``remote-database-name``), and, failing that, the
+        file's stem.
     format : str, optional
         Force a format for all files.
+
+    Records without a title are not imported: each is listed in
+    ``RecordSet.skipped`` (file, line, record number, reason) and counted
+    in its file's summary; the rest of the file is imported.
 
     Raises
     ------
     InputError
-        Missing file, unknown format, unreadable content, a record without a
-        title (naming the file and record number).
+        Missing file, unknown format, unreadable content, a file from which
+        no record at all can be read (never a silent zero), or an XML file
+        declaring an unknown encoding.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     records: list[Record] = []
     files: list[FileSummary] = []
+    all_skipped: list[SkippedRecord] = []
     seen_names: set[str] = set()
     for p in map(Path, paths):
         if not p.exists():
@@ -782,14 +908,28 @@ def read_records(paths, *, database: str | Mapping[str, str] | None = None, form
             raise InputError("is a folder, not a search export", file=p)
         data = p.read_bytes()
         text, enc = decode_bytes(data)
-        fmt = format.lower() if format else detect_format(p, text)
         if not text.strip():
             raise InputError("the file is empty", file=p)
-        db = _database_for(p, database)
-        if fmt == "endnote_xml":
-            recs = _parse_endnote_xml(data, text, str(p), db)
+        notes: list[str] = []
+        if format:
+            fmt = format.lower()
         else:
-            recs = parse_records(text, fmt, source=str(p), database=db)
+            fmt = detect_format(p, text)
+            by_suffix = _SUFFIX_FORMAT.get(p.suffix.lower())
+            if by_suffix and by_suffix != fmt and not (by_suffix == "medline" and p.suffix.lower() == ".txt"):
+                notes.append(f"the content is {fmt}, not {by_suffix} as the suffix '{p.suffix}' says: read as {fmt}")
+        db = _database_for(p, database)
+        skipped: list[SkippedRecord] = []
+        if fmt == "endnote_xml":
+            recs = _parse_endnote_xml(data, text, str(p), db, skipped, notes)
+        else:
+            recs = parse_records(text, fmt, source=str(p), database=db, skipped=skipped, notes=notes)
+        if not recs:
+            if skipped:
+                raise InputError(f"none of the {len(skipped)} record(s) could be imported; first: "
+                                 f"{skipped[0].reason}", file=p)
+            raise InputError(f"no records found (read as {fmt}); the file holds neither records of that format "
+                             f"nor of any other format hepatostat reads ({', '.join(FORMATS)})", file=p)
         if p.name in seen_names:  # keep record ids unique when two folders hold the same file name
             recs = [replace(r, record_id=f"{p}#{r.record_no}") for r in recs]
         seen_names.add(p.name)
@@ -797,6 +937,7 @@ def read_records(paths, *, database: str | Mapping[str, str] | None = None, form
         recs = [r if r.database else replace(r, database=fallback) for r in recs]
         dbs = sorted({r.database for r in recs if r.database})
         files.append(FileSummary(file=str(p), format=fmt, encoding=enc, records=len(recs),
-                                 database=", ".join(dbs) if dbs else None))
+                                 database=", ".join(dbs) if dbs else None, skipped=len(skipped), notes=tuple(notes)))
         records.extend(recs)
-    return RecordSet(records=tuple(records), files=tuple(files))
+        all_skipped.extend(skipped)
+    return RecordSet(records=tuple(records), files=tuple(files), skipped=tuple(all_skipped))
