@@ -3,7 +3,7 @@
     python benchmarks/scale.py [--data /tmp/hepatostat-scale] [--persons 1000000] [--sample 20000]
                                [--memory-limits 16GB] [--threads 2] [--spark]
 
-Generates the SYNTHETIC OMOP data set once (``hepatostat.cohort.scale.generate_omop``, about 100 lab
+Generates the SYNTHETIC OMOP data set once (``hepatostat.datasets.synthetic_omop.generate_omop``, about 100 lab
 rows per person; kept in ``--data`` and reused when it is there), then, each in a fresh Python
 process so that its peak resident memory is its own:
 
@@ -27,10 +27,15 @@ import sys
 import time
 from pathlib import Path
 
-CHILD_PRELUDE = """
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD_PRELUDE = f"""
 import json, resource, sys, time, warnings
 warnings.simplefilter("ignore")
+sys.path.insert(0, {str(ROOT)!r})  # tests.cohort.scale_reference: the pandas and in-memory references
 from hepatostat.cohort import scale
+from hepatostat.datasets.synthetic_omop import generate_omop
+from tests.cohort import scale_reference as scale_ref
 def done(**kw):
     kw["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print("RESULT " + json.dumps(kw, default=str))
@@ -38,7 +43,7 @@ def done(**kw):
 
 CHILD = {
     "generate": """
-r = scale.generate_omop(sys.argv[1], int(sys.argv[2]), seed=1, log=lambda s: print(s, file=sys.stderr, flush=True))
+r = generate_omop(sys.argv[1], int(sys.argv[2]), seed=1, log=lambda s: print(s, file=sys.stderr, flush=True))
 done(seconds=r.seconds, n_measurement=r.n_measurement, n_persons=r.n_persons)
 """,
     "duckdb": """
@@ -50,14 +55,14 @@ done(seconds=r.seconds, n_measurement=r.n_measurement_rows, n_output=r.n_output_
 """,
     "pandas": """
 t = time.perf_counter()
-f = scale.extract_pandas(sys.argv[1])
+f = scale_ref.extract_pandas(sys.argv[1])
 s = time.perf_counter() - t
 f.to_parquet(sys.argv[2], index=False)
 done(seconds=s, n_output=len(f))
 """,
     "reference": """
 t = time.perf_counter()
-f = scale.extract_reference(sys.argv[1])
+f = scale_ref.extract_reference(sys.argv[1])
 s = time.perf_counter() - t
 f.to_parquet(sys.argv[2], index=False)
 done(seconds=s, n_output=len(f))
