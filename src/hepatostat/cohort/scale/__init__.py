@@ -15,6 +15,8 @@ Modules
     Engine adapters: DuckDB (out of core) and Spark.
 :mod:`.inputs`
     Locating the tables, the outcomes, the lab key table (units, ranges).
+:mod:`.criteria`
+    Eligibility criteria and groups compiled to SQL: the attrition table.
 :mod:`.extract`
     The extraction itself: :func:`extract_at_scale` (DuckDB) and
     :func:`extract_spark`, and their result :class:`ScaleExtraction`.
@@ -61,15 +63,19 @@ from __future__ import annotations
 
 from ..visits import VISIT_SQL
 from .compare import compare_visits
+from .criteria import ScaleAttrition, eligibility_at_scale, eligibility_spark
 from .extract import ScaleExtraction, extract_at_scale, extract_spark
 from .sql import DNA_SQL, MELD_I_SQL, MELD_NA_SQL, MELD_SQL, OUTPUT_COLUMNS
 
 __all__ = [
     "SyntheticOMOP",
     "ScaleExtraction",
+    "ScaleAttrition",
     "generate_omop",
     "extract_at_scale",
     "extract_spark",
+    "eligibility_at_scale",
+    "eligibility_spark",
     "compare_visits",
     "OUTPUT_COLUMNS",
     "VISIT_SQL",

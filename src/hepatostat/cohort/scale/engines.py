@@ -37,6 +37,10 @@ class Engine(abc.ABC):
     def columns(self, table: str) -> list[str]:
         """Column names of a table or view."""
 
+    @abc.abstractmethod
+    def types(self, table: str) -> dict[str, str]:
+        """Column name (as written) -> the engine's type name, of a table or view."""
+
 
 class DuckDBEngine(Engine):
     dialect = DUCKDB
@@ -52,6 +56,9 @@ class DuckDBEngine(Engine):
 
     def columns(self, table):
         return [r[0].lower() for r in self.con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()]
+
+    def types(self, table):
+        return {r[0]: str(r[1]) for r in self.con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
 
 
 class SparkEngine(Engine):
@@ -69,6 +76,9 @@ class SparkEngine(Engine):
 
     def columns(self, table):
         return [c.lower() for c in self.spark.table(table).columns]
+
+    def types(self, table):
+        return dict(self.spark.table(table).dtypes)
 
 
 

@@ -20,7 +20,6 @@ the persons the eligibility criteria and groups admit, evaluated in SQL by
 from __future__ import annotations
 
 import math
-import re
 import shutil
 import sys
 import tempfile
@@ -38,7 +37,8 @@ from ...errors import InputError
 from ..eligibility import VisitSpec
 from ..visits import VISIT_SQL, visit_lab_tests, window_table
 from .engines import Engine, duckdb_engine, local_spark_session, spark_engine
-from .inputs import (LAB_COLUMNS_NEEDED, int_argument, is_synthetic, lab_keys, op_codes, outcome_info, spec_for,
+from .inputs import (LAB_COLUMNS_NEEDED, int_argument, is_synthetic, lab_keys, memory_limit_argument, op_codes,
+                     outcome_info, spec_for,
                      table_paths)
 from .sql import (ANCHORS_SQL, COHORT_SQL, COUNTS_SQL, DUCKDB, KEYS_SQL, LAB_ROWS_SQL, LABS_SQL, MEASUREMENT_IN_SQL,
                   PERSONS_SQL, result_sql)
@@ -233,7 +233,6 @@ def _peak_rss() -> int | None:
     return int(r if sys.platform == "darwin" else r * 1024)
 
 
-_MEMORY_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)\s*$", re.IGNORECASE)
 
 
 def _run(engine: Engine, paths, spec, log, write: Callable[[str], int]):
@@ -308,9 +307,7 @@ def extract_at_scale(parquet_dir=None, *, out=None, tables: Mapping[str, str] | 
     unchanged, on views over the Parquet files; nothing is loaded into pandas.
     """
     threads = int_argument("threads", threads, 1)
-    if not isinstance(memory_limit, str) or not _MEMORY_RE.match(memory_limit):
-        raise InputError(f"memory_limit must be a size such as '16GB' or '512MB', got {memory_limit!r}",
-                         value=memory_limit)
+    memory_limit = memory_limit_argument(memory_limit)
     spec = spec_for(spec, outcomes)
     paths = table_paths(parquet_dir, tables)
     out = Path(out) if out is not None else Path(parquet_dir if parquet_dir is not None else ".") / "visits.parquet"

@@ -22,7 +22,7 @@ from ..eligibility import SCORE_OUTCOMES, VisitSpec
 from ..schema import _OPERATOR_CONCEPTS, _OPERATORS
 
 __all__ = ["REQUIRED_TABLES", "OPTIONAL_TABLES", "LAB_COLUMNS_NEEDED", "table_paths", "is_synthetic", "spec_for",
-           "outcome_info", "lab_keys", "op_codes", "int_argument"]
+           "outcome_info", "lab_keys", "op_codes", "int_argument", "memory_limit_argument"]
 
 
 def int_argument(name, value, lo):
@@ -30,6 +30,17 @@ def int_argument(name, value, lo):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
         raise InputError(f"{name} must be an integer >= {lo}, got {value!r}", column=name, value=value)
     return int(value)
+
+
+_MEMORY_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)\s*$", re.IGNORECASE)
+
+
+def memory_limit_argument(memory_limit) -> str:
+    """A DuckDB memory limit such as ``"16GB"``, or an InputError."""
+    if not isinstance(memory_limit, str) or not _MEMORY_RE.match(memory_limit):
+        raise InputError(f"memory_limit must be a size such as '16GB' or '512MB', got {memory_limit!r}",
+                         value=memory_limit)
+    return memory_limit
 
 
 REQUIRED_TABLES = ("person", "drug_exposure", "measurement")

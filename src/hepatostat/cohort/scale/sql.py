@@ -31,7 +31,8 @@ from ...errors import InputError
 from ..eligibility import SCORE_OUTCOMES, VisitSpec
 
 __all__ = ["Dialect", "DUCKDB", "SPARK", "OUTPUT_COLUMNS", "MELD_I_SQL", "DNA_SQL", "MELD_SQL", "MELD_NA_SQL",
-           "KEYS_SQL", "MEASUREMENT_IN_SQL", "LAB_ROWS_SQL", "ANCHORS_SQL", "COHORT_SQL", "LABS_SQL", "COUNTS_SQL",
+           "KEYS_SQL", "MEASUREMENT_IN_SQL", "LAB_ROWS_SQL", "ANCHORS_SQL", "COHORT_SQL", "COHORT_CRITERIA_SQL",
+           "TREATMENT_STATS_SQL", "LABS_SQL", "COUNTS_SQL",
            "PERSONS_SQL", "result_sql"]
 
 
@@ -42,6 +43,13 @@ class Dialect:
     date: str  # DATE of the day number {x}
     materialize: str  # make table {name} from query {sql}
     backslash_escapes: bool  # whether \ escapes in string literals
+    quote_char: str = '"'  # quotes an identifier
+    ts_days: str = ""  # day number (float, with the time of day) of the TIMESTAMP expression {x}
+
+    def quote(self, name: str) -> str:
+        """A quoted identifier (column names of the user's tables may be anything)."""
+        q = self.quote_char
+        return q + str(name).replace(q, q + q) + q
 
     def lit(self, v) -> str:
         """A SQL literal for a Python value (typed, so VALUES columns get one type)."""
@@ -71,6 +79,8 @@ DUCKDB = Dialect(
     date="CAST(DATE '1970-01-01' + CAST({x} AS INTEGER) AS DATE)",
     materialize="CREATE OR REPLACE TEMPORARY TABLE {name} AS {sql}",
     backslash_escapes=False,
+    quote_char='"',
+    ts_days="(CAST(EPOCH_US(CAST({x} AS TIMESTAMP)) AS DOUBLE) / 1.0E6 / 86400.0E0)",
 )
 SPARK = Dialect(
     "spark",
@@ -78,6 +88,8 @@ SPARK = Dialect(
     date="DATE_ADD(DATE '1970-01-01', CAST({x} AS INT))",
     materialize="CACHE TABLE {name} AS {sql}",
     backslash_escapes=True,
+    quote_char="`",
+    ts_days="(CAST(UNIX_MICROS(CAST({x} AS TIMESTAMP)) AS DOUBLE) / 1.0E6 / 86400.0E0)",
 )
 
 #: distinct (test key, unit, operator) of the measurement table, with counts
@@ -124,6 +136,20 @@ GROUP BY d.person_id
 """
 
 COHORT_SQL = "CREATE OR REPLACE TEMPORARY VIEW cohort AS SELECT person_id FROM anchors"
+#: the cohort when eligibility criteria are given: the persons they admit (view person_status, .criteria)
+COHORT_CRITERIA_SQL = ("CREATE OR REPLACE TEMPORARY VIEW cohort AS SELECT person_id FROM person_status "
+                       "WHERE included")
+
+#: per person with an infusion record: count, first and last day, total dose (the derived fields of eligibility)
+TREATMENT_STATS_SQL = """
+CREATE OR REPLACE TEMPORARY VIEW treatment_stats AS
+SELECT d.person_id, COUNT(*) AS n_infusions, MIN({start_day}) AS first_day, MAX({start_day}) AS last_day,
+       {dose} AS total_dose
+FROM drug_exposure d
+WHERE d.drug_exposure_start_date IS NOT NULL
+  AND d.person_id IN (SELECT person_id FROM person)
+GROUP BY d.person_id
+"""
 
 LABS_SQL = """
 CREATE OR REPLACE TEMPORARY VIEW labs AS
