@@ -206,3 +206,49 @@ def extract_reference(parquet_dir=None, *, tables: Mapping[str, str] | None = No
     sr = long["source_row"]
     long["source_row"] = pd.array([None if pd.isna(r) else int(ids[int(r) - 1]) for r in sr], dtype="Int64")
     return long[list(OUTPUT_COLUMNS)].reset_index(drop=True)
+
+
+def eligibility_reference(parquet_dir=None, *, criteria, tables: Mapping[str, str] | None = None):
+    """:func:`hepatostat.cohort.eligibility` on the sample (the in-memory attrition)."""
+    from hepatostat.cohort import eligibility
+
+    data, _ = read_omop_sample(parquet_dir, tables=tables)
+    return eligibility(data, criteria)
+
+
+def build_reference(parquet_dir=None, *, criteria, tables: Mapping[str, str] | None = None):
+    """:func:`hepatostat.cohort.build_cohort` on the sample: ``(attrition, long)``, the visit table in the
+    layout of the scale output plus ``group``."""
+    from hepatostat.cohort import build_cohort
+
+    data, ids = read_omop_sample(parquet_dir, tables=tables)
+    b = build_cohort(data, criteria)
+    long = b.visits.long.copy()
+    long["person_id"] = long["person_id"].astype("int64")
+    long["source_row"] = pd.array([None if pd.isna(r) else int(ids[int(r) - 1]) for r in long["source_row"]],
+                                  dtype="Int64")
+    return b.attrition, long[list(OUTPUT_COLUMNS) + ["group"]].reset_index(drop=True)
+
+
+def same_persons(scale_persons: pd.DataFrame, attrition) -> list[str]:
+    """Columns of the per-person status tables (scale vs in-memory) that differ; [] when identical."""
+    a = scale_persons.copy()
+    a["person_id"] = a["person_id"].astype("int64").astype(str)
+    b = attrition.persons.copy()
+    a = a.sort_values("person_id", kind="stable").reset_index(drop=True)
+    b = b.sort_values("person_id", kind="stable").reset_index(drop=True)
+    if len(a) != len(b) or not (a["person_id"].to_numpy() == b["person_id"].to_numpy()).all():
+        return ["person_id"]
+    bad = []
+    for c in ("included", "step", "stage", "criterion", "reason", "failed", "group"):
+        x = a[c].astype(object).where(a[c].notna(), None).tolist()
+        y = b[c].astype(object).where(b[c].notna(), None).tolist()
+        if c == "step":
+            x = [None if v is None else int(v) for v in x]
+            y = [None if v is None else int(v) for v in y]
+        if c == "failed":
+            x = [v or "" for v in x]
+            y = [v or "" for v in y]
+        if x != y:
+            bad.append(c)
+    return bad

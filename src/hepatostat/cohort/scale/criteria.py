@@ -65,7 +65,7 @@ from .inputs import int_argument, is_synthetic, memory_limit_argument, table_pat
 from .sql import DUCKDB, TREATMENT_STATS_SQL, Dialect
 
 __all__ = ["ScaleAttrition", "criteria_sql", "eligibility_at_scale", "eligibility_spark", "criteria_spec",
-           "prepare_eligibility", "STATUS_COLUMNS"]
+           "prepare_eligibility", "baseline_step", "status_select", "STATUS_COLUMNS"]
 
 #: columns of the per-person status table (as ``Attrition.persons``)
 STATUS_COLUMNS = ("person_id", "included", "step", "stage", "criterion", "reason", "failed", "group")
@@ -681,6 +681,8 @@ def prepare_eligibility(engine: Engine, paths: Mapping[str, str], spec: CohortSp
                         log=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Create the views ``treatment_stats``, ``person_eval`` and ``person_status``; return (steps, groups).
 
+    ``groups`` has the columns ``group, label, n``.
+
     Runs the checks, the aggregate query and the group-overlap check (an
     error naming a person in two groups, as the in-memory engine).
     """
@@ -725,11 +727,6 @@ def prepare_eligibility(engine: Engine, paths: Mapping[str, str], spec: CohortSp
     if log:
         log(f"criteria: {len(plan.steps)} steps, {n:,} screened, {left:,} included; {time.perf_counter() - t0:.1f} s")
     return steps, groups
-
-
-def _status_select(d: Dialect) -> str:
-    return (f"SELECT person_id, included, step, stage, criterion, reason, failed, {d.quote('group')} "
-            "FROM person_status ORDER BY person_id")
 
 
 def eligibility_at_scale(parquet_dir=None, *, criteria, out=None, tables: Mapping[str, str] | None = None,
@@ -778,7 +775,7 @@ def eligibility_at_scale(parquet_dir=None, *, criteria, out=None, tables: Mappin
         steps, groups = prepare_eligibility(engine, paths, spec, log)
         if out is not None:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
-            engine.execute(f"COPY ({_status_select(DUCKDB)}) TO {DUCKDB.lit(str(out))} (FORMAT parquet)")
+            engine.execute(f"COPY ({status_select(DUCKDB)}) TO {DUCKDB.lit(str(out))} (FORMAT parquet)")
     finally:
         if engine is not None:
             engine.con.close()
@@ -809,9 +806,66 @@ def eligibility_spark(parquet_dir=None, *, criteria, out=None, tables: Mapping |
         engine = spark_engine(spark, paths, frames)
         steps, groups = prepare_eligibility(engine, paths, spec, log)
         if out is not None:
-            spark.sql(_status_select(engine.dialect)).write.mode("overwrite").parquet(str(out))
+            spark.sql(status_select(engine.dialect)).write.mode("overwrite").parquet(str(out))
     finally:
         if own:
             spark.stop()
     return ScaleAttrition(steps, groups, spec.name, "spark", None if out is None else str(out),
                           time.perf_counter() - t0, is_synthetic(paths["person"]))
+
+
+def baseline_step(engine: Engine, steps: pd.DataFrame, group_labels: Mapping[str, str], visits,
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The last step of :func:`~hepatostat.cohort.build_cohort`: a baseline value for each required outcome.
+
+    Reads the materialised visit values ``picked`` and ``person_status``;
+    creates the view ``person_final`` (the status after this step) and
+    returns the attrition table and groups with the step added (no step when
+    ``visits.require_baseline`` is empty, as in the in-memory engine).
+    """
+    d = engine.dialect
+    g = d.quote("group")
+    req = [o for o in visits.outcomes if o in visits.require_baseline]
+    look = f"{visits.lookback_days:g} days"
+    if req:
+        lack = ", ".join(f"CASE WHEN MAX(CASE WHEN test = {d.lit(o)} AND visit_order = 0 AND value IS NOT NULL "
+                         f"THEN 1 ELSE 0 END) = 0 THEN {d.lit(o)} END" for o in req)
+        engine.execute(f"CREATE OR REPLACE TEMPORARY VIEW baseline_lacking AS SELECT person_id, lacking FROM "
+                       f"(SELECT person_id, CONCAT_WS(', ', {lack}) AS lacking FROM picked GROUP BY person_id) b "
+                       "WHERE lacking <> ''")
+    else:
+        engine.execute("CREATE OR REPLACE TEMPORARY VIEW baseline_lacking AS SELECT person_id, "
+                       "CAST(NULL AS STRING) AS lacking FROM person_status WHERE FALSE")
+    k = len(steps)
+    hit = "(s.included AND b.lacking IS NOT NULL)"
+    engine.execute(f"""CREATE OR REPLACE TEMPORARY VIEW person_final AS
+SELECT s.person_id, s.included AND b.lacking IS NULL AS included,
+       CASE WHEN {hit} THEN CAST({k} AS BIGINT) ELSE s.step END AS step,
+       CASE WHEN {hit} THEN 'baseline' ELSE s.stage END AS stage,
+       CASE WHEN {hit} THEN 'baseline' ELSE s.criterion END AS criterion,
+       CASE WHEN {hit} THEN CONCAT({d.lit(f'no baseline value within {look} before the first infusion for: ')},
+                                   b.lacking) ELSE s.reason END AS reason,
+       CASE WHEN {hit} THEN CONCAT_WS(';', NULLIF(s.failed, ''), 'baseline') ELSE s.failed END AS failed,
+       CASE WHEN s.included AND b.lacking IS NULL THEN s.{g} END AS {g}
+FROM person_status s LEFT JOIN baseline_lacking b ON b.person_id = s.person_id""")
+    aggs = ["SUM(CASE WHEN stage = 'baseline' THEN 1 ELSE 0 END) AS x"] + [
+        f"SUM(CASE WHEN included AND {g} = {d.lit(name)} THEN 1 ELSE 0 END) AS g{j}"
+        for j, name in enumerate(group_labels)]
+    c = engine.fetch(f"SELECT {', '.join(aggs)} FROM person_final").iloc[0]
+    groups = pd.DataFrame([{"group": name, "label": lab, "n": int(c[f"g{j}"] or 0)}
+                           for j, (name, lab) in enumerate(group_labels.items())], columns=["group", "label", "n"])
+    if not req:
+        return steps, groups
+    x = int(c["x"] or 0)
+    left = int(steps["n_after"].iloc[-1])
+    row = dict(step=k, stage="baseline", criterion="baseline", label=f"Baseline value for {', '.join(req)}",
+               n_before=left, n_excluded=x, n_after=left - x, n_missing=0,
+               reason=f"no baseline value within {look} before the first infusion for a required outcome "
+                      f"({', '.join(req)})")
+    return pd.concat([steps, pd.DataFrame([row], columns=list(_STEP_COLUMNS))], ignore_index=True), groups
+
+
+def status_select(d: Dialect, view: str = "person_status") -> str:
+    """The per-person status table (:data:`STATUS_COLUMNS`) from ``view``, by person."""
+    return (f"SELECT person_id, included, step, stage, criterion, reason, failed, {d.quote('group')} "
+            f"FROM {view} ORDER BY person_id")

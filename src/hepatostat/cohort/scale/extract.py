@@ -34,13 +34,14 @@ import pandas as pd
 
 from ... import units as _units
 from ...errors import InputError
-from ..eligibility import VisitSpec
+from ..eligibility import CohortSpec, VisitSpec
 from ..visits import VISIT_SQL, visit_lab_tests, window_table
+from .criteria import ScaleAttrition, baseline_step, criteria_spec, prepare_eligibility, status_select
 from .engines import Engine, duckdb_engine, local_spark_session, spark_engine
 from .inputs import (LAB_COLUMNS_NEEDED, int_argument, is_synthetic, lab_keys, memory_limit_argument, op_codes,
                      outcome_info, spec_for,
                      table_paths)
-from .sql import (ANCHORS_SQL, COHORT_SQL, COUNTS_SQL, DUCKDB, KEYS_SQL, LAB_ROWS_SQL, LABS_SQL, MEASUREMENT_IN_SQL,
+from .sql import (ANCHORS_SQL, COHORT_CRITERIA_SQL, COHORT_SQL, COUNTS_SQL, DUCKDB, KEYS_SQL, LAB_ROWS_SQL, LABS_SQL, MEASUREMENT_IN_SQL,
                   PERSONS_SQL, result_sql)
 
 __all__ = ["ScaleExtraction", "extract_at_scale", "extract_spark"]
@@ -154,7 +155,8 @@ class ScaleExtraction:
         Wall time from the first query to the written output.
     step_seconds : Mapping[str, float]
         ``prepare`` (views, the scan for tests and units), ``counts`` (the
-        exclusion counts), ``extract`` (the visit query and scores, written).
+        exclusion counts), ``criteria`` (with criteria: fields, conditions, attrition), ``extract`` (the visit
+        query, the baseline step with criteria, scores, written).
     threads : int or None
     memory_limit : str or None
     peak_rss_bytes : int or None
@@ -163,6 +165,11 @@ class ScaleExtraction:
         the extraction in a fresh process (``benchmarks/scale.py``).
     synthetic : bool
         True when the measurement file is marked synthetic in its metadata.
+    attrition : ScaleAttrition or None
+        With ``criteria=``: the attrition table of
+        :func:`~hepatostat.cohort.build_cohort` (criteria, groups and the
+        baseline requirement) and the per-person status table
+        (``attrition.persons_path``). ``n_persons`` is then the number included.
     """
 
     path: str
@@ -179,10 +186,14 @@ class ScaleExtraction:
     memory_limit: str | None = None
     peak_rss_bytes: int | None = None
     synthetic: bool = False
+    attrition: ScaleAttrition | None = None
 
     @property
     def n_no_infusion(self) -> int:
-        """Persons of ``person`` without an infusion record (not in the cohort)."""
+        """Persons of ``person`` without an infusion record."""
+        if self.attrition is not None:
+            return int(self.attrition.steps.loc[self.attrition.steps["criterion"] == "infusion_record",
+                                                "n_excluded"].iloc[0])
         return self.n_screened - self.n_persons
 
     @property
@@ -206,15 +217,21 @@ class ScaleExtraction:
             "step_seconds": dict(self.step_seconds), "threads": self.threads, "memory_limit": self.memory_limit,
             "peak_rss_bytes": self.peak_rss_bytes, "visits": self.spec.to_dict(),
             "lab_rows": self.lab_rows.to_dict("records"),
+            "attrition": None if self.attrition is None else self.attrition.to_dict(),
         }
 
     def summary(self) -> str:
         lines = []
         if self.synthetic:
             lines.append("SYNTHETIC DATA - not real patients")
-        lines.append(f"Visit table ({self.engine}): {self.n_persons:,} persons with an infusion record of "
-                     f"{self.n_screened:,} ({self.n_no_infusion:,} without one), outcomes "
-                     f"{', '.join(self.spec.outcomes)}; {self.n_output_rows:,} rows -> {self.path}")
+        if self.attrition is not None:
+            lines.append(self.attrition.summary().replace("SYNTHETIC DATA - not real patients\n", ""))
+            lines.append(f"Visit table ({self.engine}): {self.n_persons:,} persons included of {self.n_screened:,}, "
+                         f"outcomes {', '.join(self.spec.outcomes)}; {self.n_output_rows:,} rows -> {self.path}")
+        else:
+            lines.append(f"Visit table ({self.engine}): {self.n_persons:,} persons with an infusion record of "
+                         f"{self.n_screened:,} ({self.n_no_infusion:,} without one), outcomes "
+                         f"{', '.join(self.spec.outcomes)}; {self.n_output_rows:,} rows -> {self.path}")
         rss = f", peak RSS {self.peak_rss_bytes / 2**30:.2f} GiB" if self.peak_rss_bytes else ""
         lines.append(f"{self.n_measurement_rows:,} measurement rows in {self.seconds:.1f} s "
                      f"({self.rows_per_second:,.0f} rows/s){rss}")
@@ -235,8 +252,12 @@ def _peak_rss() -> int | None:
 
 
 
-def _run(engine: Engine, paths, spec, log, write: Callable[[str], int]):
-    """Prepare, count, extract; return (counts dict, lab_rows, n_output_rows, steps)."""
+def _run(engine: Engine, paths, spec, log, write: Callable[[str], int], cohort_spec: CohortSpec | None = None,
+         write_persons: Callable[[str], None] | None = None):
+    """Prepare, count, (criteria,) extract; return (counts dict, lab_rows, persons, n_output_rows, steps, attrition).
+
+    ``attrition`` is ``(steps, groups)`` with criteria, else None.
+    """
     d = engine.dialect
     steps = {}
     t = time.perf_counter()
@@ -248,20 +269,53 @@ def _run(engine: Engine, paths, spec, log, write: Callable[[str], int]):
     steps["counts"] = time.perf_counter() - t
     if log:
         log(f"counts: {steps['counts']:.1f} s")
+    attrition = None
+    if cohort_spec is not None:
+        t = time.perf_counter()
+        att_steps, groups = prepare_eligibility(engine, paths, cohort_spec, log)
+        group_labels = dict(zip(groups["group"], groups["label"]))
+        engine.execute(COHORT_CRITERIA_SQL)
+        steps["criteria"] = time.perf_counter() - t
     t = time.perf_counter()
     engine.execute(d.materialize.format(name="picked", sql=VISIT_SQL))
     if log:
         log(f"visit query (VISIT_SQL) materialised: {time.perf_counter() - t:.1f} s")
-    n_out = write(result_sql(d, spec))
+    if cohort_spec is not None:
+        attrition = baseline_step(engine, att_steps, group_labels, spec)
+        if write_persons is not None:
+            write_persons(status_select(d, "person_final"))
+    n_out = write(result_sql(d, spec, groups=cohort_spec is not None))
     steps["extract"] = time.perf_counter() - t
     if log:
         log(f"scores, declines, written: {steps['extract']:.1f} s")
-    return info, lab_rows, persons, n_out, steps
+    return info, lab_rows, persons, n_out, steps, attrition
+
+
+def _persons_path(out, engine: str) -> str:
+    o = str(out)
+    if engine == "duckdb":
+        return str(Path(o).with_name(Path(o).stem + "_persons.parquet"))
+    return o.rstrip("/") + "_persons"
+
+
+def _with_criteria(spec, outcomes, criteria):
+    """(visit spec, cohort spec or None): the criteria file's visits unless ``spec`` is given."""
+    if criteria is None:
+        return spec_for(spec, outcomes), None
+    cs = criteria_spec(criteria)
+    return spec_for(spec if spec is not None else cs.visits, outcomes), cs
+
+
+def _attrition(att, cs, engine, path, seconds, synthetic):
+    if att is None:
+        return None
+    return ScaleAttrition(att[0], att[1], cs.name, engine, path, seconds, synthetic)
 
 
 def extract_at_scale(parquet_dir=None, *, out=None, tables: Mapping[str, str] | None = None,
-                     spec: VisitSpec | None = None, outcomes=None, threads: int = 2, memory_limit: str = "16GB",
-                     temp_directory=None, log: Callable[[str], None] | None = None) -> ScaleExtraction:
+                     spec: VisitSpec | None = None, outcomes=None, criteria=None, threads: int = 2,
+                     memory_limit: str = "16GB", temp_directory=None,
+                     log: Callable[[str], None] | None = None) -> ScaleExtraction:
     """Visit windows, baseline, closest values, MELD and declines in DuckDB, straight from OMOP Parquet files.
 
     Parameters
@@ -282,6 +336,15 @@ def extract_at_scale(parquet_dir=None, *, out=None, tables: Mapping[str, str] | 
     outcomes : list of str, optional
         Outcomes to extract instead of ``spec.outcomes`` (lab tests by key,
         alias or LOINC code; ``"meld"``, ``"meld_na"``).
+    criteria : CohortSpec, str or Path, optional
+        Eligibility criteria and groups (:func:`~hepatostat.cohort.load_criteria`,
+        a criteria file or a bundled name such as ``"seed_jia2020"``), evaluated
+        in SQL (:mod:`.criteria`): the cohort is the persons they admit who
+        have a baseline value for each required outcome, as
+        :func:`~hepatostat.cohort.build_cohort`; the output gets a ``group``
+        column, the per-person status goes to ``<out>_persons.parquet`` and the
+        attrition table to ``result.attrition``. Default visits: the criteria
+        file's ``[visits]``.
     threads : int, default 2
     memory_limit : str, default "16GB"
         DuckDB's memory limit; beyond it DuckDB spills to ``temp_directory``.
@@ -308,7 +371,7 @@ def extract_at_scale(parquet_dir=None, *, out=None, tables: Mapping[str, str] | 
     """
     threads = int_argument("threads", threads, 1)
     memory_limit = memory_limit_argument(memory_limit)
-    spec = spec_for(spec, outcomes)
+    spec, cs = _with_criteria(spec, outcomes, criteria)
     paths = table_paths(parquet_dir, tables)
     out = Path(out) if out is not None else Path(parquet_dir if parquet_dir is not None else ".") / "visits.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -325,24 +388,30 @@ def extract_at_scale(parquet_dir=None, *, out=None, tables: Mapping[str, str] | 
             n = con.execute(f"COPY ({sql}) TO {DUCKDB.lit(str(out))} (FORMAT parquet, COMPRESSION zstd)").fetchone()
             return int(n[0]) if n else 0
 
-        info, lab_rows, persons, n_out, steps = _run(engine, paths, spec, log, write)
+        def write_persons(sql):
+            con.execute(f"COPY ({sql}) TO {DUCKDB.lit(_persons_path(out, 'duckdb'))} (FORMAT parquet)")
+
+        info, lab_rows, persons, n_out, steps, att = _run(engine, paths, spec, log, write, cs, write_persons)
     finally:
         if engine is not None:
             engine.con.close()
         if own_tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     seconds = time.perf_counter() - t0
+    synthetic = is_synthetic(paths["measurement"])
+    attrition = _attrition(att, cs, "duckdb", _persons_path(out, "duckdb"), seconds, synthetic)
     return ScaleExtraction(
         path=str(out), engine="duckdb", spec=spec, n_screened=int(persons["n_screened"].iloc[0]),
-        n_persons=int(persons["n_persons"].iloc[0]), n_measurement_rows=info["n_measurement_rows"],
+        n_persons=int(persons["n_persons"].iloc[0]) if attrition is None else attrition.n_included,
+        n_measurement_rows=info["n_measurement_rows"],
         n_output_rows=n_out, lab_rows=lab_rows, seconds=seconds, step_seconds=MappingProxyType(steps),
         threads=threads, memory_limit=memory_limit, peak_rss_bytes=_peak_rss(),
-        synthetic=is_synthetic(paths["measurement"]),
+        synthetic=synthetic, attrition=attrition,
     )
 
 
 def extract_spark(parquet_dir=None, *, out, tables: Mapping[str, str] | None = None, spark=None,
-                  spec: VisitSpec | None = None, outcomes=None,
+                  spec: VisitSpec | None = None, outcomes=None, criteria=None,
                   log: Callable[[str], None] | None = None) -> ScaleExtraction:
     """The same extraction on Spark: the same SQL text through ``spark.sql``.
 
@@ -361,8 +430,8 @@ def extract_spark(parquet_dir=None, *, out, tables: Mapping[str, str] | None = N
     spark : pyspark.sql.SparkSession, optional
         The session to use (a cluster's, see ``docs/scale.md``); default the
         active session, else a local one (``local[2]``) that is stopped after.
-    spec, outcomes, log
-        As for :func:`extract_at_scale`.
+    spec, outcomes, criteria, log
+        As for :func:`extract_at_scale` (the status table goes to ``<out>_persons``).
 
     Returns
     -------
@@ -378,7 +447,7 @@ def extract_spark(parquet_dir=None, *, out, tables: Mapping[str, str] | None = N
         from pyspark.sql import SparkSession
     except ImportError:
         raise InputError("extract_spark needs pyspark (pip install pyspark) and Java 17 or later") from None
-    spec = spec_for(spec, outcomes)
+    spec, cs = _with_criteria(spec, outcomes, criteria)
     frames = {k: v for k, v in (tables or {}).items() if hasattr(v, "createOrReplaceTempView")}
     paths = table_paths(parquet_dir, None if tables is None else
                          {k: (f"<DataFrame {k}>" if k in frames else v) for k, v in tables.items()})
@@ -395,17 +464,23 @@ def extract_spark(parquet_dir=None, *, out, tables: Mapping[str, str] | None = N
             spark.sql(sql).write.mode("overwrite").parquet(str(out))
             return int(spark.read.parquet(str(out)).count())
 
-        info, lab_rows, persons, n_out, steps = _run(engine, paths, spec, log, write)
+        def write_persons(sql):
+            spark.sql(sql).write.mode("overwrite").parquet(_persons_path(out, "spark"))
+
+        info, lab_rows, persons, n_out, steps, att = _run(engine, paths, spec, log, write, cs, write_persons)
         spark.sql("UNCACHE TABLE IF EXISTS picked")
     finally:
         if own:
             spark.stop()
     seconds = time.perf_counter() - t0
+    synthetic = is_synthetic(paths["measurement"])
+    attrition = _attrition(att, cs, "spark", _persons_path(out, "spark"), seconds, synthetic)
     return ScaleExtraction(
         path=str(out), engine="spark", spec=spec, n_screened=int(persons["n_screened"].iloc[0]),
-        n_persons=int(persons["n_persons"].iloc[0]), n_measurement_rows=info["n_measurement_rows"],
+        n_persons=int(persons["n_persons"].iloc[0]) if attrition is None else attrition.n_included,
+        n_measurement_rows=info["n_measurement_rows"],
         n_output_rows=n_out, lab_rows=lab_rows, seconds=seconds, step_seconds=MappingProxyType(steps),
-        synthetic=is_synthetic(paths["measurement"]),
+        synthetic=synthetic, attrition=attrition,
     )
 
 

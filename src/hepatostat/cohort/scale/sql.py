@@ -198,8 +198,11 @@ _SCORE_SQL = {
 }
 
 
-def result_sql(d: Dialect, spec: VisitSpec) -> str:
-    """Lab rows + scores per visit + declines, from the materialised ``picked`` (VISIT_SQL's result)."""
+def result_sql(d: Dialect, spec: VisitSpec, *, groups: bool = False) -> str:
+    """Lab rows + scores per visit + declines, from the materialised ``picked`` (VISIT_SQL's result).
+
+    With ``groups``, only the persons ``person_final`` includes, with their ``group`` as the last column.
+    """
     scores_wanted = [s for s in SCORE_OUTCOMES if s in spec.outcomes]
     parts = ["""
 lab_out AS (
@@ -246,6 +249,9 @@ score_values AS (
     FROM score_values""")
     parts.append("\nall_rows AS (\n    " + "\n    UNION ALL\n    ".join(union) + "\n)")
     date = d.date.format(x="a.lab_day")
+    g = d.quote("group")
+    group_col = f", s.{g} AS {g}" if groups else ""
+    group_join = "\nJOIN person_final s ON s.person_id = a.person_id AND s.included" if groups else ""
     return "WITH" + ",".join(parts) + f"""
 SELECT a.person_id, a.outcome, a.visit, a.week, a.nominal_day, a.value, i.unit, a.t,
        {date} AS date,
@@ -256,10 +262,10 @@ SELECT a.person_id, a.outcome, a.visit, a.week, a.nominal_day, a.value, i.unit, 
        END AS decline_interval,
        CASE WHEN a.visit_order = 0 THEN NULL
             ELSE MAX(CASE WHEN a.visit_order = 0 THEN a.value END) OVER (PARTITION BY a.person_id, a.outcome) - a.value
-       END AS decline_cumulative
+       END AS decline_cumulative{group_col}
 FROM all_rows a
 JOIN outcome_info i ON i.outcome = a.outcome
-LEFT JOIN windows pw ON pw.visit_order = a.visit_order - 1
+LEFT JOIN windows pw ON pw.visit_order = a.visit_order - 1{group_join}
 ORDER BY a.person_id, i.outcome_order, a.visit_order
 """
 
