@@ -23,7 +23,7 @@ from hepatostat.errors import InputError
 
 from . import scale_reference as scale_ref
 
-N = 300
+N = 150
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,7 @@ from .engines import Engine, duckdb_engine, local_spark_session, spark_engine
 from .inputs import int_argument, is_synthetic, memory_limit_argument, table_paths
 from .sql import DUCKDB, TREATMENT_STATS_SQL, Dialect
 
-__all__ = ["ScaleAttrition", "criteria_sql", "eligibility_at_scale", "eligibility_spark", "criteria_spec",
+__all__ = ["ScaleAttrition", "criteria_sql", "condition_sql", "eligibility_at_scale", "eligibility_spark", "criteria_spec",
            "prepare_eligibility", "baseline_step", "status_select", "STATUS_COLUMNS"]
 
 #: columns of the per-person status table (as ``Attrition.persons``)
@@ -420,6 +420,22 @@ def _compile(c: Condition, fields: Mapping[str, _Field], d: Dialect) -> str:
     if isinstance(c, Not):
         return f"(NOT {_compile(c.item, fields, d)})"
     raise _NotSQL(f"the condition type {type(c).__name__} has no SQL translation")
+
+
+def condition_sql(condition: Condition, kinds: Mapping[str, str], dialect: Dialect = DUCKDB) -> str:
+    """The SQL boolean of a parsed condition over columns named as its fields.
+
+    ``kinds`` maps each field to ``number``, ``text``, ``bool`` or ``date``
+    (a date column holds the day number since 1970-01-01, possibly
+    fractional). The result is TRUE, FALSE, or NULL where
+    :meth:`Condition.evaluate` says unknown. Raises an InputError for a
+    condition SQL cannot evaluate as the in-memory engine does.
+    """
+    fields = {n: _Field(dialect.quote(n), k, days=dialect.quote(n)) for n, k in kinds.items()}
+    try:
+        return _compile(condition, fields, dialect)
+    except _NotSQL as exc:
+        raise InputError(f"condition ({condition}) cannot be evaluated in SQL: {exc}") from None
 
 
 def _label_text(c) -> str:
