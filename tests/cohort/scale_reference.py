@@ -231,10 +231,12 @@ def build_reference(parquet_dir=None, *, criteria, tables: Mapping[str, str] | N
 
 
 def same_persons(scale_persons: pd.DataFrame, attrition) -> list[str]:
-    """Columns of the per-person status tables (scale vs in-memory) that differ; [] when identical."""
+    """Columns of the per-person status tables (scale vs in-memory ``Attrition`` or its ``persons``) that
+    differ; [] when identical."""
     a = scale_persons.copy()
     a["person_id"] = a["person_id"].astype("int64").astype(str)
-    b = attrition.persons.copy()
+    b = (attrition.persons if hasattr(attrition, "persons") else attrition).copy()
+    b["person_id"] = b["person_id"].astype(str)
     a = a.sort_values("person_id", kind="stable").reset_index(drop=True)
     b = b.sort_values("person_id", kind="stable").reset_index(drop=True)
     if len(a) != len(b) or not (a["person_id"].to_numpy() == b["person_id"].to_numpy()).all():
