@@ -151,6 +151,9 @@ def test_extraction_with_criteria_equals_build_cohort(omop, tmp_path):
     assert len(merged) == len(got) and (merged["group"] == merged["group_ref"]).all()
     assert res.n_persons == att.n_included == got["person_id"].nunique()
     assert res.n_output_rows == res.n_persons * len(spec.visits.outcomes) * len(spec.visits.windows)
+    assert "baseline" in res.summary() and res.to_dict()["attrition"]["n_included"] == res.n_persons
+    assert set(res.step_seconds) == {"prepare", "counts", "criteria", "extract"}
+    assert res.n_no_infusion == int(att.steps.loc[1, "n_excluded"])
 
 
 def test_awkward_data_give_the_in_memory_attrition(edge, tmp_path):

@@ -45,7 +45,6 @@ months and days (which raise here too).
 from __future__ import annotations
 
 import math
-import re
 import shutil
 import tempfile
 import time
@@ -64,7 +63,7 @@ from .engines import Engine, duckdb_engine, local_spark_session, spark_engine
 from .inputs import int_argument, is_synthetic, memory_limit_argument, table_paths
 from .sql import DUCKDB, TREATMENT_STATS_SQL, Dialect
 
-__all__ = ["ScaleAttrition", "criteria_sql", "condition_sql", "eligibility_at_scale", "eligibility_spark", "criteria_spec",
+__all__ = ["ScaleAttrition", "CriteriaPlan", "criteria_sql", "condition_sql", "eligibility_at_scale", "eligibility_spark", "criteria_spec",
            "prepare_eligibility", "baseline_step", "status_select", "STATUS_COLUMNS"]
 
 #: columns of the per-person status table (as ``Attrition.persons``)
@@ -444,7 +443,7 @@ def _label_text(c) -> str:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class CriteriaPlan:
     """The compiled criteria: SQL of the person status view and the attrition aggregates."""
 
     eval_sql: str
@@ -463,7 +462,7 @@ def _where(item) -> str:
     return f"{item.kind} criterion {item.id!r}" if hasattr(item, "kind") else f"group {item.id!r}"
 
 
-def criteria_sql(engine: Engine, spec: CohortSpec, *, has_attributes: bool, has_dose: bool) -> _Plan:
+def criteria_sql(engine: Engine, spec: CohortSpec, *, has_attributes: bool, has_dose: bool) -> CriteriaPlan:
     """Compile ``spec``'s criteria and groups to SQL for ``engine`` (its dialect and the tables' columns).
 
     Raises
@@ -574,7 +573,7 @@ FROM (
         s = " + ".join(f"(CASE WHEN COALESCE(c{k}, FALSE) THEN 1 ELSE 0 END)" for k in range(n_crit, len(items)))
         overlap_sql = (f"SELECT person_id, {', '.join(f'COALESCE(c{k}, FALSE) AS g{k - n_crit}' for k in range(n_crit, len(items)))} "
                        f"FROM person_status WHERE included AND {s} > 1 ORDER BY person_id LIMIT 1")
-    return _Plan(eval_sql=eval_sql, status_sql=status_sql, counts_sql=counts_sql, overlap_sql=overlap_sql,
+    return CriteriaPlan(eval_sql=eval_sql, status_sql=status_sql, counts_sql=counts_sql, overlap_sql=overlap_sql,
                  steps=tuple(steps), group_labels=group_labels, checks=tuple(F.checks), fields=tuple(names),
                  from_sql=F.from_sql(with_treatments=False), person_id=F.c.person_id)
 
@@ -675,7 +674,7 @@ class ScaleAttrition:
         return "\n".join(lines)
 
 
-def _check_data(engine: Engine, plan: _Plan, paths: Mapping[str, str]) -> None:
+def _check_data(engine: Engine, plan: CriteriaPlan, paths: Mapping[str, str]) -> None:
     """The import checks that apply to the fields used: duplicate person ids, impossible values."""
     d = engine.dialect
     dup = engine.fetch(f"SELECT COUNT(*) AS n, COUNT(DISTINCT person_id) AS k FROM person").iloc[0]
