@@ -107,8 +107,10 @@ def child(kind: str, *args) -> dict:
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"{kind} failed (exit {proc.returncode})")
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    out = json.loads(line[len("RESULT "):])
+    lines = [ln[ln.index("RESULT "):] for ln in proc.stdout.splitlines() if "RESULT " in ln]
+    if not lines:
+        raise SystemExit(f"{kind} printed no result")
+    out = json.loads(lines[-1][len("RESULT "):])
     print(f"[{kind}] {out['seconds']:.1f} s (process {time.perf_counter() - t0:.1f} s), "
           f"peak RSS {out['peak_rss_bytes'] / 2**30:.2f} GiB", file=sys.stderr, flush=True)
     return out

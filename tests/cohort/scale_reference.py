@@ -169,6 +169,7 @@ def read_omop_sample(parquet_dir=None, *, tables: Mapping[str, str] | None = Non
     paths = table_paths(parquet_dir, tables)
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         for name in ("person", "person_attribute", "drug_exposure", "measurement"):
             if name in paths:
                 src = str(Path(paths[name]) / "**" / "*.parquet") if Path(paths[name]).is_dir() else paths[name]
