@@ -135,6 +135,7 @@ def test_seed_criteria_give_the_in_memory_attrition_in_duckdb(omop, tmp_path):
     assert got.n_included == ref.n_included and 0 < got.n_included < N
     assert got.steps["n_excluded"].iloc[1:].gt(0).sum() >= 8  # the sample exercises most steps
     assert got.synthetic and "SYNTHETIC" in got.summary()
+    assert got.to_attrition().summary() == ref.summary()  # a real Attrition, printed as the in-memory one
 
 
 def test_extraction_with_criteria_equals_build_cohort(omop, tmp_path):
