@@ -109,3 +109,86 @@ def test_structured_form_refuses_unknown_operators_and_names():
         parse_condition({"field": "__class__", "op": "==", "value": 1})
     with pytest.raises(InputError, match="cannot read condition"):
         parse_condition({"python": "1"})
+
+
+# ---- regressions (issue 14): inputs that used to end in an internal error ------------------------------
+
+
+def test_300_nested_parentheses_give_a_clear_error_not_a_recursion_crash():
+    text = "(" * 300 + "age > 1" + ")" * 300
+    with pytest.raises(InputError, match=r"at position 51: nested more than 50 levels deep"):
+        parse_condition(text)
+    assert parse_condition("(" * 50 + "age > 1" + ")" * 50).evaluate(FRAME)[0].tolist() == \
+        parse_condition("age > 1").evaluate(FRAME)[0].tolist()  # 50 levels are fine
+
+
+def test_deep_not_and_all_chains_give_a_clear_error():
+    with pytest.raises(InputError, match=r"at position 201: nested more than 50 levels deep"):
+        parse_condition("not " * 1000 + "liver_cancer")
+    with pytest.raises(InputError, match="nested more than 50 levels deep"):
+        parse_condition("all(" * 300 + "age > 1" + ")" * 300)
+
+
+def test_a_400_digit_number_gives_a_clear_error_not_an_overflow_crash():
+    with pytest.raises(InputError, match=r"at position 7: the number 999999999999\.\.\. \(400 characters\) is too "
+                                         r"large"):
+        parse_condition("age > " + "9" * 400)
+    with pytest.raises(InputError, match=r"the number 1e999 is too large"):
+        parse_condition("age between 1 and 1e999")
+    assert parse_condition("age > " + "9" * 300).evaluate(FRAME)[0].tolist() == [False] * 6  # 1e300 is a double
+
+
+def test_the_criterion_is_named_with_the_position():
+    from hepatostat.cohort import parse_criteria
+
+    with pytest.raises(InputError, match=r"inclusion criterion 'inc_deep': cannot parse condition .* at position 51"):
+        parse_criteria({"inclusion": [{"id": "inc_deep", "when": "(" * 300 + "age > 1" + ")" * 300}]})
+    with pytest.raises(InputError, match=r"exclusion criterion 'exc_big': cannot parse condition .* at position 20: "
+                                         r"the number"):
+        parse_criteria({"exclusion": [{"id": "exc_big", "when": "age >= 1 and age < " + "7" * 400}]})
+
+
+def test_deep_structured_conditions_and_non_finite_values_are_refused():
+    deep = "age > 1"
+    for _ in range(3000):
+        deep = {"not": deep}
+    with pytest.raises(InputError, match="nested more than 50 levels deep"):
+        parse_condition(deep)
+    for bad in (float("nan"), float("inf"), 10 ** 400):
+        with pytest.raises(InputError, match="numbers must be finite"):
+            parse_condition({"field": "age", "op": ">", "value": bad})
+
+
+def test_an_empty_date_literal_is_refused_rather_than_matching_nothing():
+    with pytest.raises(InputError, match=r"cannot read '' as a date"):
+        parse_condition("birth_date < ''").evaluate(FRAME)
+
+
+def test_a_very_long_condition_is_refused_and_quoted_short():
+    with pytest.raises(InputError, match=r"\(20,007 characters\): the condition is 20,007 characters long"):
+        parse_condition("age > 1" + " " * 20000)
+
+
+# ---- fuzzing: any text is a condition or an InputError, never another exception --------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from(["(", ")", "age", "diagnosis", "liver_cancer", "birth_date", "not", "and", "or", "in",
+                           "between", "is", "missing", "all(", "any(", ",", "[", "]", "==", "!=", "<", ">=", "'x'",
+                           "'1960-01-01'", "1", "-2.5", "1e400", "9" * 40, "true", "_x", "'", "=", " "])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=60), st.lists(_PIECES, max_size=40).map(" ".join)))
+def test_fuzzed_conditions_parse_and_evaluate_or_give_an_input_error(text):
+    try:
+        c = parse_condition(text)
+    except InputError:
+        return
+    try:
+        t, k = c.evaluate(FRAME)
+    except InputError:
+        return
+    assert len(t) == len(k) == len(FRAME)
+    assert str(c)

@@ -1,5 +1,7 @@
 """Cohort extraction at scale: the synthetic OMOP generator, DuckDB over Parquet, pandas, Spark.
 
+The pandas version and the existing-engine reference live in tests/cohort/scale_reference.py.
+
 The reference for every comparison is the existing engine (read_omop + extract_visits) on the
 same generated sample, and hepatostat.scores for MELD; all comparisons are exact (bit for bit).
 """
@@ -19,6 +21,8 @@ from hepatostat import scores, units
 from hepatostat.cohort import VisitSpec, load_criteria, scale
 from hepatostat.cohort.visits import visit_lab_tests, visit_tables, window_table
 from hepatostat.errors import InputError
+
+from . import scale_reference as scale_ref
 
 N = 300
 
@@ -95,8 +99,8 @@ def test_generator_arguments_are_checked(tmp_path):
 
 
 def test_duckdb_equals_pandas_and_the_existing_engine(omop, duck_table):
-    pand = scale.extract_pandas(omop.path)
-    ref = scale.extract_reference(omop.path)
+    pand = scale_ref.extract_pandas(omop.path)
+    ref = scale_ref.extract_reference(omop.path)
     assert _identical(scale.compare_visits(duck_table, pand))
     assert _identical(scale.compare_visits(duck_table, ref))
 
@@ -140,8 +144,8 @@ def test_last_infusion_anchor_and_fewer_outcomes(omop, duck_table, tmp_path):
                                  memory_limit="1GB")
     got = res.to_frame()
     assert set(got["outcome"]) == {"bilirubin", "meld"}
-    assert _identical(scale.compare_visits(got, scale.extract_pandas(omop.path, spec=spec, outcomes=["TBIL", "meld"])))
-    assert _identical(scale.compare_visits(got, scale.extract_reference(omop.path, spec=spec,
+    assert _identical(scale.compare_visits(got, scale_ref.extract_pandas(omop.path, spec=spec, outcomes=["TBIL", "meld"])))
+    assert _identical(scale.compare_visits(got, scale_ref.extract_reference(omop.path, spec=spec,
                                                                         outcomes=["TBIL", "meld"])))
     base = duck_table[(duck_table["outcome"] == "bilirubin") & (duck_table["visit"] == "W0")]
     mine = got[(got["outcome"] == "bilirubin") & (got["visit"] == "W0")]
@@ -159,7 +163,7 @@ def test_tests_identified_by_source_value_without_a_concept_table(omop, duck_tab
 def test_criteria_file_windows_are_used(omop, tmp_path):
     spec = load_criteria("seed_jia2020").visits
     res = scale.extract_at_scale(omop.path, out=tmp_path / "v.parquet", spec=spec, memory_limit="1GB")
-    assert _identical(scale.compare_visits(res.to_frame(), scale.extract_pandas(omop.path, spec=spec)))
+    assert _identical(scale.compare_visits(res.to_frame(), scale_ref.extract_pandas(omop.path, spec=spec)))
 
 
 # ---- MELD in SQL = hepatostat.scores ---------------------------------------------------------
@@ -233,8 +237,8 @@ def test_implausible_and_censored_components_agree_with_the_existing_engine(omop
     got = res.to_frame()
     assert res.lab_rows.set_index("test").loc["bilirubin", "implausible"] >= len(bili)
     assert (got["censored"] == "<=").any() and (got["censored"] == "from_censored").any()
-    assert _identical(scale.compare_visits(got, scale.extract_pandas(d)))
-    assert _identical(scale.compare_visits(got, scale.extract_reference(d)))
+    assert _identical(scale.compare_visits(got, scale_ref.extract_pandas(d)))
+    assert _identical(scale.compare_visits(got, scale_ref.extract_reference(d)))
 
 
 def test_a_unit_the_test_does_not_accept_is_an_error(omop, tmp_path):
@@ -245,7 +249,7 @@ def test_a_unit_the_test_does_not_accept_is_an_error(omop, tmp_path):
     with pytest.raises(InputError, match=r"unit 'mg' is not accepted for bilirubin .*allowed: mg/dL, µmol/L"):
         scale.extract_at_scale(d, out=tmp_path / "v.parquet", memory_limit="1GB")
     with pytest.raises(InputError, match=r"unit 'mg' is not accepted for bilirubin"):
-        scale.extract_pandas(d)
+        scale_ref.extract_pandas(d)
 
 
 def test_an_unknown_operator_concept_is_an_error(omop, tmp_path):

@@ -52,8 +52,9 @@ Anything else is an error naming the field.
 from __future__ import annotations
 
 import abc
-
+import math
 import re
+import reprlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,9 +62,13 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["Condition", "parse_condition", "ConditionError", "RESERVED"]
+__all__ = ["Condition", "parse_condition", "ConditionError", "RESERVED", "MAX_DEPTH", "MAX_LENGTH"]
 
 RESERVED = frozenset({"and", "or", "not", "in", "between", "is", "missing", "true", "false", "all", "any"})
+#: deepest nesting of parentheses, not, all(...) and any(...) (and of the structured form) accepted
+MAX_DEPTH = 50
+#: longest condition text accepted (characters)
+MAX_LENGTH = 10_000
 _OPS = ("==", "!=", "<", "<=", ">", ">=")
 _ALLOWED = (
     "allowed: field names, numbers, 'text', comparison operators == != < <= > >=, and, or, not, "
@@ -150,8 +155,10 @@ def _coerce(series: pd.Series, field: str, value, op: str):
             raise ConditionError(f"field {field!r} holds dates; compare it with an ISO date such as '2014-03-01'", field=field)
         try:
             lit = pd.Timestamp(value)
-        except (ValueError, TypeError):
-            raise ConditionError(f"field {field!r}: cannot read {value!r} as a date (use ISO, e.g. '2014-03-01')", field=field) from None
+        except (ValueError, TypeError, OverflowError):
+            lit = pd.NaT
+        if lit is pd.NaT:
+            raise ConditionError(f"field {field!r}: cannot read {value!r} as a date (use ISO, e.g. '2014-03-01')", field=field)
         arr = pd.to_datetime(series)
         days = (arr - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy() / 86400.0
         return days, (lit - pd.Timestamp("1970-01-01")).total_seconds() / 86400.0
@@ -388,15 +395,30 @@ def _wrap(c: Condition) -> str:
 # --------------------------------------------------------------------------
 
 
+def _shown(text: str, limit: int = 60) -> str:
+    """The condition as quoted in messages (long ones shortened)."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text):,} characters)"
+
+
 class _Parser:
     def __init__(self, text: str):
         self.text = text
+        self.depth = 0
+        if len(text) > MAX_LENGTH:
+            self._err(f"the condition is {len(text):,} characters long; at most {MAX_LENGTH:,} are allowed")
         self.tokens = self._tokenize(text)
         self.i = 0
 
     def _err(self, msg: str, pos: int | None = None):
         where = f" at position {pos + 1}" if pos is not None else ""
-        raise ConditionError(f"cannot parse condition {self.text!r}{where}: {msg}")
+        raise ConditionError(f"cannot parse condition {_shown(self.text)}{where}: {msg}")
+
+    def _enter(self, pos: int):
+        """One level deeper (parenthesis, not, all/any); refused beyond MAX_DEPTH, before Python's own limit."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self._err(f"nested more than {MAX_DEPTH} levels deep (parentheses, not, all/any); simplify the condition",
+                      pos)
 
     def _tokenize(self, text: str):
         tokens = []
@@ -460,14 +482,24 @@ class _Parser:
 
     def not_(self):
         if self.peek()[:2] == ("kw", "not"):
-            self.take()
-            return Not(self.not_())
+            self._enter(self.take()[2])
+            c = Not(self.not_())
+            self.depth -= 1
+            return c
         return self.primary()
 
     def literal(self):
         kind, value, pos = self.take()
         if kind == "num":
-            return float(value) if any(c in value for c in ".eE") else int(value)
+            number = float(value) if any(c in value for c in ".eE") else int(value)
+            try:
+                finite = math.isfinite(float(number))
+            except OverflowError:  # an integer beyond the range of a double
+                finite = False
+            if not finite:
+                shown = value if len(value) <= 20 else f"{value[:12]}... ({len(value)} characters)"
+                self._err(f"the number {shown} is too large; numbers must lie within +-1.8e308", pos)
+            return number
         if kind == "str":
             return value[1:-1]
         if kind == "kw" and value in ("true", "false"):
@@ -477,11 +509,14 @@ class _Parser:
     def primary(self):
         kind, value, pos = self.peek()
         if (kind, value) == ("punct", "("):
+            self._enter(pos)
             self.take()
             c = self.or_()
             self.expect("punct", ")")
+            self.depth -= 1
             return c
         if kind == "kw" and value in ("all", "any"):
+            self._enter(pos)
             self.take()
             self.expect("punct", "(")
             items = [self.or_()]
@@ -489,6 +524,7 @@ class _Parser:
                 self.take()
                 items.append(self.or_())
             self.expect("punct", ")")
+            self.depth -= 1
             return All(tuple(items)) if value == "all" else Any_(tuple(items))
         if kind != "name":
             self._err(f"expected a field name, found {value or 'end of text'!r}; {_ALLOWED}", pos)
@@ -542,6 +578,14 @@ _STRUCT_OPS = _OPS + ("between", "in", "not in", "is missing", "is not missing")
 
 
 def _literal_value(v, where: str):
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        try:
+            finite = math.isfinite(float(v))
+        except OverflowError:
+            finite = False
+        if not finite:
+            shown = repr(v) if len(repr(v)) <= 20 else f"{repr(v)[:12]}... ({len(repr(v))} characters)"
+            raise ConditionError(f"{where}: numbers must be finite and within +-1.8e308, got {shown}", field=where)
     if isinstance(v, (bool, int, float, str)):
         return v
     raise ConditionError(f"{where}: values must be numbers, text or true/false, got {type(v).__name__}")
@@ -570,13 +614,20 @@ def parse_condition(spec) -> Condition:
         (an :class:`~hepatostat.errors.InputError`) for anything outside the
         grammar, e.g. ``__import__('os')``.
     """
+    return _parse(spec, 0)
+
+
+def _parse(spec, _depth: int) -> Condition:
+    if _depth > MAX_DEPTH:
+        raise ConditionError(f"the condition is nested more than {MAX_DEPTH} levels deep (all, any, not, lists); "
+                             "simplify it")
     if isinstance(spec, str):
         c = _Parser(spec).parse()
         return c
     if isinstance(spec, list):
         if not spec:
             raise ConditionError("an empty list is not a condition")
-        items = tuple(parse_condition(s) for s in spec)
+        items = tuple(_parse(s, _depth + 1) for s in spec)
         return items[0] if len(items) == 1 else All(items)
     if isinstance(spec, dict):
         keys = set(spec)
@@ -585,10 +636,10 @@ def parse_condition(spec) -> Condition:
             sub = spec[k]
             if not isinstance(sub, list) or not sub:
                 raise ConditionError(f"{k} needs a non-empty list of conditions")
-            items = tuple(parse_condition(s) for s in sub)
+            items = tuple(_parse(s, _depth + 1) for s in sub)
             return All(items) if k == "all" else Any_(items)
         if keys == {"not"}:
-            return Not(parse_condition(spec["not"]))
+            return Not(_parse(spec["not"], _depth + 1))
         if "field" in keys and "op" in keys and keys <= {"field", "op", "value"}:
             field, op = spec["field"], spec["op"]
             if not isinstance(field, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", field) or field.lower() in RESERVED:
@@ -612,7 +663,7 @@ def parse_condition(spec) -> Condition:
                 return In(field, tuple(_literal_value(v, field) for v in value), op == "not in")
             return Compare(field, op, _literal_value(value, field))
         raise ConditionError(
-            f"cannot read condition {spec!r}; use text (\"age between 16 and 60\"), {{all = [...]}}, "
+            f"cannot read condition {reprlib.repr(spec)}; use text (\"age between 16 and 60\"), {{all = [...]}}, "
             "{any = [...]}, {not = ...} or {field = ..., op = ..., value = ...}"
         )
     raise ConditionError(f"a condition must be text, a list or a table, got {type(spec).__name__}")

@@ -626,7 +626,7 @@ def _persons(frame: pd.DataFrame, file, offset: int) -> pd.DataFrame:
         out["age"] = _numbers(f["age"], src, "persons", "age", lo=0, hi=130, what=" of years")
     for c in ("diagnosis", "etiology"):
         if c in f.columns:
-            out[c] = _text(f[c]).map(lambda v: None if v is None else re.sub(r"[\s\-]+", "_", v.lower()))
+            out[c] = _text(f[c]).map(lambda v: None if v is None or pd.isna(v) else re.sub(r"[\s\-]+", "_", v.lower()))
     if "hbsag_months" in f.columns:
         out["hbsag_months"] = _numbers(f["hbsag_months"], src, "persons", "hbsag_months", lo=0, what=" of months")
     for c in f.columns:
