@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -132,10 +134,14 @@ class _Inputs:
 # ---------------------------------------------------------------- cohort
 
 
-def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
+def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict, opts: dict):
     from .. import cohort as co
+    from .cohort_tables import interval_table, pair_table, suppress_counts, to_display_units, visits_table
+    from .figures_cohort import figure_declines, figure_over_time
+    from .labels import Dictionary
 
     c = plan.get("cohort")
+    min_cell = opts.get("min_cell", 0)
     src = plan.resolve(c["source"], "cohort.source")
     if isinstance(src, tuple):
         if src[1] != "synthetic_cohort":
@@ -148,6 +154,7 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
     else:
         data = steps.run("cohort: read data", co.read_cohort, src)
         inputs.note("cohort.source", c["source"], src)
+    dictionary = Dictionary.from_file(plan.resolve(c["dictionary"], "cohort.dictionary")) if c.get("dictionary") else Dictionary()
     crit = c["criteria"]
     spec = co.load_criteria(plan.resolve(crit, "cohort.criteria") if crit.endswith(".toml") else crit)
     built = steps.run("cohort: eligibility, groups, visits", co.build_cohort, data, spec)
@@ -155,68 +162,185 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
     pairs = [tuple(p) for p in c.get("pairs", [["A", "B"], ["C", "D"], ["A", "C"], ["B", "D"]])]
     long = built.visits.to_frame("long")
     wide = built.visits.to_frame("wide")
+    missing = [o for o in outcomes if o not in set(long["outcome"])]
+    if missing:
+        raise InputError(f"plan key 'cohort.outcomes' names {', '.join(map(repr, missing))}, which the data lack; "
+                         f"available: {', '.join(sorted(set(long['outcome'])))}", file=plan.source)
     logs["cohort_exclusions"] = built.exclusions if isinstance(built.exclusions, pd.DataFrame) else pd.DataFrame(built.exclusions)
+    long, wide, unit_notes = to_display_units(long, wide, dictionary)
+    groups_n = wide["group"].value_counts().to_dict()
 
     s = rep.section("Cohort study: eligibility and attrition")
     att = built.attrition.to_frame()
+    private = opts.get("private_note", "")
     s.text(f"{int(att.iloc[0]['n_before']) if 'n_before' in att.columns else ''} patients were screened against "
-           f"the criteria '{spec.title if hasattr(spec, 'title') else crit}'; "
-           f"{len(wide)} were analysed. Every exclusion is listed in exclusions/cohort_exclusions.csv.")
-    s.table("Attrition: patients before and after each criterion", att, raw=False)
+           f"the criteria '{spec.title if hasattr(spec, 'title') else crit}'; {len(wide)} were analysed "
+           f"({', '.join(f'group {g}: {n}' for g, n in sorted(groups_n.items()))}). {private}")
+    s.text("Units. MELD is computed from bilirubin and creatinine in mg/dL (values recorded in µmol/L divided by "
+           "17.1 and 88.4). " + " ".join(unit_notes))
+    s.table("Attrition: patients before and after each criterion", _labelled(att))
     s.figure("Flow of patients through the eligibility criteria", built.attrition.plot())
 
     s = rep.section("Cohort study: baseline characteristics (Tables 1 and 2)")
     variables = c.get("table1_variables", ["age", "sex"] + [f"{o}_W0" for o in outcomes])
     categorical = c.get("table1_categorical", ["sex"])
-    t1 = steps.run("cohort: Table 1", co.table1, wide, "group", variables=variables, categorical=categorical)
-    s.table("Baseline characteristics by group (Table 1)", t1.to_frame(), raw=True,
-            note="Shapiro-Wilk in every group decides mean ± SD with t test/ANOVA or median (Q1-Q3) with "
-                 "Mann-Whitney/Kruskal-Wallis; χ² or Fisher's exact test for categories; quartiles by SPSS's definition.")
+    abbrev = dictionary.abbreviations([v.split("_W")[0] for v in variables])
+    note = ("Mean ± SD when Shapiro–Wilk P ≥ 0.05 in both groups (t test), otherwise median (Q1–Q3) with the "
+            "Mann–Whitney U test; n (%) with Pearson's χ² or Fisher's exact test; quartiles by SPSS's definition. "
+            "Baseline = W0. " + abbrev)
+    t1pairs = [tuple(p) for p in c.get("table1_pairs", [["A", "B"], ["C", "D"]])]
+    t1 = steps.run("cohort: Table 1", co.table2, wide, "group", pairs=t1pairs, variables=variables, categorical=categorical)
+    frame, kinds = pair_table(t1, _BaselineDict(dictionary), groups_n)
+    s.table("Patient demographics and baseline characteristics: " + " and ".join(f"group {a} vs group {b}" for a, b in t1pairs),
+            suppress_counts(frame, min_cell), note=note, kinds=kinds)
     t2pairs = [tuple(p) for p in c.get("table2_pairs", [["A", "C"], ["B", "D"]])]
     t2 = steps.run("cohort: Table 2", co.table2, wide, "group", pairs=t2pairs, variables=variables, categorical=categorical)
-    s.table("Baseline characteristics for pairs of groups (Table 2)", t2.to_frame(), raw=True)
+    frame, kinds = pair_table(t2, _BaselineDict(dictionary), groups_n)
+    s.table("Patient demographics and baseline characteristics: " + " and ".join(f"group {a} vs group {b}" for a, b in t2pairs),
+            suppress_counts(frame, min_cell), note=note, kinds=kinds)
 
     s = rep.section("Cohort study: changes over time (Table 3, Figures 1-3)")
-    ot = steps.run("cohort: within-group change over time", co.over_time, long, outcomes)
-    s.table("Within-group change over the visits: Friedman test and Wilcoxon signed-rank against baseline (Holm)",
-            ot.to_frame())
-    s.figure("Values by week and group (Figure 1)", co.plot_over_time(ot))
     ch = steps.run("cohort: declines between groups (Table 3)", co.changes, long, outcomes, pairs=pairs)
-    s.table("Interval and cumulative declines (earlier minus later) by group, with pairwise p-values (Table 3)",
-            ch.to_frame(), raw=True)
-    for o in outcomes:
-        s.figure(f"{o}: median interval declines by group (Figure 2)", co.plot_declines(ch, o, kind="interval"))
-        s.figure(f"{o}: median cumulative declines by group (Figure 3)", co.plot_declines(ch, o, kind="cumulative"))
+    frame, kinds = interval_table(ch, dictionary)
+    s.table("Decline (earlier minus later value) in each interval by group, with P values between groups",
+            frame, kinds=kinds,
+            note="Values: median (Q1 to Q3), or mean ± SD when normal in both groups of a pair. P: Mann–Whitney U or t "
+                 "test for the pair in brackets (AB = group A vs group B, as in the seed's Table 3). " + abbrev)
+    frame, kinds = interval_table(ch, dictionary, cumulative=True)
+    s.table("Cumulative decline from W0 by group, with P values between groups", frame, kinds=kinds,
+            note="Values and P as in the previous table.")
+    ot = steps.run("cohort: within-group change over time", co.over_time, long, outcomes)
+    frame, kinds = visits_table(ot, dictionary)
+    s.table("Values at each visit by group: median (Q1 to Q3) [n], with the Friedman test across visits",
+            frame, kinds=kinds, note="Friedman test over the patients with every visit. " + abbrev)
+    s.figure("Values over the observation weeks in the liver-failure groups (A, B) and the cirrhosis groups (C, D): "
+             "median and interquartile range (Figure 1 of the seed paper)",
+             figure_over_time(long, outcomes, dictionary, min_cell=min_cell, points=opts.get("points", False)))
+    focus = c.get("figure_outcome", "bilirubin" if "bilirubin" in outcomes else outcomes[0])
+    lab = dictionary.label(focus, unit=False)
+    s.figure(f"Median decline in {lab} in each interval, by pair of groups (Figure 2 of the seed paper); "
+             "* P < 0.05, ** P < 0.01", figure_declines(long, ch, focus, dictionary, pairs=pairs, min_cell=min_cell))
+    s.figure(f"Median cumulative decline in {lab} from W0, by pair of groups (Figure 3 of the seed paper); "
+             "* P < 0.05, ** P < 0.01",
+             figure_declines(long, ch, focus, dictionary, cumulative=True, pairs=pairs, min_cell=min_cell))
 
     if c.get("mixed_model", False) or c.get("ancova", False) or c.get("ipw"):
         s = rep.section("Cohort study: adjusted analyses")
         s.text("Beyond the seed study's unadjusted tests: a linear mixed model of each outcome over time, ANCOVA of "
                "the change adjusted for baseline, and inverse-probability weighting for groups unbalanced at baseline.")
     if c.get("mixed_model", False):
+        rows = []
         for o in outcomes:
             frame = long[long["outcome"] == o].rename(columns={"value": o})
             try:
                 mm = steps.run(f"cohort: mixed model {o}", co.mixed_model, frame, o)
-                s.table(f"{o}: linear mixed model, {o} ~ group × week, random intercept per patient (REML)", mm.to_frame())
+                f = mm.to_frame()
+                f.insert(0, "Outcome", dictionary.label(o))
+                rows.append(f)
             except EstimationError as exc:
-                s.text(f"{o}: mixed model not estimable ({exc}).")
+                s.text(f"{dictionary.label(o)}: mixed model not estimable ({exc}).")
+        if rows:
+            s.table("Linear mixed models: outcome ~ group × week with a random intercept per patient (REML); "
+                    "effects with 95% CI", _effects(pd.concat(rows, ignore_index=True)))
     if c.get("ancova", False):
         last = f"W{int(max(built.visits.weeks))}" if hasattr(built.visits, "weeks") else "W24"
+        rows = []
         for o in outcomes:
             try:
                 an = steps.run(f"cohort: ANCOVA {o}", co.ancova, wide, f"{o}_{last}", f"{o}_W0", "group")
-                s.table(f"{o}: ANCOVA of the decline from W0 to {last}, adjusted for baseline", an.to_frame())
+                f = an.to_frame()
+                f.insert(0, "Outcome", dictionary.label(o))
+                rows.append(f)
             except (EstimationError, InputError) as exc:
-                s.text(f"{o}: ANCOVA not estimable ({exc}).")
+                s.text(f"{dictionary.label(o)}: ANCOVA not estimable ({exc}).")
+        if rows:
+            s.table(f"ANCOVA of the value at {last} adjusted for the value at W0: effects with 95% CI",
+                    _effects(pd.concat(rows, ignore_index=True)))
     ipw_cfg = c.get("ipw")
     if ipw_cfg:
         sub = wide[wide["group"].isin([ipw_cfg["treated"], ipw_cfg["control"]])]
         res = steps.run("cohort: inverse-probability weighting", co.ipw, sub, "group", ipw_cfg["outcome"],
                         ipw_cfg["covariates"], treated=ipw_cfg["treated"])
-        s.table(f"Balance before and after inverse-probability weighting, {ipw_cfg['treated']} vs {ipw_cfg['control']} "
-                "(standardised mean differences)", res.to_frame())
+        bal = res.to_frame()
+        first = bal.columns[0]
+        bal[first] = bal[first].map(lambda v: dictionary.label(str(v)))
+        s.table(f"Balance before and after inverse-probability weighting, group {ipw_cfg['treated']} vs group "
+                f"{ipw_cfg['control']} (standardised mean differences)", _labelled(bal))
+        smd_cols = [col for col in bal.columns if "after" in str(col).lower() or "weighted" in str(col).lower()]
+        worst = max((abs(float(v)) for col in smd_cols for v in bal[col] if _isnum(v)), default=float("nan"))
         s.text(res.summary().splitlines()[-2] if len(res.summary().splitlines()) > 1 else res.summary())
+        if worst == worst and worst > 0.1:
+            s.text(f"Warning: balance is not reached after weighting (largest |SMD| = {worst:.2f} > 0.1); the weighted "
+                   "effect is not a fair comparison of the groups.")
         s.figure("Covariate balance before and after weighting", co.plot_balance(res))
+
+
+def _isnum(v) -> bool:
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+class _BaselineDict:
+    """Table 1 rows name baseline values (``alt_W0``): label them as the paper does ("ALT (U/L)")."""
+
+    def __init__(self, d):
+        self.d = d
+        self.entries = d.entries
+
+    def label(self, name):
+        base = name[:-3] if name.endswith("_W0") else name
+        return self.d.label(base)
+
+    def value(self, name, level):
+        return self.d.value(name, level)
+
+
+#: readable headers for the engines' column names
+HEADERS = {
+    "study": "Study", "yi": "Estimate", "vi": "Variance", "sei": "SE", "ci_low": "95% CI lower",
+    "ci_high": "95% CI upper", "weight": "Weight (%)", "omitted": "Study omitted", "estimate": "Estimate",
+    "se": "SE", "stat": "z", "pval": "P", "Q": "Q", "Q_pval": "P (heterogeneity)", "tau2": "τ²", "I2": "I²",
+    "H2": "H²", "outcome": "Outcome", "timepoint": "Time point", "measure": "Measure", "model": "Model", "flag": "Flag",
+    "test": "Test", "statistic": "Statistic", "term": "Term", "k": "Studies (k)", "n": "n", "step": "Step",
+    "n_before": "Patients before", "n_after": "Patients after", "n_excluded": "Excluded", "excluded": "Excluded",
+    "reason": "Reason", "criterion": "Criterion", "label": "Result", "p_reported": "P reported",
+    "se_implied": "SE implied", "p_implied": "P implied", "ok": "Consistent", "problems": "Problems",
+    "rstudent": "Studentised residual", "dffits": "DFFITS", "cook_d": "Cook's distance", "hat": "Hat value",
+    "cov_r": "Covariance ratio", "tau2_del": "τ² without", "QE_del": "Q without", "inf": "Influential",
+    "df": "df", "tval": "t", "zval": "z", "QM": "QM", "QMp": "P (QM)", "QE": "QE", "QEp": "P (QE)",
+    "smd_before": "SMD before", "smd_after": "SMD after", "smd_unweighted": "SMD before", "smd_weighted": "SMD after",
+    "variable": "Variable", "coef": "Effect", "p_perm": "P (permutation)", "pval_perm": "P (permutation)",
+}
+
+
+def _labelled(frame: pd.DataFrame, extra: dict | None = None) -> pd.DataFrame:
+    """``frame`` with readable headers (code names replaced)."""
+    m = {**HEADERS, **(extra or {})}
+    out = frame.copy()
+    out.columns = [m.get(str(c), str(c).replace("_", " ").capitalize() if "_" in str(c) else str(c)) for c in frame.columns]
+    return out
+
+
+def _study_table(res) -> pd.DataFrame:
+    """Studies, weights and the pooled estimate; ratios on their natural scale."""
+    import numpy as np
+
+    f = res.to_frame()
+    measure = str(getattr(res, "measure", "") or "").upper()
+    names = {"OR": "Odds ratio", "RR": "Risk ratio", "HR": "Hazard ratio", "SMD": "SMD (Hedges' g)",
+             "MD": "Mean difference", "RD": "Risk difference"}
+    if measure in ("OR", "RR", "HR", "PETO"):
+        f = f.assign(yi=np.exp(f["yi"]), ci_low=np.exp(f["ci_low"]), ci_high=np.exp(f["ci_high"])).drop(columns=["vi", "sei"])
+    return _labelled(f, {"yi": names.get(measure, "Estimate")})
+
+
+def _effects(frame: pd.DataFrame) -> pd.DataFrame:
+    """A model table as effects with CI (code names replaced)."""
+    f = _labelled(frame, {"term": "Effect", "Term": "Effect"})
+    return f
 
 
 # ---------------------------------------------------------------- review
@@ -248,14 +372,14 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
         per_file = pd.DataFrame([f.to_dict() for f in rs.files])
         if "file" in per_file.columns:
             per_file["file"] = per_file["file"].map(lambda f: Path(str(f)).name)
-        s.table("Records per file", per_file)
+        s.table("Records per file", _labelled(per_file, {"file": "File", "format": "Format", "records": "Records"}))
         frame = dd.to_frame()
         if "cluster" in frame.columns:
             sizes = frame["cluster"].map(frame["cluster"].value_counts())
             frame = frame[sizes > 1].sort_values(["cluster", "kept"], ascending=[True, False])
         if "title" in frame.columns:
             frame = frame.assign(title=frame["title"].map(lambda t: t if len(str(t)) <= 80 else str(t)[:77] + "..."))
-        s.table("Duplicate clusters (kept record first) and why they matched", frame,
+        s.table("Duplicate clusters (kept record first) and why they matched", _labelled(frame),
                 note="Uncertain pairs are listed for a person to decide, not merged; the full table is in "
                      "exclusions/review_duplicates.csv.")
         logs["review_duplicates"] = dd.to_frame()
@@ -268,7 +392,7 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
             flow = rv.prisma_flow(res)
             inputs.note("review.prisma", r["prisma"], res)
         s = rep.section("Systematic review: PRISMA 2020 flow")
-        s.table("PRISMA 2020 flow: records and reports at each step", flow.to_frame())
+        s.table("PRISMA 2020 flow: records and reports at each step", _labelled(flow.to_frame()))
         s.figure("PRISMA 2020 flow diagram", flow.plot())
     if r.get("rob"):
         res = plan.resolve(r["rob"], "review.rob")
@@ -282,7 +406,7 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
         s = rep.section("Systematic review: risk of bias")
         if getattr(rob, "label", None):
             s.text(str(rob.label))
-        s.table("Risk-of-bias judgements per study and domain", rob.to_frame())
+        s.table("Risk-of-bias judgements per study and domain", _labelled(rob.to_frame()))
         s.figure("Risk of bias: traffic-light plot", rob.plot_traffic_light())
         s.figure("Risk of bias: summary across studies", rob.plot_summary())
     if r.get("characteristics"):
@@ -319,7 +443,7 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
         s.text("Each outcome at each time point is pooled on its own. Model: "
                + ("the review's rule (random effects when Cochran's Q p < 0.10 or I² > 50%, else fixed effect)"
                   if m.get("method", "auto").upper() == "AUTO" else m.get("method")) + ".")
-        s.table("Pooled results per outcome and time point (ratios exponentiated)", tab.to_frame().drop(columns=["note"]),
+        s.table("Pooled results per outcome and time point (ratios exponentiated)", _labelled(tab.to_frame().drop(columns=["note"])),
                 note="flag: later time points of an outcome whose groups already differed at baseline are not comparable.")
         for sentence in tab.sentences():
             s.text(sentence)
@@ -345,14 +469,14 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
             s.text(f"Not estimable: {exc}.")
             continue
         s.text(res.summary().replace("\n", " · "))
-        s.table(f"{title}: studies, weights and pooled estimate", res.to_frame())
+        s.table(f"{title}: studies, weights and pooled estimate", _study_table(res))
         fav = tuple(a.get("favours", ["Favours treatment", "Favours control"]))
         if a.get("forest", True):
             s.figure(f"{title}: forest plot", res.plot(title=title, favours=fav))
         for by in a.get("subgroups", []):
             try:
                 sg = steps.run(f"meta: {a['name']} by {by}", subgroup_analysis, es, by, res.method, knha=res.knha)
-                s.table(f"{title}: subgroups by {by} (separate tau²)", sg.to_frame(),
+                s.table(f"{title}: subgroups by {by} (separate tau²)", _labelled(sg.to_frame(), {by: by.replace("_", " ").capitalize()}),
                         note=f"Test for subgroup differences: Q = {sg.Q_between:.2f}, df = {sg.Q_between_df}, "
                              f"p = {sg.Q_between_pval:.3g}.")
                 s.figure(f"{title}: subgroups by {by}", sg.plot(favours=fav))
@@ -360,17 +484,17 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
                 s.text(f"Subgroups by {by}: not estimable ({exc}).")
         if a.get("leave_one_out", False) and res.k >= 3:
             loo = steps.run(f"meta: {a['name']} leave-one-out", leave_one_out, res)
-            s.table(f"{title}: leave-one-out sensitivity analysis", loo.to_frame())
+            s.table(f"{title}: leave-one-out sensitivity analysis", _labelled(loo.to_frame()))
             for sentence in loo.sentences:
                 s.text(sentence)
             s.figure(f"{title}: leave-one-out", loo.plot())
         if a.get("influence", False) and res.method not in ("MH", "PETO") and res.k >= 3:
             inf = influence(res)
-            s.table(f"{title}: influence diagnostics (* = influential)", inf.to_frame())
+            s.table(f"{title}: influence diagnostics (* = influential)", _labelled(inf.to_frame()))
             s.figure(f"{title}: Baujat plot", baujat_plot(baujat(res)))
         if a.get("bias", False) and res.k >= 3:
             b = steps.run(f"meta: {a['name']} publication bias", publication_bias, res)
-            s.table(f"{title}: publication bias (Egger, Begg, trim-and-fill)", b.to_frame(),
+            s.table(f"{title}: publication bias (Egger, Begg, trim-and-fill)", _labelled(b.to_frame()),
                     note=" ".join(b.notes))
             s.figure(f"{title}: contour-enhanced funnel plot", b.plot())
         if a.get("regression"):
@@ -385,7 +509,7 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
                                      iterations=a["permutations"], seed=a.get("seed", 1))
                     frame = perm.to_frame()
                     note += f" Permutation test ({perm.iterations} permutations, seed {perm.seed}): QM p = {perm.QM_pval:.3g}."
-                s.table(f"{title}: meta-regression on {', '.join(a['regression'])}", frame, note=note)
+                s.table(f"{title}: meta-regression on {', '.join(a['regression'])}", _labelled(frame), note=note)
             except (EstimationError, InputError) as exc:
                 s.text(f"Meta-regression on {', '.join(a['regression'])}: not estimable ({exc}).")
         if res.excluded:
@@ -407,27 +531,53 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
         s.text(f"{int((~f['ok']).sum())} of {len(f)} reported results contradict themselves (estimate outside its CI, "
                "an asymmetric CI, or a p-value the CI cannot give, allowing for rounding).")
         s.table("Reported results, the SE and p they imply, and the problems found",
-                f[["label", "measure", "estimate", "ci_low", "ci_high", "p_reported", "se_implied", "p_implied", "ok",
-                   "problems"]])
+                _labelled(f[["label", "measure", "estimate", "ci_low", "ci_high", "p_reported", "se_implied", "p_implied",
+                             "ok", "problems"]]))
 
 
 # ---------------------------------------------------------------- the run
 
 
-def run_plan(plan, out, *, quiet: bool = False) -> RunResult:
-    """Run a plan (a :class:`Plan` or a path) and write the report into ``out``."""
+def run_plan(plan, out, *, quiet: bool = False, min_cell: int = 0, private=None, points: bool = False) -> RunResult:
+    """Run a plan (a :class:`Plan` or a path) and write the report into ``out``.
+
+    Parameters
+    ----------
+    min_cell : int
+        Counts of patients below this (but above 0) are shown as ``<min_cell``
+        in tables and not drawn in figures (0 = no suppression).
+    private : path, optional
+        Folder for patient-level logs (the cohort exclusion log with person ids
+        and raw values). Default: ``OUT.private`` next to the report folder, so
+        the report folder itself can be shared.
+    points : bool
+        Draw single-patient values in figures (off by default).
+
+    Everything is written into a temporary folder next to ``out`` and moved
+    into place only when every file is written; a re-run replaces the
+    previous report, and ``manifest.json`` lists exactly the files present.
+    """
     if not isinstance(plan, Plan):
         plan = load_plan(plan)
+    if isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 0:
+        raise InputError(f"--min-cell must be a whole number ≥ 0, got {min_cell!r}")
     out = Path(out)
+    private = Path(private) if private is not None else out.with_name(out.name + ".private")
+    _check_writable(out)
+    _check_writable(private)
     parts = [p for p in ("cohort", "review", "meta") if plan.get(p)]
     steps = _Steps(None, quiet)
     inputs = _Inputs(plan)
     logs: dict = {}
+    opts = {"min_cell": min_cell, "points": points,
+            "private_note": "Every exclusion is listed in the patient-level log kept outside the report folder "
+                            f"({private.name}/cohort_exclusions.csv)."}
     t0 = time.perf_counter()
+    rep = Report(plan.title, subtitle=plan.get("subtitle", default=""))
+    tmp = None
     try:
-        rep = Report(plan.title, subtitle=plan.get("subtitle", default=""))
         if "cohort" in parts:
-            _cohort(plan, rep, steps, inputs, logs)
+            _cohort(plan, rep, steps, inputs, logs, opts)
         if "review" in parts:
             _review(plan, rep, steps, inputs, logs)
         if "meta" in parts:
@@ -435,37 +585,80 @@ def run_plan(plan, out, *, quiet: bool = False) -> RunResult:
         rep.synthetic = inputs.synthetic
         if rep.synthetic and "SYNTHETIC" not in rep.title.upper():
             rep.title = f"{rep.title} (SYNTHETIC DATA)"
-        # everything computed: now write
-        out.mkdir(parents=True, exist_ok=True)
-        files = steps.run("write figures", rep.write_figures, out / "figures")
-        files.append(steps.run("write report.html", rep.write_html, out / "report.html"))
-        files.append(steps.run("write report.docx", rep.write_docx, out / "report.docx"))
-        files.append(steps.run("write tables.xlsx", rep.write_xlsx, out / "tables.xlsx"))
+        # everything computed: now write, into a temporary folder first
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        except OSError as exc:
+            raise InputError(f"cannot create the report folder: {exc.strerror}", file=out) from None
+        steps.run("write figures", rep.write_figures, tmp / "figures")
+        steps.run("write report.html", rep.write_html, tmp / "report.html")
+        steps.run("write report.docx", rep.write_docx, tmp / "report.docx")
+        steps.run("write tables.xlsx", rep.write_xlsx, tmp / "tables.xlsx")
+        patient_logs = {k: v for k, v in logs.items() if k.startswith("cohort")}
+        shareable = {k: v for k, v in logs.items() if k not in patient_logs}
+        if shareable:
+            (tmp / "exclusions").mkdir()
+            for name, frame in shareable.items():
+                frame.to_csv(tmp / "exclusions" / f"{name}.csv", index=False)
+        if Path(plan.source).is_file():
+            shutil.copyfile(plan.source, tmp / "plan.toml")
+        manifest = {
+            "hepatostat": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "command": " ".join(sys.argv),
+            "plan": {"path": plan.source, "sha256": _sha256(Path(plan.source)) if Path(plan.source).is_file() else None},
+            "synthetic": inputs.synthetic,
+            "inputs": inputs.used,
+            "options": {"min_cell": min_cell, "points": points},
+            "seeds": {f"meta.analysis[{i}]": a.get("seed", 1) for i, a in enumerate(plan.get("meta", "analysis", default=[]), 1)
+                      if a.get("permutations")},
+            "versions": _versions(),
+            "platform": platform.platform(),
+            "timings_seconds": {**steps.timings, "total": round(time.perf_counter() - t0, 3)},
+            "files": sorted(str(f.relative_to(tmp)).replace("\\", "/") for f in tmp.rglob("*") if f.is_file()),
+            "private_files": [],
+        }
+        if patient_logs:
+            ptmp = Path(tempfile.mkdtemp(prefix=f".{private.name}.tmp-", dir=private.parent if private.parent.exists() else out.parent))
+            for name, frame in patient_logs.items():
+                frame.to_csv(ptmp / f"{name}.csv", index=False)
+            manifest["private_files"] = [f"{private.name}/{name}.csv" for name in patient_logs]
+            _replace(ptmp, private)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        _replace(tmp, out)
+        tmp = None
+    except OSError as exc:
+        raise InputError(f"cannot write the report: {exc.strerror or exc}", file=getattr(exc, "filename", None) or out) from None
     finally:
         steps.close()
-    if logs:
-        (out / "exclusions").mkdir(exist_ok=True)
-        for name, frame in logs.items():
-            p = out / "exclusions" / f"{name}.csv"
-            frame.to_csv(p, index=False)
-            files.append(str(p))
-    if Path(plan.source).is_file():
-        shutil.copyfile(plan.source, out / "plan.toml")
-        files.append(str(out / "plan.toml"))
-    manifest = {
-        "hepatostat": __version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": " ".join(sys.argv),
-        "plan": {"path": plan.source, "sha256": _sha256(Path(plan.source)) if Path(plan.source).is_file() else None},
-        "synthetic": inputs.synthetic,
-        "inputs": inputs.used,
-        "seeds": {f"meta.analysis[{i}]": a.get("seed", 1) for i, a in enumerate(plan.get("meta", "analysis", default=[]), 1)
-                  if a.get("permutations")},
-        "versions": _versions(),
-        "platform": platform.platform(),
-        "timings_seconds": {**steps.timings, "total": round(time.perf_counter() - t0, 3)},
-        "files": [str(Path(f).relative_to(out)) if str(f).startswith(str(out)) else str(f) for f in files],
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-    files.append(str(out / "manifest.json"))
+        rep.close_figures()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    files = [str(out / f) for f in manifest["files"]] + [str(private.parent / f) for f in manifest["private_files"]]
     return RunResult(out=out, files=files, timings=manifest["timings_seconds"], synthetic=inputs.synthetic, report=rep)
+
+
+def _check_writable(path: Path) -> None:
+    """The report folder can be made: no file in its place or above it."""
+    for p in [path, *path.parents]:
+        if p.exists():
+            if not p.is_dir():
+                what = "is a file" if p == path else f"lies below the file {p}"
+                raise InputError(f"cannot write the report folder here: it {what}; give a folder path", file=path)
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise InputError(f"cannot write the report folder: no write permission in {p}", file=path)
+            return
+
+
+def _replace(tmp: Path, dest: Path) -> None:
+    """Move the finished folder ``tmp`` to ``dest``, replacing what was there."""
+    old = None
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
