@@ -196,20 +196,33 @@ class DocxDocument:
         if sum(mins) > portrait_w and size > 8:
             size = 8.0
             mins, prefs = self._widths(frame, size)
-        want_landscape = sum(mins) > portrait_w or sum(prefs) > portrait_w * 1.35
+        want_landscape = self.wants_landscape(frame, size)
         self._orient(want_landscape)
         avail = landscape_w if want_landscape else portrait_w
         widths = self._fit(mins, prefs, avail)
         short = len(frame) <= 30
+        notes = [n for n in notes or () if n]
         if caption or label:
             self.caption(label, caption)
-        t = self._table(frame, widths, size, keep_together=short)
-        for n in notes or ():
-            if n:
-                p = self.paragraph(n, size=size - 0.5)
-                p.paragraph_format.space_after = 0
+        t = self._table(frame, widths, size, keep_together=short, keep_last=bool(notes))
+        for i, n in enumerate(notes):
+            p = self.paragraph(n, size=size - 0.5, keep_with_next=i < len(notes) - 1)
+            p.paragraph_format.space_after = 0
         self.paragraph()
         return t
+
+    def wants_landscape(self, frame, size: float | None = None) -> bool:
+        """Whether :meth:`table` would put ``frame`` on a landscape page."""
+        size = size or self.table_size
+        mins, prefs = self._widths(frame, size)
+        portrait_w = PAGE["width"] - 2 * PAGE["margin"]
+        if sum(mins) > portrait_w and size > 8:
+            mins, prefs = self._widths(frame, 8.0)
+        return sum(mins) > portrait_w or sum(prefs) > portrait_w * 1.35
+
+    def orient_for(self, landscape: bool):
+        """Switch orientation now (e.g. before a heading whose first block is a wide table)."""
+        self._orient(landscape)
 
     @staticmethod
     def _fit(mins, prefs, avail):
@@ -222,7 +235,7 @@ class DocxDocument:
         tot = sum(want) or 1.0
         return [m + extra * w / tot for m, w in zip(mins, want)]
 
-    def _table(self, frame, widths, size, keep_together):
+    def _table(self, frame, widths, size, keep_together, keep_last=False):
         from docx.enum.table import WD_TABLE_ALIGNMENT
         from docx.enum.text import WD_ALIGN_PARAGRAPH
         from docx.oxml import OxmlElement
@@ -262,11 +275,20 @@ class DocxDocument:
                 th = OxmlElement("w:tblHeader")
                 trPr.append(th)
 
+        half_points = str(int(round(size * 2)))
+
         def put(cell, text, j, bold, keep):
             par = cell.paragraphs[0]
-            run = par.add_run(clean_text(text))
-            run.bold = bold
-            run.font.size = Pt(size)
+            # the paragraph mark in the cell's size too, or an empty cell makes its row taller
+            rpr = OxmlElement("w:rPr")
+            sz = OxmlElement("w:sz")
+            sz.set(qn("w:val"), half_points)
+            rpr.append(sz)
+            par._p.get_or_add_pPr().append(rpr)
+            if text:
+                run = par.add_run(clean_text(text))
+                run.bold = bold
+                run.font.size = Pt(size)
             par.alignment = WD_ALIGN_PARAGRAPH.LEFT if j == 0 else WD_ALIGN_PARAGRAPH.CENTER
             pf = par.paragraph_format
             pf.space_before = pf.space_after = 0
@@ -280,7 +302,7 @@ class DocxDocument:
         values = frame.astype(str).to_numpy()
         for i, row in enumerate(rows[1:], start=1):
             row_props(row, False)
-            keep = keep_together and i < nrows
+            keep = (keep_together and i < nrows) or (keep_last and i == nrows)
             for j, cell in enumerate(row.cells):
                 put(cell, values[i - 1, j], j, False, keep)
                 border(cell, top=0, bottom=heavy if i == nrows else 0, left=0, right=0)

@@ -30,10 +30,15 @@ def new_figure(width: float = PAGE_WIDTH, height: float = 3.2, *, nrows: int = 1
 
 
 def mark_synthetic(fig, text: str = SYNTHETIC_MARK):
-    """Write ``SYNTHETIC DATA`` into the image (top right corner, dark red), once."""
+    """Write ``SYNTHETIC DATA`` into the image, once: above the top right corner, dark red.
+
+    The mark sits just outside the drawing area, so it never covers a panel
+    title or data; saving with ``bbox_inches="tight"`` (as :func:`png_bytes`
+    and :func:`save_figure` do) grows the image to include it.
+    """
     if is_marked(fig):
         return fig
-    fig.text(0.995, 0.995, text, ha="right", va="top", fontsize=8, fontweight="bold", color="#a40000",
+    fig.text(0.995, 1.003, text, ha="right", va="bottom", fontsize=8, fontweight="bold", color="#a40000",
              gid="hepatostat-synthetic-mark")
     return fig
 

@@ -17,7 +17,7 @@ import re
 
 import pandas as pd
 
-from ..io.format import DEFAULT, fmt, fmt_ci, fmt_p
+from ..io.format import DEFAULT, fmt, fmt_p
 from .labels import Dictionary, test_name
 
 __all__ = ["pair_table", "interval_table", "visits_table", "DISPLAY_UNITS", "to_display_units", "suppress_counts"]
@@ -81,41 +81,64 @@ def suppress_counts(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     return out
 
 
-def _var_name(text: str) -> tuple[str, str]:
-    name, _, rest = str(text).partition(", ")
-    return name.strip(), rest.strip()
+def _decimals(values) -> int:
+    """Decimals for one variable, the same in every group: by the size of its typical value."""
+    vals = [abs(float(v)) for v in values if v is not None and v == v]
+    big = max(vals) if vals else 0.0
+    return 0 if big >= 100 else (1 if big >= 1 else 2)
 
 
-def pair_table(t2, dictionary: Dictionary, groups_n: dict) -> tuple[pd.DataFrame, dict]:
-    """Table 1/2 of the seed: two pairs side by side. Returns (frame, kinds)."""
-    raw = t2.to_frame()
-    cols = list(raw.columns)
-    pairs = [re.search(r"\((\w+) vs (\w+)\)", c).groups() for c in cols if c.startswith("p (")]
+def _summary(g: dict, normal, d: int, style) -> str:
+    if g is None or not g.get("n"):
+        return style.missing
+    kind = "median"
+    st = style.with_(decimals={kind: d})
+    if normal:
+        return f"{fmt(g['mean'], kind, st)} ± {fmt(g['sd'], kind, st)}"
+    sep = "–" if (g.get("q1") is not None and g["q1"] >= 0) else " to "  # "–" is ambiguous after a negative number
+    return f"{fmt(g['median'], kind, st)} ({fmt(g['q1'], kind, st)}{sep}{fmt(g['q3'], kind, st)})"
+
+
+def pair_table(t2, dictionary, groups_n: dict, style=DEFAULT) -> tuple[pd.DataFrame, dict]:
+    """Table 1/2 of the seed: two pairs of groups side by side, each with its P value and test.
+
+    Built from the result's numbers (``to_dict()``); continuous rows show
+    mean ± SD when both groups of the pair are normal, else median (Q1–Q3);
+    categorical rows n (%) per level. Returns (frame, kinds).
+    """
+    d = t2.to_dict()
+    pairs = d["pairs"]
+    variables = [r["variable"] for r in pairs[0]["rows"]]
     rows = []
-    current = None
-    for _, r in raw.iterrows():
-        first = str(r[cols[0]])
-        name, rest = _var_name(first)
-        is_level = all(str(r[c]) in ("", "nan") for c in cols if c.startswith("p ("))
-        if not is_level or name in dictionary.entries or "_" in name:
-            current = name
-            label = dictionary.label(name)
-            if rest.startswith("n (%)"):
-                label += ", n (%)"
-            out = {"Characteristic": label}
-        else:
-            out = {"Characteristic": "    " + dictionary.value(current, first)}
-        for a, b in pairs:
+    for vi, name in enumerate(variables):
+        prs = [p["rows"][vi] for p in pairs]
+        kind = prs[0]["kind"]
+        label = dictionary.label(name) + (", n (%)" if kind == "categorical" else "")
+        head = {"Characteristic": label}
+        levels = prs[0].get("levels") or []
+        if kind != "categorical":
+            dec = _decimals([g.get("median") for r in prs for g in r["groups"].values()])
+        for p, r in zip(pairs, prs):
+            a, b = p["pair"] if "pair" in p else p["groups"]
             for g in (a, b):
-                src = next(c for c in cols if c.startswith(f"{g} (n"))
-                out[f"Group {g} (n = {groups_n.get(g, '')})"] = r[src]
-            pv = r.get(f"p ({a} vs {b})")
-            out[f"P, {a} vs {b}"] = pd.to_numeric(pd.Series([pv]), errors="coerce").iloc[0] if str(pv) not in ("", "nan") else None
-            if str(pv).startswith("<"):
-                out[f"P, {a} vs {b}"] = str(pv)
-            tc = f"test ({a} vs {b})"
-            out[f"Test, {a} vs {b}"] = test_name(r[tc]) if str(r.get(tc, "")) not in ("", "nan") else ""
-        rows.append(out)
+                col = f"Group {g} (n = {groups_n.get(g, p.get('n', {}).get(g, ''))})"
+                head[col] = "" if kind == "categorical" else _summary(r["groups"].get(g), r.get("normal"), dec, style)
+            head[f"P, {a} vs {b}"] = r.get("pval")
+            head[f"Test, {a} vs {b}"] = test_name(r.get("test"))
+        rows.append(head)
+        for lev in levels:
+            row = {"Characteristic": "    " + dictionary.value(name, lev)}
+            for p, r in zip(pairs, prs):
+                a, b = p["pair"] if "pair" in p else p["groups"]
+                for g in (a, b):
+                    gg = r["groups"].get(g) or {}
+                    n = (gg.get("counts") or {}).get(lev)
+                    pc = (gg.get("percent") or {}).get(lev)
+                    row[f"Group {g} (n = {groups_n.get(g, '')})"] = (
+                        "" if n is None else f"{fmt(int(n), 'int', style)} ({fmt(pc, 'percent', style)})")
+                row[f"P, {a} vs {b}"] = None
+                row[f"Test, {a} vs {b}"] = ""
+            rows.append(row)
     frame = pd.DataFrame(rows)
     return frame, {c: ("p" if c.startswith("P, ") else "text") for c in frame.columns}
 
@@ -124,29 +147,39 @@ def pair_table(t2, dictionary: Dictionary, groups_n: dict) -> tuple[pd.DataFrame
 SEED_PAIR_OF_ROW = {"A": ("A", "B"), "B": ("B", "D"), "C": ("C", "D"), "D": ("A", "C")}
 
 
-def interval_table(ch, dictionary: Dictionary, *, cumulative: bool = False) -> tuple[pd.DataFrame, dict]:
-    """Table 3 in the seed's layout: value and P per interval, one row per outcome and group."""
-    raw = ch.to_frame()
-    intervals = [c for c in raw.columns if c not in ("outcome", "group") and c.startswith("cumulative") == cumulative]
+def interval_table(ch, dictionary, *, cumulative: bool = False, style=DEFAULT) -> tuple[pd.DataFrame, dict]:
+    """Table 3 in the seed's layout: value and P per interval, one row per outcome and group.
+
+    Each group row carries the P value of one pair, as in the seed (A: A vs
+    B, B: B vs D, C: C vs D, D: A vs C), named in the column "P for".
+    """
+    d = ch.to_dict()
+    cells = [c for c in d["cells"] if bool(c["cumulative"]) == cumulative]
+    intervals = list(dict.fromkeys(c["column"] for c in cells))
+    avail = {tuple(p) for p in d["pairs"]}
     rows = []
-    for outcome, sub in raw.groupby("outcome", sort=False):
-        groups = sub[~sub["group"].astype(str).str.startswith("P (")]
-        prow = {tuple(re.findall(r"\((\w+) vs (\w+)\)", g)[0]): r
-                for g, r in zip(sub["group"].astype(str), sub.to_dict("records")) if g.startswith("P (")}
-        for i, (_, g) in enumerate(groups.iterrows()):
-            grp = str(g["group"])
-            out = {"Outcome": dictionary.label(outcome) if i == 0 else "", "Group": f"Group {grp}"}
+    for outcome in d["outcomes"]:
+        oc = {c["column"]: c for c in cells if c["outcome"] == outcome}
+        dec = _decimals([g.get("median") for c in oc.values() for g in c["groups"].values()])
+        dec = max(dec, 1)
+        for i, grp in enumerate(d["groups"]):
             pair = SEED_PAIR_OF_ROW.get(grp)
-            if pair not in prow:
-                pair = next(iter(prow), None)
+            if pair not in avail:
+                pair = next((tuple(p) for p in d["pairs"] if grp in p), None)
+            out = {"Outcome": dictionary.label(outcome) if i == 0 else "", "Group": f"Group {grp}",
+                   "P for": f"{pair[0]} vs {pair[1]}" if pair else ""}
             for iv in intervals:
-                out[iv.replace("cumulative ", "")] = g[iv]
-                pv = prow[pair][iv] if pair in prow else ""
-                out[f"P {iv}"] = (f"{pv} ({pair[0]}{pair[1]})" if pair and str(pv) not in ("", "nan") else "")
+                c = oc.get(iv)
+                out[iv] = _summary(c["groups"].get(grp), c.get("normal"), dec, style) if c else ""
+                pv = None
+                if c and pair:
+                    pv = next((q.get("pval") for q in c["pairs"] if tuple(q["pair"]) == pair), None)
+                out[f"P {iv}"] = pv
             rows.append(out)
     frame = pd.DataFrame(rows)
-    frame.columns = [("P" if c.startswith("P ") else c) for c in frame.columns]
-    return frame, {}
+    frame.columns = [("P" if str(c).startswith("P ") and c != "P for" else c) for c in frame.columns]
+    kinds = {c: ("p" if c == "P" else "text") for c in frame.columns}
+    return frame, kinds
 
 
 def visits_table(ot, dictionary: Dictionary, style=DEFAULT) -> tuple[pd.DataFrame, dict]:
@@ -155,13 +188,14 @@ def visits_table(ot, dictionary: Dictionary, style=DEFAULT) -> tuple[pd.DataFram
     weeks = sorted(raw["week"].dropna().unique())
     rows = []
     for outcome, sub in raw.groupby("outcome", sort=False):
+        dec = _decimals(sub["median"].tolist())
         for i, (grp, g) in enumerate(sub.groupby("group", sort=True)):
             out = {"Outcome": dictionary.label(outcome) if i == 0 else "", "Group": f"Group {grp}"}
             for w in weeks:
                 r = g[g["week"] == w]
                 if len(r):
                     r = r.iloc[0]
-                    out[f"W{int(w)}"] = (f"{fmt(r['median'], 'median', style)} ({fmt_ci(r['q1'], r['q3'], 'median', style)})"
+                    out[f"W{int(w)}"] = (_summary(dict(r), False, dec, style)
                                          + f" [{fmt(int(r['n']), 'int', style)}]")
                 else:
                     out[f"W{int(w)}"] = ""

@@ -262,6 +262,13 @@ class Report:
             doc.paragraph(self.banner, bold=True)
         doc.toc_placeholder()
         for s in self.sections:
+            first = next((b for b in s.blocks if not isinstance(b, str)), None)
+            # the heading goes onto the page of the section's first table or figure (not stranded before a
+            # section break)
+            if isinstance(first, ReportTable):
+                doc.orient_for(doc.wants_landscape(first.text_frame(self.style)))
+            elif isinstance(first, ReportFigure):
+                doc.orient_for(False)
             doc.heading(s.title, level=1 if s.level <= 1 else 2)
             for b in s.blocks:
                 if isinstance(b, str):

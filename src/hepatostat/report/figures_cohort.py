@@ -19,7 +19,7 @@ import pandas as pd
 from ..io.figures import PAGE_WIDTH, new_figure
 from .labels import Dictionary
 
-__all__ = ["figure_over_time", "figure_declines", "GROUP_COLOURS"]
+__all__ = ["figure_over_time", "figure_declines", "figure_balance", "GROUP_COLOURS"]
 
 GROUP_COLOURS = {"A": "#1b5e8c", "B": "#7fb3d5", "C": "#b03a2e", "D": "#f1948a"}
 _MARKERS = {"A": "o", "B": "s", "C": "^", "D": "D"}
@@ -38,6 +38,8 @@ def figure_over_time(long: pd.DataFrame, outcomes, dictionary: Dictionary, *, pa
                      panel_titles=("Liver failure", "Liver cirrhosis"), min_cell: int = 0, points: bool = False):
     """Figure 1: outcomes (rows) × disease (columns), median and IQR per group over weeks."""
     outcomes = list(outcomes)
+    weeks = sorted(long["week"].dropna().unique())
+    pos = {w: i for i, w in enumerate(weeks)}  # visits equally spaced, as categories (W0 and W1 stay apart)
     fig, axes = new_figure(PAGE_WIDTH, min(8.6, 1.55 * len(outcomes) + 0.6), nrows=len(outcomes), ncols=len(panels),
                            sharex=True)
     for i, o in enumerate(outcomes):
@@ -50,12 +52,12 @@ def figure_over_time(long: pd.DataFrame, outcomes, dictionary: Dictionary, *, pa
                                                        q3=lambda s: s.quantile(0.75), n="size").reset_index()
                 if min_cell:
                     stats = stats[stats["n"] >= min_cell]
-                x = stats["week"].to_numpy() + (k - 0.5) * 0.5
+                x = stats["week"].map(pos).to_numpy() + (k - 0.5) * 0.16
                 ax.errorbar(x, stats["median"], yerr=[stats["median"] - stats["q1"], stats["q3"] - stats["median"]],
                             color=GROUP_COLOURS.get(g), marker=_MARKERS.get(g, "o"), ms=3.5, lw=1.2, capsize=2,
                             ls=_LINES.get(g, "-"), label=f"Group {g}")
                 if points:
-                    ax.plot(d["week"] + (k - 0.5) * 0.5, d["value"], ".", ms=1.5, color=GROUP_COLOURS.get(g), alpha=0.4)
+                    ax.plot(d["week"].map(pos) + (k - 0.5) * 0.16, d["value"], ".", ms=1.5, color=GROUP_COLOURS.get(g), alpha=0.4)
             if i == 0:
                 ax.set_title(panel_titles[j] if j < len(panel_titles) else "", fontsize=9, fontweight="bold")
             if j == 0:
@@ -64,9 +66,8 @@ def figure_over_time(long: pd.DataFrame, outcomes, dictionary: Dictionary, *, pa
             ax.spines[["top", "right"]].set_visible(False)
             if i == 0:
                 ax.legend(fontsize=7, frameon=False, loc="best")
-    weeks = sorted(long["week"].dropna().unique())
     for ax in axes[-1]:
-        ax.set_xticks(weeks)
+        ax.set_xticks(range(len(weeks)))
         ax.set_xticklabels([f"W{int(w)}" for w in weeks])
         ax.set_xlabel("Week", fontsize=8)
     return fig
@@ -115,4 +116,27 @@ def figure_declines(long: pd.DataFrame, ch, outcome: str, dictionary: Dictionary
     what = "Cumulative decline" if cumulative else "Decline"
     for ax in axes[:, 0]:
         ax.set_ylabel(f"{what} in {dictionary.label(outcome, unit=False)}" + (f" ({unit})" if unit else ""), fontsize=8)
+    return fig
+
+
+def figure_balance(balance: pd.DataFrame, dictionary: Dictionary, *, treated: str, control: str, threshold: float = 0.1):
+    """Absolute standardised mean differences before and after weighting, with the 0.1 line."""
+    b = balance.iloc[::-1]
+    labels = [dictionary.label(c[:-3] if str(c).endswith("_W0") else c) + (" at W0" if str(c).endswith("_W0") else "")
+              for c in b["covariate"]]
+    fig, axes = new_figure(PAGE_WIDTH * 0.8, 0.45 * len(b) + 1.1)
+    ax = axes[0][0]
+    y = np.arange(len(b))
+    before, after = b["smd"].abs().to_numpy(), b["smd_w"].abs().to_numpy()
+    ax.hlines(y, np.minimum(before, after), np.maximum(before, after), color="#bbbbbb", lw=1)
+    ax.plot(before, y, "o", mfc="white", mec="#c05000", label="Before weighting")
+    ax.plot(after, y, "o", color="#1b5e8c", label="After weighting")
+    ax.axvline(threshold, color="black", ls="--", lw=0.8, label=f"|SMD| = {threshold:g}")
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_xlabel(f"Absolute standardised mean difference, group {treated} vs group {control}", fontsize=8)
+    ax.set_xlim(0, max(1.0, float(np.nanmax([before.max(), after.max()])) * 1.05))
+    ax.tick_params(labelsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=7, frameon=False)
     return fig

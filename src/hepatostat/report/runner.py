@@ -178,7 +178,10 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
            f"({', '.join(f'group {g}: {n}' for g, n in sorted(groups_n.items()))}). {private}")
     s.text("Units. MELD is computed from bilirubin and creatinine in mg/dL (values recorded in µmol/L divided by "
            "17.1 and 88.4). " + " ".join(unit_notes))
-    s.table("Attrition: patients before and after each criterion", _labelled(att))
+    att_shown = att.drop(columns=[c for c in ("stage", "criterion", "reason") if c in att.columns])
+    s.table("Attrition: patients before and after each criterion", _labelled(att_shown, {"label": "Criterion",
+            "n_missing": "Missing data"}), note="Exclusion reasons per patient are in the patient-level log, which is "
+            "kept outside the shareable report folder.")
     s.figure("Flow of patients through the eligibility criteria", built.attrition.plot())
 
     s = rep.section("Cohort study: baseline characteristics (Tables 1 and 2)")
@@ -205,7 +208,8 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
     s.table("Decline (earlier minus later value) in each interval by group, with P values between groups",
             frame, kinds=kinds,
             note="Values: median (Q1 to Q3), or mean ± SD when normal in both groups of a pair. P: Mann–Whitney U or t "
-                 "test for the pair in brackets (AB = group A vs group B, as in the seed's Table 3). " + abbrev)
+                 "test for the pair named in 'P for' (each group row carries one pair's P value, as in the seed's "
+                 "Table 3). " + abbrev)
     frame, kinds = interval_table(ch, dictionary, cumulative=True)
     s.table("Cumulative decline from W0 by group, with P values between groups", frame, kinds=kinds,
             note="Values and P as in the previous table.")
@@ -241,7 +245,7 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
                 s.text(f"{dictionary.label(o)}: mixed model not estimable ({exc}).")
         if rows:
             s.table("Linear mixed models: outcome ~ group × week with a random intercept per patient (REML); "
-                    "effects with 95% CI", _effects(pd.concat(rows, ignore_index=True)))
+                    "effects with 95% CI", _effects(pd.concat(rows, ignore_index=True), dictionary))
     if c.get("ancova", False):
         last = f"W{int(max(built.visits.weeks))}" if hasattr(built.visits, "weeks") else "W24"
         rows = []
@@ -255,24 +259,39 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
                 s.text(f"{dictionary.label(o)}: ANCOVA not estimable ({exc}).")
         if rows:
             s.table(f"ANCOVA of the value at {last} adjusted for the value at W0: effects with 95% CI",
-                    _effects(pd.concat(rows, ignore_index=True)))
+                    _effects(pd.concat(rows, ignore_index=True), dictionary))
     ipw_cfg = c.get("ipw")
     if ipw_cfg:
-        sub = wide[wide["group"].isin([ipw_cfg["treated"], ipw_cfg["control"]])]
+        from .figures_cohort import figure_balance
+
+        tr, ct = ipw_cfg["treated"], ipw_cfg["control"]
+        sub = wide[wide["group"].isin([tr, ct])]
         res = steps.run("cohort: inverse-probability weighting", co.ipw, sub, "group", ipw_cfg["outcome"],
-                        ipw_cfg["covariates"], treated=ipw_cfg["treated"])
+                        ipw_cfg["covariates"], treated=tr)
         bal = res.to_frame()
-        first = bal.columns[0]
-        bal[first] = bal[first].map(lambda v: dictionary.label(str(v)))
-        s.table(f"Balance before and after inverse-probability weighting, group {ipw_cfg['treated']} vs group "
-                f"{ipw_cfg['control']} (standardised mean differences)", _labelled(bal))
-        smd_cols = [col for col in bal.columns if "after" in str(col).lower() or "weighted" in str(col).lower()]
-        worst = max((abs(float(v)) for col in smd_cols for v in bal[col] if _isnum(v)), default=float("nan"))
-        s.text(res.summary().splitlines()[-2] if len(res.summary().splitlines()) > 1 else res.summary())
-        if worst == worst and worst > 0.1:
-            s.text(f"Warning: balance is not reached after weighting (largest |SMD| = {worst:.2f} > 0.1); the weighted "
-                   "effect is not a fair comparison of the groups.")
-        s.figure("Covariate balance before and after weighting", co.plot_balance(res))
+        worst = float(bal["smd_w"].abs().max())
+        shown = bal.assign(covariate=[_BaselineDict(dictionary).label(v) for v in bal["covariate"]])
+        shown = shown.rename(columns={"covariate": "Covariate", "mean_treated": f"Mean, group {tr}",
+                                      "mean_control": f"Mean, group {ct}", "smd": "SMD",
+                                      "mean_treated_w": f"Weighted mean, group {tr}",
+                                      "mean_control_w": f"Weighted mean, group {ct}", "smd_w": "Weighted SMD"})
+        s.table(f"Balance before and after inverse-probability weighting, group {tr} vs group {ct}", shown,
+                kinds={"SMD": "smd", "Weighted SMD": "smd"},
+                note="SMD: standardised mean difference (stabilised weights, average treatment effect). Balance is "
+                     "usually taken as reached when every |SMD| ≤ 0.1.")
+        eff = pd.DataFrame([{"Outcome": dictionary.label(ipw_cfg["outcome"]), f"Weighted mean, group {tr}": res.mean_treated,
+                             f"Weighted mean, group {ct}": res.mean_control, "Difference": res.difference,
+                             "95% CI lower": res.ci_low, "95% CI upper": res.ci_high, "P": res.pval,
+                             f"Effective n, group {tr}": res.ess_treated, f"Effective n, group {ct}": res.ess_control}])
+        s.table(f"Weighted effect (inverse-probability weighting), group {tr} vs group {ct}", eff,
+                kinds={f"Effective n, group {tr}": "weight", f"Effective n, group {ct}": "weight"},
+                note="Robust (HC0) standard error, which ignores the estimation of the propensity score.")
+        if worst > 0.1:
+            s.text(f"Warning: balance is not reached after weighting (largest |SMD| = {worst:.2f} > 0.1, "
+                   f"{', '.join(shown.loc[bal['smd_w'].abs() > 0.1, 'Covariate'])}); the weighted effect is not a "
+                   "fair comparison of the groups and should not be reported as one.")
+        s.figure(f"Covariate balance before and after weighting, group {tr} vs group {ct}",
+                 figure_balance(bal, dictionary, treated=tr, control=ct))
 
 
 def _isnum(v) -> bool:
@@ -337,9 +356,29 @@ def _study_table(res) -> pd.DataFrame:
     return _labelled(f, {"yi": names.get(measure, "Estimate")})
 
 
-def _effects(frame: pd.DataFrame) -> pd.DataFrame:
-    """A model table as effects with CI (code names replaced)."""
-    f = _labelled(frame, {"term": "Effect", "Term": "Effect"})
+def _term(term: str, dictionary, reference: str = "A") -> str:
+    """A model term in words: ``groupB`` -> "Group B vs A", ``groupB:week`` -> "Group B vs A × week"."""
+    parts = []
+    for t in str(term).split(":"):
+        if t == "(Intercept)":
+            parts.append(f"Intercept (group {reference})")
+        elif t.startswith("group") and len(t) > 5:
+            parts.append(f"Group {t[5:]} vs {reference}")
+        elif t == "week":
+            parts.append("Week")
+        else:
+            parts.append(_BaselineDict(dictionary).label(t) if not t.endswith("_W0") else dictionary.label(t))
+    return " × ".join(parts)
+
+
+def _effects(frame: pd.DataFrame, dictionary=None) -> pd.DataFrame:
+    """A model table as effects with CI (terms in words, code names replaced)."""
+    f = frame.copy()
+    if dictionary is not None and "term" in f.columns:
+        f["term"] = [_term(t, dictionary) for t in f["term"]]
+    if "Outcome" in f.columns:
+        f["Outcome"] = f["Outcome"].where(f["Outcome"].ne(f["Outcome"].shift()), "")
+    f = _labelled(f, {"term": "Effect", "t": "t"})
     return f
 
 
