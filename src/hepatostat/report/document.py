@@ -73,9 +73,14 @@ class ReportFigure:
 
 @dataclass
 class Section:
+    """A heading and its blocks. ``mark``: what the section's tables and figures show — None (the
+    report's default), False (real or published data), True (synthetic) or a label such as
+    "EXAMPLE DATA" for illustrative inputs; a block's own ``synthetic`` wins."""
+
     title: str
     level: int = 1
     blocks: list = field(default_factory=list)  # str | ReportTable | ReportFigure
+    mark: object = None
 
     def text(self, paragraph: str) -> "Section":
         self.blocks.append(str(paragraph))
@@ -113,8 +118,8 @@ class Report:
         self.style = style
         self.sections: list[Section] = []
 
-    def section(self, title: str, level: int = 1) -> Section:
-        s = Section(title, level)
+    def section(self, title: str, level: int = 1, *, mark=None) -> Section:
+        s = Section(title, level, mark=mark)
         self.sections.append(s)
         return s
 
@@ -124,22 +129,29 @@ class Report:
         taken: set = set()
         for sec in self.sections:
             for b in sec.blocks:
-                if isinstance(b, ReportTable):
-                    tables.append(b)
+                if isinstance(b, (ReportTable, ReportFigure)):
+                    (tables if isinstance(b, ReportTable) else figures).append(b)
                     b.key = b.key or _slug(b.title, taken)
-                elif isinstance(b, ReportFigure):
-                    figures.append(b)
-                    b.key = b.key or _slug(b.title, taken)
+                    if b.synthetic is None and sec.mark is not None:
+                        b.synthetic = sec.mark
         return tables, figures
 
+    def mark_of(self, block) -> str:
+        """"SYNTHETIC DATA", another label (e.g. "EXAMPLE DATA") or "" for what ``block`` shows."""
+        v = self.synthetic if block.synthetic is None else block.synthetic
+        if isinstance(v, str):
+            return v
+        return "SYNTHETIC DATA" if v else ""
+
     def _is_synthetic(self, block) -> bool:
-        return self.synthetic if block.synthetic is None else bool(block.synthetic)
+        return bool(self.mark_of(block))
 
     def caption(self, block) -> str:
-        """The caption text, with the SYNTHETIC mark when the block shows synthetic data."""
+        """The caption text, with the SYNTHETIC (or EXAMPLE) mark when the block shows such data."""
         text = block.title
-        if self._is_synthetic(block) and "SYNTHETIC" not in text.upper():
-            text = f"{text} [SYNTHETIC DATA]"
+        mark = self.mark_of(block)
+        if mark and mark.split()[0].upper() not in text.upper():
+            text = f"{text} [{mark}]"
         return text
 
     @property
@@ -155,7 +167,7 @@ class Report:
         _, figures = self._numbered()
         for f in figures:
             if self._is_synthetic(f):
-                mark_synthetic(f.fig)
+                mark_synthetic(f.fig, self.mark_of(f))
                 f.png = b""
 
     def write_figures(self, folder) -> list[str]:

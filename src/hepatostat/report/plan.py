@@ -73,6 +73,7 @@ SCHEMA: dict[str, Any] = {
     "cohort": ({
         "source": (STR, True), "criteria": (STR, True), "outcomes": (LIST, False), "pairs": (PAIRS, False),
         "table1_variables": (LIST, False), "table1_categorical": (LIST, False), "table2_pairs": (PAIRS, False),
+        "table1_pairs": (PAIRS, False), "dictionary": (STR, False), "figure_outcome": (STR, False),
         "mixed_model": (BOOL, False), "ancova": (BOOL, False), "ipw": (_IPW, False), "weeks": (LIST, False),
     }, False),
     "review": ({
@@ -82,7 +83,8 @@ SCHEMA: dict[str, Any] = {
     "meta": ({
         "data": (STR, False), "measure": (STR, False), "method": (STR, False), "outcome_col": (STR, False),
         "time_col": (STR, False), "baseline": (STR, False), "outcomes_table": (BOOL, False),
-        "check_reported": (STR, False), "analysis": ([_ANALYSIS], False),
+        "check_reported": (STR, False), "analysis": ([_ANALYSIS], False), "symptoms": (STR, False),
+        "favours": (LIST, False),
     }, False),
 }
 
@@ -210,8 +212,9 @@ def _check_files(plan: Plan) -> None:
     if m:
         if "data" in m:
             check(m["data"], "meta.data")
-        if "check_reported" in m:
-            check(m["check_reported"], "meta.check_reported")
+        for key in ("check_reported", "symptoms"):
+            if key in m:
+                check(m[key], f"meta.{key}")
         for i, a in enumerate(m.get("analysis", []), 1):
             if "data" in a:
                 check(a["data"], f"meta.analysis[{i}].data")

@@ -124,11 +124,16 @@ class _Inputs:
                 digest = hashlib.sha256(fh.read()).hexdigest()
             self.used.append({"key": key, "value": value, "sha256": digest, "citation": info.get("citation")})
             self.synthetic |= bool(info.get("synthetic"))
-            return datasets.load(r[1])
+            frame = datasets.load(r[1])
+            frame.attrs["synthetic"] = bool(info.get("synthetic"))
+            return frame
         from ..io import read_table
 
-        self.note(key, value, r)
-        return read_table(r)
+        frame = read_table(r)
+        synth = "synthetic" in frame.columns and frame["synthetic"].astype(str).str.lower().isin(["true", "1", "yes"]).all()
+        self.note(key, value, r, synthetic=bool(synth))
+        frame.attrs["synthetic"] = bool(synth)
+        return frame
 
 
 # ---------------------------------------------------------------- cohort
@@ -317,6 +322,14 @@ class _BaselineDict:
         return self.d.value(name, level)
 
 
+#: headers of the characteristics table (the review's Table 1)
+CHARACTERISTICS = {
+    "year": "Year", "author": "First author", "country": "Country", "liver_disease": "Liver disease",
+    "etiology": "Aetiology", "cell_type": "Cell type", "dose": "Dose", "injections_text": "Injections",
+    "route": "Route", "n_exp": "n (MSC)", "n_con": "n (control)", "age_exp": "Age, MSC (years)",
+    "age_con": "Age, control (years)", "follow_up": "Follow-up", "adverse_event": "Adverse events",
+}
+
 #: readable headers for the engines' column names
 HEADERS = {
     "study": "Study", "yi": "Estimate", "vi": "Variance", "sei": "SE", "ci_low": "95% CI lower",
@@ -382,6 +395,43 @@ def _effects(frame: pd.DataFrame, dictionary=None) -> pd.DataFrame:
     return f
 
 
+def _pool_sentence(res, title: str) -> str:
+    """The pooled result in one plain sentence (numbers through the one formatter)."""
+    from ..io.format import fmt, fmt_ci, fmt_p
+
+    measure = str(res.measure).upper()
+    ratio = measure in ("OR", "RR", "PETO") or bool(getattr(res, "log_scale", False))
+    ex = res.exp if ratio and isinstance(getattr(res, "exp", None), dict) else {}
+    est = ex.get("estimate", res.estimate)
+    lo, hi = ex.get("ci_low", res.ci_low), ex.get("ci_high", res.ci_high)
+    names = {"SMD": "standardised mean difference", "MD": "mean difference", "OR": "odds ratio", "RR": "risk ratio",
+             "PETO": "odds ratio (Peto)", "RD": "risk difference"}
+    model = "random-effects" if getattr(res, "random", False) else "fixed-effect"
+    sig = "differed significantly" if res.pval < 0.05 else "did not differ significantly"
+    rule = f" Model choice: {res.model_rule}." if getattr(res, "model_rule", None) else ""
+    return (f"{title}: the groups {sig} ({names.get(measure, measure)} {fmt(est, 'estimate')}, 95% CI "
+            f"{fmt_ci(lo, hi)}; P {'< 0.001' if res.pval < 0.001 else '= ' + fmt_p(res.pval)}; {model} model "
+            f"({res.method}), k = {res.k}; I² = {fmt(res.I2, 'I2')}, τ² = {fmt(res.tau2, 'tau2')}, heterogeneity "
+            f"P = {fmt_p(res.Q_pval)}).{rule}")
+
+
+def _symptom_sentences(table: pd.DataFrame) -> list[str]:
+    from ..io.format import fmt, fmt_ci, fmt_p
+
+    out, outcome = [], ""
+    for _, r in table.iterrows():
+        outcome = r["Outcome"] or outcome
+        if r.get("Odds ratio") is None or r["Odds ratio"] != r["Odds ratio"]:
+            continue
+        p = r["P"]
+        direction = ("less frequent" if r["Odds ratio"] < 1 else "more frequent") + " with MSC than with control"
+        verdict = direction if p < 0.05 else "no significant difference between MSC and control"
+        out.append(f"{outcome} ({r['Time point'].lower()}): {verdict} (OR {fmt(r['Odds ratio'], 'estimate')}, 95% CI "
+                   f"{fmt_ci(r['95% CI lower'], r['95% CI upper'])}; P {'< 0.001' if p < 0.001 else '= ' + fmt_p(p)}; "
+                   f"{int(r['Studies (k)'])} studies).")
+    return out
+
+
 # ---------------------------------------------------------------- review
 
 
@@ -406,7 +456,8 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
                 paths.append(res)
         rs = steps.run("review: import records", rv.read_records, paths)
         dd = steps.run("review: de-duplicate", rv.deduplicate, rs)
-        s = rep.section("Systematic review: search records and de-duplication")
+        example = all(isinstance(plan.resolve(rec, "review.records"), tuple) for rec in r["records"])
+        s = rep.section("Systematic review: search records and de-duplication", mark="EXAMPLE DATA" if example else False)
         s.text(dd.summary().splitlines()[0])
         per_file = pd.DataFrame([f.to_dict() for f in rs.files])
         if "file" in per_file.columns:
@@ -417,7 +468,11 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
             sizes = frame["cluster"].map(frame["cluster"].value_counts())
             frame = frame[sizes > 1].sort_values(["cluster", "kept"], ascending=[True, False])
         if "title" in frame.columns:
-            frame = frame.assign(title=frame["title"].map(lambda t: t if len(str(t)) <= 80 else str(t)[:77] + "..."))
+            frame = frame.assign(title=frame["title"].map(lambda t: t if len(str(t)) <= 60 else str(t)[:57] + "..."))
+        keep = [c for c in ("cluster", "kept", "database", "first_author", "year", "title", "reason") if c in frame.columns]
+        frame = frame[keep] if keep else frame
+        if "kept" in frame.columns:
+            frame = frame.assign(kept=frame["kept"].map(lambda v: "kept" if v is True or str(v).lower() == "true" else ""))
         s.table("Duplicate clusters (kept record first) and why they matched", _labelled(frame),
                 note="Uncertain pairs are listed for a person to decide, not merged; the full table is in "
                      "exclusions/review_duplicates.csv.")
@@ -430,8 +485,10 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
         else:
             flow = rv.prisma_flow(res)
             inputs.note("review.prisma", r["prisma"], res)
-        s = rep.section("Systematic review: PRISMA 2020 flow")
-        s.table("PRISMA 2020 flow: records and reports at each step", _labelled(flow.to_frame()))
+        s = rep.section("Systematic review: PRISMA 2020 flow", mark=False)
+        pf = flow.to_frame()
+        s.table("PRISMA 2020 flow: records and reports at each step",
+                _labelled(pf.drop(columns=[c for c in ("box",) if c in pf.columns]), {"label": "Box", "n": "n"}))
         s.figure("PRISMA 2020 flow diagram", flow.plot())
     if r.get("rob"):
         res = plan.resolve(r["rob"], "review.rob")
@@ -442,7 +499,7 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
         else:
             rob = rv.read_rob(res, tool=tool)
             inputs.note("review.rob", r["rob"], res)
-        s = rep.section("Systematic review: risk of bias")
+        s = rep.section("Systematic review: risk of bias", mark="EXAMPLE DATA" if isinstance(res, tuple) else False)
         if getattr(rob, "label", None):
             s.text(str(rob.label))
         s.table("Risk-of-bias judgements per study and domain", _labelled(rob.to_frame()))
@@ -455,9 +512,11 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
         cols = [c for c in ("year", "author", "country", "liver_disease", "etiology", "cell_type", "dose",
                             "injections_text", "route", "n_exp", "n_con", "age_exp", "age_con", "follow_up",
                             "adverse_event") if c in frame.columns]
-        s = rep.section("Systematic review: characteristics of the included trials")
+        s = rep.section("Systematic review: characteristics of the included trials", mark=False)
         s.table("Characteristics of the included randomised trials (Table 1 of Liu et al. 2022)"
-                if isinstance(res, tuple) else "Characteristics of the included trials", frame[cols] if cols else frame)
+                if isinstance(res, tuple) else "Characteristics of the included trials",
+                _labelled(frame[cols] if cols else frame, CHARACTERISTICS),
+                note="MSC, mesenchymal stem cells; UC, umbilical cord; BM, bone marrow; ACLF, acute-on-chronic liver failure.")
 
 
 # ---------------------------------------------------------------- meta-analysis
@@ -471,6 +530,8 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
     from ..meta.regression import meta_regression, permutation_test
     from ..meta.sensitivity import baujat, influence, leave_one_out
     from ..meta.subgroup import subgroup_analysis
+    from ..io.format import fmt, fmt_p
+    from .figures_meta import binary_outcome_table, forest_by_timepoint, pool_blocks, time_label
 
     m = plan.get("meta")
     ocol, tcol = m.get("outcome_col", "outcome"), m.get("time_col", "timepoint")
@@ -478,21 +539,56 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
     if main is not None and m.get("outcomes_table", True) and ocol in main.columns and tcol in main.columns:
         tab = steps.run("meta: every outcome × time point", outcome_table, main, m.get("measure"), m.get("method", "auto"),
                         outcome=ocol, timepoint=tcol, baseline=m.get("baseline"), source=str(m["data"]))
-        s = rep.section("Meta-analysis: outcomes and time points")
+        s = rep.section("Meta-analysis: outcomes and time points", mark=bool(main.attrs.get("synthetic")))
         s.text("Each outcome at each time point is pooled on its own. Model: "
-               + ("the review's rule (random effects when Cochran's Q p < 0.10 or I² > 50%, else fixed effect)"
+               + ("the review's rule (random effects when Cochran's Q P < 0.10 or I² > 50%, else fixed effect)"
                   if m.get("method", "auto").upper() == "AUTO" else m.get("method")) + ".")
-        s.table("Pooled results per outcome and time point (ratios exponentiated)", _labelled(tab.to_frame().drop(columns=["note"])),
-                note="flag: later time points of an outcome whose groups already differed at baseline are not comparable.")
+        tf = tab.to_frame().drop(columns=["note"])
+        flagged = tf["flag"].notna() & tf["flag"].astype(str).ne("") if "flag" in tf.columns else None
+        if flagged is not None and not flagged.any():
+            tf = tf.drop(columns=["flag"])
+        tf[tcol] = tf[tcol].map(time_label) if tcol in tf.columns else tf.get(tcol)
+        s.table("Pooled results per outcome and time point (ratios exponentiated)", _labelled(tf),
+                note="P (heterogeneity): Cochran's Q test. Flag: later time points of an outcome whose groups already "
+                     "differed at baseline are not comparable." if flagged is not None and flagged.any() else
+                "P (heterogeneity): Cochran's Q test.")
+        s.text("In words:")
         for sentence in tab.sentences():
+            s.text(sentence[:1].upper() + sentence[1:])
+        for outcome in dict.fromkeys(main[ocol].astype(str)):
+            blocks = steps.run(f"meta: {outcome} across time points", pool_blocks, main, outcome, measure=m.get("measure"),
+                               method=m.get("method", "auto"), outcome_col=ocol, time_col=tcol, source=str(m["data"]))
+            if len([b for b in blocks if not isinstance(b[2], Exception)]) == 0:
+                continue
+            fav = ("Lower with treatment", "Higher with treatment")  # arm 1 = treatment; true for every outcome
+            s.figure(f"Forest plot of {outcome} at each time point (blocks), with the pooled estimate per time point "
+                     "(as the review's Figures 3–8)", forest_by_timepoint(blocks, outcome_label=outcome, favours=fav))
+    if m.get("symptoms"):
+        sym = inputs.table("meta.symptoms", m["symptoms"])
+        st = steps.run("meta: symptom table", binary_outcome_table, sym, method=m.get("method", "auto"),
+                       outcome_col=ocol, time_col=tcol, source=str(m["symptoms"]))
+        s = rep.section("Meta-analysis: clinical symptoms", mark=bool(sym.attrs.get("synthetic")))
+        s.table("Meta-analysis of clinical symptoms before and after therapy (as the review's Table 2)", st,
+                kinds={"Studies (k)": "int"},
+                note="Odds ratio of the symptom, MSC vs control (Mantel–Haenszel/inverse-variance as chosen by the model "
+                     "rule); I² and P (heterogeneity) from Cochran's Q; 95% CI, 95% confidence interval.")
+        s.text("In words:")
+        for sentence in _symptom_sentences(st):
             s.text(sentence)
     for i, a in enumerate(m.get("analysis", []), 1):
         key = f"meta.analysis[{i}]"
         data = inputs.table(f"{key}.data", a["data"]) if "data" in a else main
-        if "outcome" in a:
-            data = data[data[ocol].astype(str) == str(a["outcome"])]
-        if "timepoint" in a:
-            data = data[data[tcol].astype(str) == str(a["timepoint"])]
+        synth = bool(data.attrs.get("synthetic"))
+        for k_, col in (("outcome", ocol), ("timepoint", tcol)):
+            if k_ in a:
+                if col not in data.columns:
+                    raise InputError(f"plan key '{key}.{k_}': the data have no column '{col}' "
+                                     f"(columns: {', '.join(map(str, data.columns))})", file=plan.source)
+                have = list(dict.fromkeys(data[col].astype(str)))
+                if str(a[k_]) not in have:
+                    raise InputError(f"plan key '{key}.{k_}' names {a[k_]!r}, which the data lack; available: "
+                                     f"{', '.join(have)}", file=plan.source)
+                data = data[data[col].astype(str) == str(a[k_])]
         measure = a.get("measure") or m.get("measure")
         if measure is None and "measure" in data.columns and data["measure"].nunique() == 1:
             measure = str(data["measure"].iloc[0])
@@ -500,27 +596,35 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
             raise InputError(f"plan key '{key}.measure' is missing (no measure column either)", file=plan.source)
         method = a.get("method", m.get("method", "auto"))
         title = a.get("title", a["name"])
-        s = rep.section(f"Meta-analysis: {a['name']}")
+        s = rep.section(f"Meta-analysis: {a['name']}", mark=synth)
         try:
             es = meta.effects(data, measure, source=a.get("data", m.get("data")))
             res = steps.run(f"meta: {a['name']}", meta.pool, es, method, knha=a.get("knha", False))
         except EstimationError as exc:
             s.text(f"Not estimable: {exc}.")
             continue
-        s.text(res.summary().replace("\n", " · "))
+        s.text(_pool_sentence(res, title))
         s.table(f"{title}: studies, weights and pooled estimate", _study_table(res))
         fav = tuple(a.get("favours", ["Favours treatment", "Favours control"]))
         if a.get("forest", True):
             s.figure(f"{title}: forest plot", res.plot(title=title, favours=fav))
+        sub_rows, sub_figs = [], []
         for by in a.get("subgroups", []):
             try:
                 sg = steps.run(f"meta: {a['name']} by {by}", subgroup_analysis, es, by, res.method, knha=res.knha)
-                s.table(f"{title}: subgroups by {by} (separate tau²)", _labelled(sg.to_frame(), {by: by.replace("_", " ").capitalize()}),
-                        note=f"Test for subgroup differences: Q = {sg.Q_between:.2f}, df = {sg.Q_between_df}, "
-                             f"p = {sg.Q_between_pval:.3g}.")
-                s.figure(f"{title}: subgroups by {by}", sg.plot(favours=fav))
+                f = sg.to_frame().rename(columns={by: "level"})
+                f.insert(0, "Subgroup", [by.replace("_", " ").capitalize()] + [""] * (len(f) - 1))
+                f["P (subgroup difference)"] = [sg.Q_between_pval] + [None] * (len(f) - 1)
+                sub_rows.append(f)
+                sub_figs.append((by, sg))
             except (EstimationError, InputError) as exc:
                 s.text(f"Subgroups by {by}: not estimable ({exc}).")
+        if sub_rows:
+            s.table(f"{title}: subgroup analyses (as the review's Tables S1–S6)",
+                    _labelled(pd.concat(sub_rows, ignore_index=True), {"level": "Level"}),
+                    note="Separate τ² per subgroup; P (subgroup difference): Q test between subgroups.")
+            for by, sg in sub_figs:
+                s.figure(f"{title}: subgroups by {by.replace('_', ' ')}", sg.plot(favours=fav))
         if a.get("leave_one_out", False) and res.k >= 3:
             loo = steps.run(f"meta: {a['name']} leave-one-out", leave_one_out, res)
             s.table(f"{title}: leave-one-out sensitivity analysis", _labelled(loo.to_frame()))
@@ -540,14 +644,15 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
             try:
                 reg = meta_regression(es, a["regression"], method=res.method if res.method not in ("MH", "PETO") else "REML",
                                       knha=res.knha)
-                note = (f"QM = {reg.QM:.3f} (p = {reg.QM_pval:.3g}); residual tau² = {reg.tau2:.4g}; R² = "
-                        f"{reg.R2:.1f}%." if reg.R2 == reg.R2 else f"QM = {reg.QM:.3f} (p = {reg.QM_pval:.3g}).")
+                note = (f"QM = {fmt(reg.QM, 'stat')} (P = {fmt_p(reg.QM_pval)}); residual τ² = {fmt(reg.tau2, 'tau2')}"
+                        + (f"; R² = {fmt(reg.R2, 'percent')}%." if reg.R2 == reg.R2 else "."))
                 frame = reg.to_frame()
                 if a.get("permutations"):
                     perm = steps.run(f"meta: {a['name']} permutation test", permutation_test, reg,
                                      iterations=a["permutations"], seed=a.get("seed", 1))
                     frame = perm.to_frame()
-                    note += f" Permutation test ({perm.iterations} permutations, seed {perm.seed}): QM p = {perm.QM_pval:.3g}."
+                    note += (f" Permutation test ({fmt(perm.iterations, 'int')} permutations, seed {perm.seed}): "
+                             f"P (QM) = {fmt_p(perm.QM_pval)}.")
                 s.table(f"{title}: meta-regression on {', '.join(a['regression'])}", _labelled(frame), note=note)
             except (EstimationError, InputError) as exc:
                 s.text(f"Meta-regression on {', '.join(a['regression'])}: not estimable ({exc}).")
