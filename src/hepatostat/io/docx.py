@@ -179,8 +179,10 @@ class DocxDocument:
         mins, prefs = [], []
         for j, c in enumerate(frame.columns):
             texts = [str(c)] + [str(v) for v in frame.iloc[:, j].tolist()]
-            words = [w for t in texts for w in t.replace("–", "– ").split()] or [""]
-            longest_word = max(text_width_inches(w, size) for w in words)
+            # a header may wrap between words; a short body cell (a number, "0.08 (-0.06 to 0.22)") may not
+            units = [w for w in str(c).split()] + [w for t in texts[1:] for w in
+                                                   ([t] if len(t) <= 22 else t.replace("–", "– ").split())]
+            longest_word = max([text_width_inches(w, size) for w in units] or [0.0])
             head = text_width_inches(str(c), size) * 1.05
             longest = max([text_width_inches(t, size) for t in texts[1:]] + [0.0])
             mins.append(longest_word + _CELL_PAD + 0.02)
@@ -200,7 +202,7 @@ class DocxDocument:
         self._orient(want_landscape)
         avail = landscape_w if want_landscape else portrait_w
         widths = self._fit(mins, prefs, avail)
-        short = len(frame) <= 30
+        short = self._height(frame, widths, size) < 0.75 * (PAGE["width"] if want_landscape else PAGE["height"] - 2)
         notes = [n for n in notes or () if n]
         if caption or label:
             self.caption(label, caption)
@@ -223,6 +225,17 @@ class DocxDocument:
     def orient_for(self, landscape: bool):
         """Switch orientation now (e.g. before a heading whose first block is a wide table)."""
         self._orient(landscape)
+
+    @staticmethod
+    def _height(frame, widths, size) -> float:
+        """Estimated printed height of the table in inches (wrapped lines × line height)."""
+        import math
+
+        lines = 0
+        for row in [list(map(str, frame.columns))] + frame.astype(str).values.tolist():
+            lines += max([math.ceil(text_width_inches(t, size) / max(w - _CELL_PAD, 0.1)) or 1
+                          for t, w in zip(row, widths)] or [1])
+        return lines * size * 1.25 / 72
 
     @staticmethod
     def _fit(mins, prefs, avail):

@@ -34,7 +34,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 
-__all__ = ["Style", "DEFAULT", "fmt", "fmt_p", "fmt_ci", "fmt_est_ci", "kind_of", "format_frame", "merge_ci", "is_number"]
+__all__ = ["Style", "DEFAULT", "fmt", "fmt_p", "fmt_p_eq", "fmt_ci", "fmt_est_ci", "kind_of", "format_frame", "merge_ci", "is_number"]
 
 _DECIMALS = {
     "estimate": 2, "ci": 2, "se": 3, "mean": 1, "sd": 1, "median": 1, "percent": 1, "I2": 1, "tau2": 3,
@@ -167,6 +167,14 @@ def fmt_p(p, style: Style = DEFAULT) -> str:
     return _fixed(p, style.p_decimals, style)
 
 
+def fmt_p_eq(p, style: Style = DEFAULT, *, letter: str = "P") -> str:
+    """``P = 0.042`` or ``P < 0.001`` (for sentences)."""
+    text = fmt_p(p, style)
+    if text.startswith("<"):
+        return f"{letter} < {text[1:]}"
+    return f"{letter} = {text}" if text else f"{letter} not available"
+
+
 def fmt(x, kind: str = "default", style: Style = DEFAULT) -> str:
     """A number as text in ``style`` for statistic ``kind`` (see the module notes).
 
@@ -218,7 +226,7 @@ def kind_of(name) -> str:
     low = s.lower()
     if low in ("p", "pval", "p value", "p-value", "q_pval", "qmp", "qep", "p_adj", "p (adjusted)") or \
             low.endswith("pval") or low.startswith("p (") or low.startswith("p_") or low.endswith("_p") or \
-            low.startswith("p value") or low.endswith(" p") or low == "p_implied" or low == "p_reported":
+            low.startswith("p value") or low.endswith(" p") or low.startswith("p "):
         return "p"
     if low in _INT_NAMES or low.startswith("n ") or low.startswith("n_") or low.endswith("_n") or low == "no." \
             or re.fullmatch(r"n \(.*\)", low):

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..io.figures import PAGE_WIDTH, new_figure
-from ..io.format import fmt, fmt_ci
+from ..io.format import fmt, fmt_ci, fmt_p_eq
 
 __all__ = ["pool_blocks", "forest_by_timepoint", "binary_outcome_table", "TIME_ORDER"]
 
@@ -63,7 +63,7 @@ def pool_blocks(data: pd.DataFrame, outcome: str, *, measure=None, method="auto"
     return blocks
 
 
-def forest_by_timepoint(blocks, *, outcome_label: str, favours=("Favours MSC", "Favours control")):
+def forest_by_timepoint(blocks, *, outcome_label: str, favours=("lower with treatment", "higher with treatment")):
     """One forest plot, time points as blocks (the review's Figures 3–8)."""
     rows = []  # (kind, label, est, lo, hi, weight, right-text)
     ratio = False
@@ -81,11 +81,11 @@ def forest_by_timepoint(blocks, *, outcome_label: str, favours=("Favours MSC", "
             rows.append(("study", str(r["study"]), r["yi"], r["ci_low"], r["ci_high"], r["weight"], ""))
         model = "Random effects" if getattr(res, "random", False) else "Fixed effect"
         rows.append(("pool", f"Subtotal ({model.lower()}, k = {res.k})", res.estimate, res.ci_low, res.ci_high, 100.0, ""))
-        rows.append(("het", f"Heterogeneity: I² = {fmt(res.I2, 'I2')}, P = {fmt(res.Q_pval, 'p')}; "
-                            f"test for effect: P = {fmt(res.pval, 'p')}", None, None, None, None, ""))
+        rows.append(("het", f"Heterogeneity: I² = {fmt(res.I2, 'I2')}, {fmt_p_eq(res.Q_pval)}; "
+                            f"test for effect: {fmt_p_eq(res.pval)}", None, None, None, None, ""))
     n = len(rows)
     fig, axes = new_figure(PAGE_WIDTH, min(9.0, 0.19 * n + 1.0), ncols=3,
-                           gridspec_kw={"width_ratios": [2.6, 2.2, 1.5]})
+                           gridspec_kw={"width_ratios": [2.5, 2.0, 1.8]})
     lab, ax, txt = axes[0]
     tr = (lambda v: math.exp(v)) if ratio else (lambda v: v)
     ests = [tr(r[2]) for r in rows if r[2] is not None and np.isfinite(r[2])]
@@ -125,15 +125,17 @@ def forest_by_timepoint(blocks, *, outcome_label: str, favours=("Favours MSC", "
             ax.set_xlim(min(lo_all, 0) - pad, max(hi_all, 0) + pad)
     names = {"SMD": "Standardised mean difference", "MD": "Mean difference", "OR": "Odds ratio", "RR": "Risk ratio",
              "PETO": "Odds ratio (Peto)", "RD": "Risk difference"}
-    ax.set_xlabel(names.get(measure, measure), fontsize=7)
+    ax.set_xlabel(names.get(measure, measure) + " (treatment vs control)", fontsize=7)
     ax.set_yticks([])
     ax.spines[["top", "right", "left"]].set_visible(False)
     ax.tick_params(labelsize=6)
-    ax.text(0.02, -0.09 * 25 / max(n, 10), favours[0], transform=ax.transAxes, fontsize=6, ha="left", va="top")
-    ax.text(0.98, -0.09 * 25 / max(n, 10), favours[1], transform=ax.transAxes, fontsize=6, ha="right", va="top")
+    ax.annotate("← " + favours[0], xy=(0, 0), xycoords="axes fraction", xytext=(0, -26), textcoords="offset points",
+                fontsize=6, ha="left", va="top")
+    ax.annotate(favours[1] + " →", xy=(1, 0), xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
+                fontsize=6, ha="right", va="top")
     lab.text(0, n + 1, "Study", fontsize=7, fontweight="bold", va="center")
     txt.text(0, n + 1, f"{measure} (95% CI)", fontsize=7, fontweight="bold", va="center")
-    txt.text(1, n + 1, "Weight (%)", fontsize=7, fontweight="bold", va="center", ha="right")
+    txt.text(1, n + 1, "Weight, %", fontsize=7, fontweight="bold", va="center", ha="right")
     fig.suptitle(outcome_label, fontsize=9, fontweight="bold")
     return fig
 

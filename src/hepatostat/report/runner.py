@@ -560,7 +560,7 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
                                method=m.get("method", "auto"), outcome_col=ocol, time_col=tcol, source=str(m["data"]))
             if len([b for b in blocks if not isinstance(b[2], Exception)]) == 0:
                 continue
-            fav = ("Lower with treatment", "Higher with treatment")  # arm 1 = treatment; true for every outcome
+            fav = ("lower with treatment", "higher with treatment")  # arm 1 = treatment; true for every outcome
             s.figure(f"Forest plot of {outcome} at each time point (blocks), with the pooled estimate per time point "
                      "(as the review's Figures 3–8)", forest_by_timepoint(blocks, outcome_label=outcome, favours=fav))
     if m.get("symptoms"):
@@ -670,7 +670,8 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
             rep_data = pd.read_csv(r, dtype=str)
             inputs.note("meta.check_reported", m["check_reported"], r)
         chk = steps.run("meta: reported-statistics check", check_reported, rep_data, source=m["check_reported"])
-        s = rep.section("Reported-statistics check")
+        s = rep.section("Reported-statistics check", mark=bool(rep_data.get("synthetic", pd.Series(["false"])).astype(str)
+                                                               .str.lower().isin(["true", "1"]).all()))
         f = chk.to_frame()
         s.text(f"{int((~f['ok']).sum())} of {len(f)} reported results contradict themselves (estimate outside its CI, "
                "an asymmetric CI, or a p-value the CI cannot give, allowing for rounding).")
