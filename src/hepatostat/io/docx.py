@@ -118,8 +118,10 @@ class DocxDocument:
 
     def caption(self, label: str, text: str, *, keep_with_next: bool = True):
         p = self.doc.add_paragraph()
-        p.add_run(clean_text(label) + " ").bold = True
+        if label:
+            p.add_run(clean_text(label) + " ").bold = True
         p.add_run(clean_text(text))
+        p.runs[-1].bold = not label  # a caption without a label ("Table 1. ..." in one string) is bold
         p.paragraph_format.keep_with_next = keep_with_next
         p.paragraph_format.space_before = 0
         return p

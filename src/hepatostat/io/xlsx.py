@@ -55,7 +55,7 @@ class Sheet:
 
 def sheet_name(name, used: set) -> str:
     """A unique Excel sheet name (31 characters, none of ``[]:*?/\\``)."""
-    s = re.sub(r"[\[\]:*?/\\]", "", clean_text(str(name or "Table"))).strip("' ") or "Table"
+    s = re.sub(r"[\[\]:*?/\\]", "_", clean_text(str(name or "Table"))).strip("' ") or "Table"
     s = s[:31]
     base, k = s, 2
     while s.lower() in {u.lower() for u in used}:
@@ -130,8 +130,9 @@ def write_workbook(path, sheets: list, *, style: Style = DEFAULT, readme: str = 
     heavy, thin = Side(style="medium"), Side(style="thin")
     if readme:
         ws = wb.create_sheet(sheet_name("README", used))
-        for i, line in enumerate(str(readme).splitlines() or [""], 1):
-            _cell(ws, i, 1, line, "text", style).font = Font(bold=(i == 1))
+        _cell(ws, 1, 1, "About this workbook", "text", style).font = Font(bold=True)
+        for i, line in enumerate(str(readme).splitlines() or [""], 2):
+            _cell(ws, i, 1, line, "text", style).font = Font(bold=(i == 2), color="A40000" if i == 2 else None)
         ws.column_dimensions["A"].width = 110
     for sh in sheets:
         frame = sh.frame if isinstance(sh.frame, pd.DataFrame) else pd.DataFrame(sh.frame)

@@ -167,6 +167,9 @@ def parse_plan(text: str, *, base=".", source="plan") -> Plan:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", file=source) from None
+    except RecursionError:
+        raise InputError("not a usable plan: its tables or arrays are nested too deeply (a plan needs at most 3 "
+                         "levels)", file=source) from None
     _check(data, SCHEMA, "", source)
     if not any(k in data for k in ("cohort", "review", "meta")):
         raise InputError("the plan has nothing to run: add a [cohort], [review] or [meta] part", file=source)
@@ -180,7 +183,17 @@ def load_plan(path) -> Plan:
     p = Path(path)
     if not p.exists():
         raise InputError("plan file not found", file=p)
-    return parse_plan(p.read_text(encoding="utf-8"), base=p.parent, source=str(p))
+    if p.is_dir():
+        raise InputError("is a folder; give the plan's TOML file", file=p)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = p.read_bytes()[: exc.start].count(b"\n") + 1
+        raise InputError(f"line {line}: byte 0x{p.read_bytes()[exc.start]:02x} is not UTF-8; TOML plans must be "
+                         "saved as UTF-8", file=p) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the plan: {exc.strerror}", file=p) from None
+    return parse_plan(text, base=p.parent, source=str(p))
 
 
 def _check_files(plan: Plan) -> None:

@@ -46,6 +46,9 @@ class RunResult:
             lines.append(f"  {self.out / name}")
         figs = [f for f in self.files if "/figures/" in f.replace("\\", "/") and f.endswith(".png")]
         lines.append(f"  {len(figs)} figures (PNG and SVG) in {self.out / 'figures'}")
+        private = [f for f in self.files if not str(f).startswith(str(self.out) + "/") and not str(f).startswith(str(self.out) + "\\")]
+        if private:
+            lines.append(f"Patient-level logs (do not share): {', '.join(private)}")
         return "\n".join(lines)
 
 
