@@ -337,10 +337,8 @@ class DocxDocument:
 
         w_in, h_in = size_inches
         aspect = h_in / w_in if w_in else 1.0
-        if w_in > 1.3 * h_in and w_in > 9.0:
-            self._orient(True)
-        elif not (w_in > 1.3 * h_in):
-            self._orient(False)
+        # landscape only for a wide picture that would shrink a lot on a portrait page
+        self._orient(w_in > 1.3 * h_in and w_in > 1.4 * (PAGE["width"] - 2 * PAGE["margin"]))
         avail_w, avail_h = self.printable()
         lines = caption_lines if caption_lines is not None else 1 + len(caption) // 95
         avail_h -= 0.45 + 0.2 * lines  # caption and spacing

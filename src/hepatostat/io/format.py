@@ -226,10 +226,11 @@ def kind_of(name) -> str:
     low = s.lower()
     if low in ("p", "pval", "p value", "p-value", "q_pval", "qmp", "qep", "p_adj", "p (adjusted)") or \
             low.endswith("pval") or low.startswith("p (") or low.startswith("p_") or low.endswith("_p") or \
-            low.startswith("p value") or low.endswith(" p") or low.startswith("p "):
+            low.startswith("p value") or low.endswith(" p") or low.startswith("p ") or low.startswith("p,"):
         return "p"
     if low in _INT_NAMES or low.startswith("n ") or low.startswith("n_") or low.endswith("_n") or low == "no." \
-            or re.fullmatch(r"n \(.*\)", low):
+            or re.fullmatch(r"n \(.*\)", low) or low.endswith("(k)") or low.startswith("patients") \
+            or low.startswith("records") or low.startswith("excluded") or low.startswith("missing data"):
         return "int"
     if low in ("i2", "i²", "i² (%)") or low.startswith("i2"):
         return "I2"
