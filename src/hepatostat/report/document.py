@@ -209,7 +209,7 @@ class Report:
             "<meta name='viewport' content='width=device-width, initial-scale=1'>",
             f"<title>{esc(self.title)}</title>",
             "<style>",
-            "body{font-family:Georgia,'Times New Roman',serif;max-width:52em;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}",
+            "body{font-family:Georgia,'Times New Roman',serif;max-width:64em;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}",
             "h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em;font-size:1.3em}",
             ".subtitle{color:#555}.banner{background:#fff3cd;border:1px solid #e0b000;padding:.6em 1em;font-weight:bold;margin:1em 0}",
             "table{border-collapse:collapse;margin:.5em 0 .3em;font-size:.8em;font-family:Arial,Helvetica,sans-serif}",
@@ -309,8 +309,14 @@ def _html_table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{esc(str(c))}</th>" for c in frame.columns)
     rows = []
     for row in frame.itertuples(index=False):
-        rows.append("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>")
+        rows.append("<tr>" + "".join(f"<td>{_indent(esc(str(v)))}</td>" for v in row) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _indent(text: str) -> str:
+    """Leading spaces (level rows under a variable) kept in HTML."""
+    stripped = text.lstrip(" ")
+    return "&nbsp;" * (len(text) - len(stripped)) + stripped
 
 
 def column_kinds(frame: pd.DataFrame) -> dict:

@@ -148,9 +148,9 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
     from .figures_cohort import figure_declines, figure_over_time
     from .labels import Dictionary
 
-    c = plan.get("cohort")
+    c = plan.spec.cohort
     min_cell = opts.get("min_cell", 0)
-    src = plan.resolve(c["source"], "cohort.source")
+    src = plan.resolve(c.source, "cohort.source")
     if isinstance(src, tuple):
         if src[1] != "synthetic_cohort":
             raise InputError(f"plan key 'cohort.source': bundled:{src[1]} is not a cohort; use bundled:synthetic_cohort",
@@ -158,16 +158,16 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
         from ..datasets import synthetic_cohort
 
         data = steps.run("cohort: read data", synthetic_cohort.load_cohort)
-        inputs.note("cohort.source", c["source"], synthetic=True)
+        inputs.note("cohort.source", c.source, synthetic=True)
     else:
         data = steps.run("cohort: read data", co.read_cohort, src)
-        inputs.note("cohort.source", c["source"], src)
-    dictionary = Dictionary.from_file(plan.resolve(c["dictionary"], "cohort.dictionary")) if c.get("dictionary") else Dictionary()
-    crit = c["criteria"]
+        inputs.note("cohort.source", c.source, src)
+    dictionary = Dictionary.from_file(plan.resolve(c.dictionary, "cohort.dictionary")) if c.dictionary else Dictionary()
+    crit = c.criteria
     spec = co.load_criteria(plan.resolve(crit, "cohort.criteria") if crit.endswith(".toml") else crit)
     built = steps.run("cohort: eligibility, groups, visits", co.build_cohort, data, spec)
-    outcomes = c.get("outcomes", ["alt", "ast", "bilirubin", "pta", "meld"])
-    pairs = [tuple(p) for p in c.get("pairs", [["A", "B"], ["C", "D"], ["A", "C"], ["B", "D"]])]
+    outcomes = list(c.outcomes)
+    pairs = list(c.pairs)
     long = built.visits.to_frame("long")
     wide = built.visits.to_frame("wide")
     missing = [o for o in outcomes if o not in set(long["outcome"])]
@@ -193,18 +193,18 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
     s.figure("Flow of patients through the eligibility criteria", built.attrition.plot())
 
     s = rep.section("Cohort study: baseline characteristics (Tables 1 and 2)")
-    variables = c.get("table1_variables", ["age", "sex"] + [f"{o}_W0" for o in outcomes])
-    categorical = c.get("table1_categorical", ["sex"])
+    variables = list(c.variables)
+    categorical = list(c.table1_categorical)
     abbrev = dictionary.abbreviations([v.split("_W")[0] for v in variables])
     note = ("Mean ± SD when Shapiro–Wilk P ≥ 0.05 in both groups (t test), otherwise median (Q1–Q3) with the "
             "Mann–Whitney U test; n (%) with Pearson's χ² or Fisher's exact test; quartiles by SPSS's definition. "
             "Baseline = W0. " + abbrev)
-    t1pairs = [tuple(p) for p in c.get("table1_pairs", [["A", "B"], ["C", "D"]])]
+    t1pairs = list(c.table1_pairs)
     t1 = steps.run("cohort: Table 1", co.table2, wide, "group", pairs=t1pairs, variables=variables, categorical=categorical)
     frame, kinds = pair_table(t1, _BaselineDict(dictionary), groups_n)
     s.table("Patient demographics and baseline characteristics: " + " and ".join(f"group {a} vs group {b}" for a, b in t1pairs),
             suppress_counts(frame, min_cell), note=note, kinds=kinds)
-    t2pairs = [tuple(p) for p in c.get("table2_pairs", [["A", "C"], ["B", "D"]])]
+    t2pairs = list(c.table2_pairs)
     t2 = steps.run("cohort: Table 2", co.table2, wide, "group", pairs=t2pairs, variables=variables, categorical=categorical)
     frame, kinds = pair_table(t2, _BaselineDict(dictionary), groups_n)
     s.table("Patient demographics and baseline characteristics: " + " and ".join(f"group {a} vs group {b}" for a, b in t2pairs),
@@ -228,7 +228,7 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
     s.figure("Values over the observation weeks in the liver-failure groups (A, B) and the cirrhosis groups (C, D): "
              "median and interquartile range (Figure 1 of the seed paper)",
              figure_over_time(long, outcomes, dictionary, min_cell=min_cell, points=opts.get("points", False)))
-    focus = c.get("figure_outcome", "bilirubin" if "bilirubin" in outcomes else outcomes[0])
+    focus = c.figure_outcome or ("bilirubin" if "bilirubin" in outcomes else outcomes[0])
     lab = dictionary.label(focus, unit=False)
     s.figure(f"Median decline in {lab} in each interval, by pair of groups (Figure 2 of the seed paper); "
              "* P < 0.05, ** P < 0.01", figure_declines(long, ch, focus, dictionary, pairs=pairs, min_cell=min_cell))
@@ -236,11 +236,11 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
              "* P < 0.05, ** P < 0.01",
              figure_declines(long, ch, focus, dictionary, cumulative=True, pairs=pairs, min_cell=min_cell))
 
-    if c.get("mixed_model", False) or c.get("ancova", False) or c.get("ipw"):
+    if c.mixed_model or c.ancova or c.ipw:
         s = rep.section("Cohort study: adjusted analyses")
         s.text("Beyond the seed study's unadjusted tests: a linear mixed model of each outcome over time, ANCOVA of "
                "the change adjusted for baseline, and inverse-probability weighting for groups unbalanced at baseline.")
-    if c.get("mixed_model", False):
+    if c.mixed_model:
         rows = []
         for o in outcomes:
             frame = long[long["outcome"] == o].rename(columns={"value": o})
@@ -254,7 +254,7 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
         if rows:
             s.table("Linear mixed models: outcome ~ group × week with a random intercept per patient (REML); "
                     "effects with 95% CI", _effects(pd.concat(rows, ignore_index=True), dictionary))
-    if c.get("ancova", False):
+    if c.ancova:
         last = f"W{int(max(built.visits.weeks))}" if hasattr(built.visits, "weeks") else "W24"
         rows = []
         for o in outcomes:
@@ -268,14 +268,14 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
         if rows:
             s.table(f"ANCOVA of the value at {last} adjusted for the value at W0: effects with 95% CI",
                     _effects(pd.concat(rows, ignore_index=True), dictionary))
-    ipw_cfg = c.get("ipw")
+    ipw_cfg = c.ipw
     if ipw_cfg:
         from .figures_cohort import figure_balance
 
-        tr, ct = ipw_cfg["treated"], ipw_cfg["control"]
+        tr, ct = ipw_cfg.treated, ipw_cfg.control
         sub = wide[wide["group"].isin([tr, ct])]
-        res = steps.run("cohort: inverse-probability weighting", co.ipw, sub, "group", ipw_cfg["outcome"],
-                        ipw_cfg["covariates"], treated=tr)
+        res = steps.run("cohort: inverse-probability weighting", co.ipw, sub, "group", ipw_cfg.outcome,
+                        list(ipw_cfg.covariates), treated=tr)
         bal = res.to_frame()
         worst = float(bal["smd_w"].abs().max())
         shown = bal.assign(covariate=[_BaselineDict(dictionary).label(v) for v in bal["covariate"]])
@@ -287,7 +287,7 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
                 kinds={"SMD": "smd", "Weighted SMD": "smd"},
                 note="SMD: standardised mean difference (stabilised weights, average treatment effect). Balance is "
                      "usually taken as reached when every |SMD| ≤ 0.1.")
-        eff = pd.DataFrame([{"Outcome": dictionary.label(ipw_cfg["outcome"]), f"Weighted mean, group {tr}": res.mean_treated,
+        eff = pd.DataFrame([{"Outcome": dictionary.label(ipw_cfg.outcome), f"Weighted mean, group {tr}": res.mean_treated,
                              f"Weighted mean, group {ct}": res.mean_control, "Difference": res.difference,
                              "95% CI lower": res.ci_low, "95% CI upper": res.ci_high, "P": res.pval,
                              f"Effective n, group {tr}": res.ess_treated, f"Effective n, group {ct}": res.ess_control}])
@@ -441,11 +441,11 @@ def _symptom_sentences(table: pd.DataFrame) -> list[str]:
 def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
     from .. import review as rv
 
-    r = plan.get("review")
+    r = plan.spec.review
     examples = {p.stem: p for p in rv.example_paths()}
-    if r.get("records"):
+    if r.records:
         paths = []
-        for i, rec in enumerate(r["records"], 1):
+        for i, rec in enumerate(r.records, 1):
             res = plan.resolve(rec, f"review.records[{i}]")
             if isinstance(res, tuple):
                 p = examples.get(res[1])
@@ -459,7 +459,7 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
                 paths.append(res)
         rs = steps.run("review: import records", rv.read_records, paths)
         dd = steps.run("review: de-duplicate", rv.deduplicate, rs)
-        example = all(isinstance(plan.resolve(rec, "review.records"), tuple) for rec in r["records"])
+        example = all(isinstance(plan.resolve(rec, "review.records"), tuple) for rec in r.records)
         s = rep.section("Systematic review: search records and de-duplication", mark="EXAMPLE DATA" if example else False)
         s.text(dd.summary().splitlines()[0])
         per_file = pd.DataFrame([f.to_dict() for f in rs.files])
@@ -480,38 +480,38 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
                 note="Uncertain pairs are listed for a person to decide, not merged; the full table is in "
                      "exclusions/review_duplicates.csv.")
         logs["review_duplicates"] = dd.to_frame()
-    if r.get("prisma"):
-        res = plan.resolve(r["prisma"], "review.prisma")
+    if r.prisma:
+        res = plan.resolve(r.prisma, "review.prisma")
         if isinstance(res, tuple):
             flow = rv.liu2022_prisma()
-            inputs.note("review.prisma", r["prisma"])
+            inputs.note("review.prisma", r.prisma)
         else:
             flow = rv.prisma_flow(res)
-            inputs.note("review.prisma", r["prisma"], res)
+            inputs.note("review.prisma", r.prisma, res)
         s = rep.section("Systematic review: PRISMA 2020 flow", mark=False)
         pf = flow.to_frame()
         s.table("PRISMA 2020 flow: records and reports at each step",
                 _labelled(pf.drop(columns=[c for c in ("box",) if c in pf.columns]), {"label": "Box", "n": "n"}))
         s.figure("PRISMA 2020 flow diagram", flow.plot())
-    if r.get("rob"):
-        res = plan.resolve(r["rob"], "review.rob")
-        tool = r.get("rob_tool")
+    if r.rob:
+        res = plan.resolve(r.rob, "review.rob")
+        tool = r.rob_tool
         if isinstance(res, tuple):
             rob = rv.example_rob(tool or ("rob2" if res[1].endswith("rob2") else "rob1"))
-            inputs.note("review.rob", r["rob"])
+            inputs.note("review.rob", r.rob)
         else:
             rob = rv.read_rob(res, tool=tool)
-            inputs.note("review.rob", r["rob"], res)
+            inputs.note("review.rob", r.rob, res)
         s = rep.section("Systematic review: risk of bias", mark="EXAMPLE DATA" if isinstance(res, tuple) else False)
         if getattr(rob, "label", None):
             s.text(str(rob.label))
         s.table("Risk-of-bias judgements per study and domain", _labelled(rob.to_frame()))
         s.figure("Risk of bias: traffic-light plot", rob.plot_traffic_light())
         s.figure("Risk of bias: summary across studies", rob.plot_summary())
-    if r.get("characteristics"):
-        res = plan.resolve(r["characteristics"], "review.characteristics")
+    if r.characteristics:
+        res = plan.resolve(r.characteristics, "review.characteristics")
         frame = rv.load_liu2022() if isinstance(res, tuple) else pd.read_csv(res)
-        inputs.note("review.characteristics", r["characteristics"], None if isinstance(res, tuple) else res)
+        inputs.note("review.characteristics", r.characteristics, None if isinstance(res, tuple) else res)
         cols = [c for c in ("year", "author", "country", "liver_disease", "etiology", "cell_type", "dose",
                             "injections_text", "route", "n_exp", "n_con", "age_exp", "age_con", "follow_up",
                             "adverse_event") if c in frame.columns]
@@ -536,16 +536,16 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
     from ..io.format import fmt, fmt_p
     from .figures_meta import binary_outcome_table, forest_by_timepoint, pool_blocks, time_label
 
-    m = plan.get("meta")
-    ocol, tcol = m.get("outcome_col", "outcome"), m.get("time_col", "timepoint")
-    main = inputs.table("meta.data", m["data"]) if "data" in m else None
-    if main is not None and m.get("outcomes_table", True) and ocol in main.columns and tcol in main.columns:
-        tab = steps.run("meta: every outcome × time point", outcome_table, main, m.get("measure"), m.get("method", "auto"),
-                        outcome=ocol, timepoint=tcol, baseline=m.get("baseline"), source=str(m["data"]))
+    m = plan.spec.meta
+    ocol, tcol = m.outcome_col, m.time_col
+    main = inputs.table("meta.data", m.data) if m.data is not None else None
+    if main is not None and m.outcomes_table and ocol in main.columns and tcol in main.columns:
+        tab = steps.run("meta: every outcome × time point", outcome_table, main, m.measure, m.method,
+                        outcome=ocol, timepoint=tcol, baseline=m.baseline, source=str(m.data))
         s = rep.section("Meta-analysis: outcomes and time points", mark=bool(main.attrs.get("synthetic")))
         s.text("Each outcome at each time point is pooled on its own. Model: "
                + ("the review's rule (random effects when Cochran's Q P < 0.10 or I² > 50%, else fixed effect)"
-                  if m.get("method", "auto").upper() == "AUTO" else m.get("method")) + ".")
+                  if m.method.upper() == "AUTO" else m.method) + ".")
         tf = tab.to_frame().drop(columns=["note"])
         flagged = tf["flag"].notna() & tf["flag"].astype(str).ne("") if "flag" in tf.columns else None
         if flagged is not None and not flagged.any():
@@ -559,17 +559,17 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
         for sentence in tab.sentences():
             s.text(sentence[:1].upper() + sentence[1:])
         for outcome in dict.fromkeys(main[ocol].astype(str)):
-            blocks = steps.run(f"meta: {outcome} across time points", pool_blocks, main, outcome, measure=m.get("measure"),
-                               method=m.get("method", "auto"), outcome_col=ocol, time_col=tcol, source=str(m["data"]))
+            blocks = steps.run(f"meta: {outcome} across time points", pool_blocks, main, outcome, measure=m.measure,
+                               method=m.method, outcome_col=ocol, time_col=tcol, source=str(m.data))
             if len([b for b in blocks if not isinstance(b[2], Exception)]) == 0:
                 continue
             fav = ("lower with treatment", "higher with treatment")  # arm 1 = treatment; true for every outcome
             s.figure(f"Forest plot of {outcome} at each time point (blocks), with the pooled estimate per time point "
                      "(as the review's Figures 3–8)", forest_by_timepoint(blocks, outcome_label=outcome, favours=fav))
-    if m.get("symptoms"):
-        sym = inputs.table("meta.symptoms", m["symptoms"])
-        st = steps.run("meta: symptom table", binary_outcome_table, sym, method=m.get("method", "auto"),
-                       outcome_col=ocol, time_col=tcol, source=str(m["symptoms"]))
+    if m.symptoms:
+        sym = inputs.table("meta.symptoms", m.symptoms)
+        st = steps.run("meta: symptom table", binary_outcome_table, sym, method=m.method,
+                       outcome_col=ocol, time_col=tcol, source=str(m.symptoms))
         s = rep.section("Meta-analysis: clinical symptoms", mark=bool(sym.attrs.get("synthetic")))
         s.table("Meta-analysis of clinical symptoms before and after therapy (as the review's Table 2)", st,
                 kinds={"Studies (k)": "int"},
@@ -578,43 +578,43 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
         s.text("In words:")
         for sentence in _symptom_sentences(st):
             s.text(sentence)
-    for i, a in enumerate(m.get("analysis", []), 1):
+    for i, a in enumerate(m.analysis, 1):
         key = f"meta.analysis[{i}]"
-        data = inputs.table(f"{key}.data", a["data"]) if "data" in a else main
+        data = inputs.table(f"{key}.data", a.data) if a.data is not None else main
         synth = bool(data.attrs.get("synthetic"))
         for k_, col in (("outcome", ocol), ("timepoint", tcol)):
-            if k_ in a:
+            if getattr(a, k_) is not None:
                 if col not in data.columns:
                     raise InputError(f"plan key '{key}.{k_}': the data have no column '{col}' "
                                      f"(columns: {', '.join(map(str, data.columns))})", file=plan.source)
                 have = list(dict.fromkeys(data[col].astype(str)))
-                if str(a[k_]) not in have:
-                    raise InputError(f"plan key '{key}.{k_}' names {a[k_]!r}, which the data lack; available: "
+                if str(getattr(a, k_)) not in have:
+                    raise InputError(f"plan key '{key}.{k_}' names {getattr(a, k_)!r}, which the data lack; available: "
                                      f"{', '.join(have)}", file=plan.source)
-                data = data[data[col].astype(str) == str(a[k_])]
-        measure = a.get("measure") or m.get("measure")
+                data = data[data[col].astype(str) == str(getattr(a, k_))]
+        measure = a.measure or m.measure
         if measure is None and "measure" in data.columns and data["measure"].nunique() == 1:
             measure = str(data["measure"].iloc[0])
         if measure is None:
             raise InputError(f"plan key '{key}.measure' is missing (no measure column either)", file=plan.source)
-        method = a.get("method", m.get("method", "auto"))
-        title = a.get("title", a["name"])
-        s = rep.section(f"Meta-analysis: {a['name']}", mark=synth)
+        method = a.method or m.method
+        title = a.heading
+        s = rep.section(f"Meta-analysis: {a.name}", mark=synth)
         try:
-            es = meta.effects(data, measure, source=a.get("data", m.get("data")))
-            res = steps.run(f"meta: {a['name']}", meta.pool, es, method, knha=a.get("knha", False))
+            es = meta.effects(data, measure, source=a.data or m.data)
+            res = steps.run(f"meta: {a.name}", meta.pool, es, method, knha=a.knha)
         except EstimationError as exc:
             s.text(f"Not estimable: {exc}.")
             continue
         s.text(_pool_sentence(res, title))
         s.table(f"{title}: studies, weights and pooled estimate", _study_table(res))
-        fav = tuple(a.get("favours", ["Favours treatment", "Favours control"]))
-        if a.get("forest", True):
+        fav = tuple(a.favours)
+        if a.forest:
             s.figure(f"{title}: forest plot", res.plot(title=title, favours=fav))
         sub_rows, sub_figs = [], []
-        for by in a.get("subgroups", []):
+        for by in a.subgroups:
             try:
-                sg = steps.run(f"meta: {a['name']} by {by}", subgroup_analysis, es, by, res.method, knha=res.knha)
+                sg = steps.run(f"meta: {a.name} by {by}", subgroup_analysis, es, by, res.method, knha=res.knha)
                 f = sg.to_frame().rename(columns={by: "level"})
                 f.insert(0, "Subgroup", [by.replace("_", " ").capitalize()] + [""] * (len(f) - 1))
                 f["P (subgroup difference)"] = [sg.Q_between_pval] + [None] * (len(f) - 1)
@@ -628,51 +628,51 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
                     note="Separate τ² per subgroup; P (subgroup difference): Q test between subgroups.")
             for by, sg in sub_figs:
                 s.figure(f"{title}: subgroups by {by.replace('_', ' ')}", sg.plot(favours=fav))
-        if a.get("leave_one_out", False) and res.k >= 3:
-            loo = steps.run(f"meta: {a['name']} leave-one-out", leave_one_out, res)
+        if a.leave_one_out and res.k >= 3:
+            loo = steps.run(f"meta: {a.name} leave-one-out", leave_one_out, res)
             s.table(f"{title}: leave-one-out sensitivity analysis", _labelled(loo.to_frame()))
             for sentence in loo.sentences:
                 s.text(sentence)
             s.figure(f"{title}: leave-one-out", loo.plot())
-        if a.get("influence", False) and res.method not in ("MH", "PETO") and res.k >= 3:
+        if a.influence and res.method not in ("MH", "PETO") and res.k >= 3:
             inf = influence(res)
             s.table(f"{title}: influence diagnostics (* = influential)", _labelled(inf.to_frame()))
             s.figure(f"{title}: Baujat plot", baujat_plot(baujat(res)))
-        if a.get("bias", False) and res.k >= 3:
-            b = steps.run(f"meta: {a['name']} publication bias", publication_bias, res)
+        if a.bias and res.k >= 3:
+            b = steps.run(f"meta: {a.name} publication bias", publication_bias, res)
             s.table(f"{title}: publication bias (Egger, Begg, trim-and-fill)", _labelled(b.to_frame()),
                     note=" ".join(b.notes))
             s.figure(f"{title}: contour-enhanced funnel plot", b.plot())
-        if a.get("regression"):
+        if a.regression:
             try:
-                reg = meta_regression(es, a["regression"], method=res.method if res.method not in ("MH", "PETO") else "REML",
+                reg = meta_regression(es, list(a.regression), method=res.method if res.method not in ("MH", "PETO") else "REML",
                                       knha=res.knha)
                 note = (f"QM = {fmt(reg.QM, 'stat')} (P = {fmt_p(reg.QM_pval)}); residual τ² = {fmt(reg.tau2, 'tau2')}"
                         + (f"; R² = {fmt(reg.R2, 'percent')}%." if reg.R2 == reg.R2 else "."))
                 frame = reg.to_frame()
-                if a.get("permutations"):
-                    perm = steps.run(f"meta: {a['name']} permutation test", permutation_test, reg,
-                                     iterations=a["permutations"], seed=a.get("seed", 1))
+                if a.permutations:
+                    perm = steps.run(f"meta: {a.name} permutation test", permutation_test, reg,
+                                     iterations=a.permutations, seed=a.seed)
                     frame = perm.to_frame()
                     note += (f" Permutation test ({fmt(perm.iterations, 'int')} permutations, seed {perm.seed}): "
                              f"P (QM) = {fmt_p(perm.QM_pval)}.")
-                s.table(f"{title}: meta-regression on {', '.join(a['regression'])}", _labelled(frame), note=note)
+                s.table(f"{title}: meta-regression on {', '.join(a.regression)}", _labelled(frame), note=note)
             except (EstimationError, InputError) as exc:
-                s.text(f"Meta-regression on {', '.join(a['regression'])}: not estimable ({exc}).")
+                s.text(f"Meta-regression on {', '.join(a.regression)}: not estimable ({exc}).")
         if res.excluded:
             logs[f"meta_{i}_excluded"] = pd.DataFrame([e.to_dict() for e in res.excluded])
-    if m.get("check_reported"):
+    if m.check_reported:
         from ..meta.check import check_reported
 
-        r = plan.resolve(m["check_reported"], "meta.check_reported")
+        r = plan.resolve(m.check_reported, "meta.check_reported")
         if isinstance(r, tuple):
             with datasets.path(r[1]).open(encoding="utf-8") as fh:
                 rep_data = pd.read_csv(fh, dtype=str)
-            inputs.note("meta.check_reported", m["check_reported"])
+            inputs.note("meta.check_reported", m.check_reported)
         else:
             rep_data = pd.read_csv(r, dtype=str)
-            inputs.note("meta.check_reported", m["check_reported"], r)
-        chk = steps.run("meta: reported-statistics check", check_reported, rep_data, source=m["check_reported"])
+            inputs.note("meta.check_reported", m.check_reported, r)
+        chk = steps.run("meta: reported-statistics check", check_reported, rep_data, source=m.check_reported)
         s = rep.section("Reported-statistics check", mark=bool(rep_data.get("synthetic", pd.Series(["false"])).astype(str)
                                                                .str.lower().isin(["true", "1"]).all()))
         f = chk.to_frame()
@@ -759,8 +759,8 @@ def run_plan(plan, out, *, quiet: bool = False, min_cell: int = 0, private=None,
             "synthetic": inputs.synthetic,
             "inputs": inputs.used,
             "options": {"min_cell": min_cell, "points": points},
-            "seeds": {f"meta.analysis[{i}]": a.get("seed", 1) for i, a in enumerate(plan.get("meta", "analysis", default=[]), 1)
-                      if a.get("permutations")},
+            "seeds": {f"meta.analysis[{i}]": a.seed for i, a in enumerate(plan.spec.meta.analysis if plan.spec.meta else (), 1)
+                      if a.permutations},
             "versions": _versions(),
             "platform": platform.platform(),
             "timings_seconds": {**steps.timings, "total": round(time.perf_counter() - t0, 3)},
