@@ -204,7 +204,8 @@ class DocxDocument:
         self._orient(want_landscape)
         avail = landscape_w if want_landscape else portrait_w
         widths = self._fit(mins, prefs, avail)
-        short = self._height(frame, widths, size) < 0.75 * (PAGE["width"] if want_landscape else PAGE["height"] - 2)
+        # keep a table on one page only when it surely fits on one (row heights are estimates)
+        short = self._height(frame, widths, size) < 0.5 * ((PAGE["width"] if want_landscape else PAGE["height"]) - 2)
         notes = [n for n in notes or () if n]
         if caption or label:
             self.caption(label, caption)
@@ -222,7 +223,7 @@ class DocxDocument:
         portrait_w = PAGE["width"] - 2 * PAGE["margin"]
         if sum(mins) > portrait_w and size > 8:
             mins, prefs = self._widths(frame, 8.0)
-        return sum(mins) > portrait_w or sum(prefs) > portrait_w * 1.35
+        return sum(mins) > portrait_w or sum(prefs) > portrait_w * 1.6
 
     def orient_for(self, landscape: bool):
         """Switch orientation now (e.g. before a heading whose first block is a wide table)."""

@@ -115,7 +115,12 @@ def forest_by_timepoint(blocks, *, outcome_label: str, favours=("lower with trea
     ax.set_ylim(0.3, n + 1.2)
     ax.axvline(1.0 if ratio else 0.0, color="black", lw=0.6)
     if ratio:
+        from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(FixedLocator([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     if ests:
         lo_all, hi_all = min(los + ests), max(his + ests)
         if ratio:
