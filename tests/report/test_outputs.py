@@ -144,3 +144,16 @@ def test_plan_file_not_utf8_or_nested_too_deep(tmp_path):
     (tmp_path / "deep.toml").write_text('title = "x"\nmeta = ' + "[" * 3000 + "]" * 3000 + "\n")
     with pytest.raises(InputError, match="nested too deeply"):
         run_plan(tmp_path / "deep.toml", tmp_path / "o", quiet=True)
+
+
+def test_pooled_sentence_shows_ratios_on_their_scale_and_no_scientific_p():
+    import math
+
+    from hepatostat.meta import effects, pool
+    from hepatostat.report.runner import _pool_sentence, _tidy_numbers
+
+    res = pool(effects(reference_data("bcg"), "RR"), "REML")
+    text = _pool_sentence(res, "BCG")
+    assert f"risk ratio {math.exp(res.estimate):.2f}" in text and f"{math.exp(res.ci_low):.2f} to" in text
+    assert "e-" not in text
+    assert _tidy_numbers("auto: Q p = 5.55e-07 < 0.1") == "auto: Q p < 0.001 < 0.1"

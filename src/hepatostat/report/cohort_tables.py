@@ -17,7 +17,7 @@ import re
 
 import pandas as pd
 
-from ..io.format import DEFAULT, fmt, fmt_p
+from ..io.format import DEFAULT, fmt
 from .labels import Dictionary, test_name
 
 __all__ = ["pair_table", "interval_table", "visits_table", "DISPLAY_UNITS", "to_display_units", "suppress_counts"]
@@ -200,7 +200,7 @@ def visits_table(ot, dictionary: Dictionary, style=DEFAULT) -> tuple[pd.DataFram
                 else:
                     out[f"W{int(w)}"] = ""
             fp = g["friedman_p"].dropna()
-            out["P (Friedman)"] = fmt_p(fp.iloc[0], style) if len(fp) else ""
+            out["P (Friedman)"] = float(fp.iloc[0]) if len(fp) else None
             rows.append(out)
     frame = pd.DataFrame(rows)
-    return frame, {c: "text" for c in frame.columns}
+    return frame, {c: ("p" if c == "P (Friedman)" else "text") for c in frame.columns}

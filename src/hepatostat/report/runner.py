@@ -400,22 +400,39 @@ def _effects(frame: pd.DataFrame, dictionary=None) -> pd.DataFrame:
 
 def _pool_sentence(res, title: str) -> str:
     """The pooled result in one plain sentence (numbers through the one formatter)."""
-    from ..io.format import fmt, fmt_ci, fmt_p
+    from ..io.format import fmt, fmt_ci, fmt_p_eq
 
     measure = str(res.measure).upper()
     ratio = measure in ("OR", "RR", "PETO") or bool(getattr(res, "log_scale", False))
-    ex = res.exp if ratio and isinstance(getattr(res, "exp", None), dict) else {}
-    est = ex.get("estimate", res.estimate)
-    lo, hi = ex.get("ci_low", res.ci_low), ex.get("ci_high", res.ci_high)
+    import math
+
+    tr = math.exp if ratio else (lambda v: v)  # ratios on their natural scale
+    est, lo, hi = tr(res.estimate), tr(res.ci_low), tr(res.ci_high)
     names = {"SMD": "standardised mean difference", "MD": "mean difference", "OR": "odds ratio", "RR": "risk ratio",
              "PETO": "odds ratio (Peto)", "RD": "risk difference"}
     model = "random-effects" if getattr(res, "random", False) else "fixed-effect"
     sig = "differed significantly" if res.pval < 0.05 else "did not differ significantly"
-    rule = f" Model choice: {res.model_rule}." if getattr(res, "model_rule", None) else ""
+    rule = f" Model choice: {_tidy_numbers(res.model_rule)}." if getattr(res, "model_rule", None) else ""
     return (f"{title}: the groups {sig} ({names.get(measure, measure)} {fmt(est, 'estimate')}, 95% CI "
-            f"{fmt_ci(lo, hi)}; P {'< 0.001' if res.pval < 0.001 else '= ' + fmt_p(res.pval)}; {model} model "
-            f"({res.method}), k = {res.k}; I² = {fmt(res.I2, 'I2')}, τ² = {fmt(res.tau2, 'tau2')}, heterogeneity "
-            f"P = {fmt_p(res.Q_pval)}).{rule}")
+            f"{fmt_ci(lo, hi)}; {fmt_p_eq(res.pval)}; {model} model "
+            f"({res.method}), k = {res.k}; I² = {fmt(res.I2, 'I2')}, τ² = {fmt(res.tau2, 'tau2')}; heterogeneity "
+            f"{fmt_p_eq(res.Q_pval)}).{rule}")
+
+
+def _tidy_numbers(text: str) -> str:
+    """Numbers an engine put into a sentence, re-shown through the formatter (``5.55e-07`` -> ``<0.001``)."""
+    import re
+
+    from ..io.format import fmt_p
+
+    def one(m):
+        x = float(m.group(2))
+        if not 0 <= x < 1:
+            return m.group(0)
+        shown = fmt_p(x)
+        return (f"< {shown[1:]}" if shown.startswith("<") else f"= {shown}") if m.group(1) else shown
+
+    return re.sub(r"(= )?(\d+(?:\.\d+)?e[-+]\d+)", one, str(text))
 
 
 def _symptom_sentences(table: pd.DataFrame) -> list[str]:
