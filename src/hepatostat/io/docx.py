@@ -176,14 +176,19 @@ class DocxDocument:
         settings.append(upd)
 
     # ------------------------------------------------------------ tables
-    def _widths(self, frame, size: float) -> tuple[list[float], list[float]]:
-        """(minimum, preferred) width of each column in inches."""
+    def _widths(self, frame, size: float, strict: bool = True) -> tuple[list[float], list[float]]:
+        """(minimum, preferred) width of each column in inches.
+
+        ``strict``: a short body cell that holds a number ("0.08 (-0.06 to 0.22)") never wraps; without
+        ``strict`` (a table too wide for a landscape page) cells may wrap between words.
+        """
         mins, prefs = [], []
         for j, c in enumerate(frame.columns):
             texts = [str(c)] + [str(v) for v in frame.iloc[:, j].tolist()]
-            # a header may wrap between words; a short body cell (a number, "0.08 (-0.06 to 0.22)") may not
+            # a header may wrap between words; a short body cell with a number may not
             units = [w for w in str(c).split()] + [w for t in texts[1:] for w in
-                                                   ([t] if len(t) <= 22 else t.replace("–", "– ").split())]
+                                                   ([t] if strict and len(t) <= 22 and any(ch.isdigit() for ch in t)
+                                                    else t.replace("–", "– ").split())]
             longest_word = max([text_width_inches(w, size) for w in units] or [0.0])
             head = text_width_inches(str(c), size) * 1.05
             longest = max([text_width_inches(t, size) for t in texts[1:]] + [0.0])
@@ -203,6 +208,11 @@ class DocxDocument:
         want_landscape = self.wants_landscape(frame, size)
         self._orient(want_landscape)
         avail = landscape_w if want_landscape else portrait_w
+        if sum(mins) > avail:  # even landscape is too narrow: let text cells wrap between words
+            mins, prefs = self._widths(frame, size, strict=False)
+        while sum(mins) > avail and size > 7:  # then a smaller type, as journals set a wide table
+            size -= 0.5
+            mins, prefs = self._widths(frame, size, strict=False)
         widths = self._fit(mins, prefs, avail)
         # keep a table on one page only when it surely fits on one (row heights are estimates)
         short = self._height(frame, widths, size) < 0.5 * ((PAGE["width"] if want_landscape else PAGE["height"]) - 2)
