@@ -165,7 +165,8 @@ def test_demo_runs(tmp_path, capsys):
         for name in ("report.html", "report.docx", "tables.xlsx", "manifest.json"):
             assert (tmp_path / "demo" / part / name).exists(), (part, name)
     html = (tmp_path / "demo" / "review" / "report.html").read_text()
-    # the BCG REML estimate of metafor's documentation (see test_fit) reaches the report
-    assert "-0.7145" in html and "SYNTHETIC DATA" in html
+    # the BCG REML estimate of metafor's documentation (see test_fit: log RR -0.7145, CI -1.0669 to -0.3622)
+    # reaches the report, shown as a risk ratio: exp() = 0.49 (0.34 to 0.70)
+    assert "risk ratio 0.49, 95% CI 0.34 to 0.70" in html and "SYNTHETIC DATA" in html
     cohort = (tmp_path / "demo" / "cohort" / "report.html").read_text()
     assert "Group A" in cohort or "A (n = 37)" in cohort

@@ -82,3 +82,15 @@ def test_love_plot(tmp_path):
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(r.balance["covariate"])
     assert (tmp_path / "love.png").exists()
     plt.close(fig)
+
+
+def test_box_plot_outliers_only_when_asked(long):
+    # issue 14 privacy: a box-plot outlier is one patient's value; not drawn unless points=True
+    res = over_time(long, ["tbil"], group="disease")
+
+    def flier_points(fig):
+        return sum(len(line.get_xdata()) for ax in fig.axes for line in ax.get_lines()
+                   if line.get_marker() == "o" and line.get_linestyle() in ("None", "none", ""))
+
+    hidden, shown = plot_over_time(res), plot_over_time(res, points=True)
+    assert flier_points(hidden) == 0 and flier_points(shown) > 0

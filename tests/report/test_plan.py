@@ -50,3 +50,17 @@ def test_relative_paths_start_at_the_plan(tmp_path):
 def test_missing_plan_file():
     with pytest.raises(InputError, match="plan file not found"):
         load_plan("nope.toml")
+
+
+def test_typed_plan_objects_carry_their_defaults(tmp_path):
+    # issue 12 item 5: typed plan objects with defaults, so the runner repeats no default
+    from hepatostat.report.plan import AnalysisPlan, CohortPlan, MetaPlan, parse_plan
+
+    text = ('title = "t"\n[cohort]\nsource = "bundled:synthetic_cohort"\ncriteria = "seed_jia2020"\n'
+            'outcomes = ["alt"]\n[meta]\ndata = "bundled:bcg"\n[[meta.analysis]]\nname = "x"\nmeasure = "RR"\n')
+    spec = parse_plan(text, base=tmp_path).spec
+    assert isinstance(spec.cohort, CohortPlan) and spec.cohort.pairs == (("A", "B"), ("C", "D"), ("A", "C"), ("B", "D"))
+    assert spec.cohort.variables == ("age", "sex", "alt_W0") and spec.cohort.ipw is None
+    assert isinstance(spec.meta, MetaPlan) and spec.meta.method == "auto" and spec.review is None
+    a = spec.meta.analysis[0]
+    assert isinstance(a, AnalysisPlan) and a.forest and not a.bias and a.seed == 1 and a.heading == "x"

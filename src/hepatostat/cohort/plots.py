@@ -56,7 +56,7 @@ def _box_stats(x, qtype):
 
 
 def plot_over_time(result, path=None, *, outcomes=None, groups=None, kind="box", title=None, ylabels=None,
-                   ncols=None, show_n=True):
+                   ncols=None, show_n=True, points=False):
     """Figure 1: outcomes by visit week within groups.
 
     Parameters
@@ -73,6 +73,9 @@ def plot_over_time(result, path=None, *, outcomes=None, groups=None, kind="box",
         Axis label per outcome (e.g. ``{"tbil": "TBIL (µmol/L)"}``).
     show_n : bool
         Print the number of patients under every box.
+    points : bool
+        Draw the outliers beyond the whiskers. Off by default: each is one
+        patient's value, which a shared figure should not show (privacy).
 
     Returns
     -------
@@ -107,16 +110,16 @@ def plot_over_time(result, path=None, *, outcomes=None, groups=None, kind="box",
                 bstats = [(_box_stats(v, result.quartiles), p) for v, p in zip(vals, pos) if v.size]
                 if bstats:
                     ax.bxp([b for b, _ in bstats], positions=[p for _, p in bstats], widths=bw * 0.8,
-                           patch_artist=True, manage_ticks=False,
+                           patch_artist=True, manage_ticks=False, showfliers=points,
                            boxprops={"facecolor": color, "alpha": 0.35, "edgecolor": color},
                            medianprops={"color": color, "linewidth": 1.6},
                            whiskerprops={"color": color}, capprops={"color": color},
                            flierprops={"marker": "o", "markersize": 2.5, "markerfacecolor": color,
                                        "markeredgecolor": color, "alpha": 0.6})
-                    top = max(top, max(b["whishi"] if not len(b["fliers"]) else max(b["whishi"], b["fliers"].max())
-                                       for b, _ in bstats))
-                    bottom = min(bottom, min(b["whislo"] if not len(b["fliers"]) else min(b["whislo"], b["fliers"].min())
-                                             for b, _ in bstats))
+                    top = max(top, max(b["whishi"] if not (points and len(b["fliers"]))
+                                       else max(b["whishi"], b["fliers"].max()) for b, _ in bstats))
+                    bottom = min(bottom, min(b["whislo"] if not (points and len(b["fliers"]))
+                                             else min(b["whislo"], b["fliers"].min()) for b, _ in bstats))
             else:
                 med, q1, q3 = np.array(s.median), np.array(s.q1), np.array(s.q3)
                 ax.errorbar(pos, med, yerr=[med - q1, q3 - med], color=color, marker="o", markersize=3.5,

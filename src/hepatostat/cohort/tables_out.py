@@ -141,18 +141,15 @@ def _as_tables(tables, title) -> list[tuple[str | None, Any]]:
 
 
 def _cell_text(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, (float, np.floating)):
-        if not math.isfinite(float(v)):
-            return ""
-        return f"{float(v):.4g}"
-    return str(v)
+    """A cell as text through the one formatter (:mod:`hepatostat.io.format`)."""
+    from ..io.format import fmt
+
+    return fmt(v)
 
 
 def write_docx(tables, path, *, title: str | None = None, note: str | None = None, font: str = "Times New Roman",
                size: float = 9) -> str:
-    """Word document with one three-line table per table.
+    """Word document with one three-line table per table (:class:`hepatostat.io.docx.DocxDocument`).
 
     Parameters
     ----------
@@ -164,104 +161,32 @@ def write_docx(tables, path, *, title: str | None = None, note: str | None = Non
     note : str, optional
         Extra footnote; the result's own notes are always added.
     """
-    from docx import Document
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.shared import Pt
-
-    from ..report.document import docx_table
+    from ..io.docx import DocxDocument
+    from ..io.format import format_frame
 
     p, _ = _check_path(path, "docx")
-    doc = Document()
-    style = doc.styles["Normal"]
-    style.font.name = font
-    style.font.size = Pt(size)
+    doc = DocxDocument(font=font, size=size + 2, table_size=size)
     for caption, tab in _as_tables(tables, title):
         frame = table_frame(tab)
-        if caption:
-            para = doc.add_paragraph()
-            run = para.add_run(caption)
-            run.bold = True
-            run.font.size = Pt(size + 1)
-        t = docx_table(doc, frame.map(_cell_text), size=size)
-        t.alignment = WD_TABLE_ALIGNMENT.CENTER
         notes = table_notes(tab) + ([note] if note else [])
-        for n in notes:
-            para = doc.add_paragraph()
-            run = para.add_run(n)
-            run.font.size = Pt(size - 1)
-        doc.add_paragraph()
+        doc.table(format_frame(frame), caption=caption or "", notes=notes)
     doc.save(p)
     return str(p)
 
 
-def _sheet_name(name, used) -> str:
-    bad = '[]:*?/\\'
-    s = "".join("_" if ch in bad else ch for ch in str(name or "Table")).strip("'") or "Table"
-    s = s[:31]
-    base, k = s, 2
-    while s in used:
-        suffix = f" ({k})"
-        s = base[: 31 - len(suffix)] + suffix
-        k += 1
-    used.add(s)
-    return s
-
-
 def write_xlsx(tables, path, *, title: str | None = None, note: str | None = None) -> str:
-    """Excel workbook, one sheet per table (caption row, three rules, notes below).
+    """Excel workbook, one sheet per table (:func:`hepatostat.io.xlsx.write_workbook`).
 
     ``tables``: a result or frame (sheet named after ``title`` or "Table"),
-    or a mapping sheet name -> table. Numbers stay numbers; text stays text.
+    or a mapping sheet name -> table. Numbers stay numbers (with number
+    formats); text stays text and never becomes a formula.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, Side
-    from openpyxl.utils import get_column_letter
+    from ..io.xlsx import Sheet, write_workbook
 
     p, _ = _check_path(path, "xlsx")
-    wb = Workbook()
-    wb.remove(wb.active)
-    used: set = set()
-    heavy, thin = Side(style="medium"), Side(style="thin")
-    for caption, tab in _as_tables(tables, title):
-        frame = table_frame(tab)
-        ws = wb.create_sheet(_sheet_name(caption, used))
-        r0 = 1
-        if caption:
-            ws.cell(row=1, column=1, value=str(caption)).font = Font(bold=True, size=11)
-            r0 = 3
-        for j, col in enumerate(frame.columns, start=1):
-            c = ws.cell(row=r0, column=j, value=str(col))
-            c.font = Font(bold=True)
-            c.border = Border(top=heavy, bottom=thin)
-            c.alignment = Alignment(horizontal="left" if j == 1 else "center", vertical="center", wrap_text=True)
-        values = frame.to_numpy(dtype=object)
-        for i in range(frame.shape[0]):
-            for j in range(frame.shape[1]):
-                v = values[i, j]
-                if isinstance(v, (np.integer,)):
-                    v = int(v)
-                elif isinstance(v, (float, np.floating)):
-                    v = float(v) if math.isfinite(float(v)) else None
-                elif isinstance(v, (np.bool_,)):
-                    v = bool(v)
-                elif v is not None and not isinstance(v, (int, float, str, bool)):
-                    v = str(v)
-                c = ws.cell(row=r0 + 1 + i, column=j + 1)
-                c.value = v
-                if isinstance(v, str) and v.startswith("="):
-                    c.data_type = "s"  # text, never a formula
-                c.alignment = Alignment(horizontal="left" if j == 0 else "center")
-                if i == frame.shape[0] - 1:
-                    c.border = Border(bottom=heavy)
-        for j, col in enumerate(frame.columns, start=1):
-            width = max([len(str(col))] + [len(_cell_text(v)) for v in values[:, j - 1]]) if len(values) else len(str(col))
-            ws.column_dimensions[get_column_letter(j)].width = min(max(8, width + 2), 60)
-        r = r0 + frame.shape[0] + 2
-        for n in table_notes(tab) + ([note] if note else []):
-            ws.cell(row=r, column=1, value=n).font = Font(italic=True, size=9)
-            r += 1
-        ws.freeze_panes = ws.cell(row=r0 + 1, column=2)
-    wb.save(p)
+    sheets = [Sheet(name=caption or "Table", frame=table_frame(tab), caption=caption or "",
+                    notes=table_notes(tab) + ([note] if note else [])) for caption, tab in _as_tables(tables, title)]
+    write_workbook(p, sheets)
     return str(p)
 
 

@@ -28,24 +28,49 @@ __all__ = ["DEMO_PLANS", "run_demo"]
 DEMO_PLANS = (("cohort", "cohort_jia2020.toml"), ("review", "review_liu2022.toml"))
 
 
-def run_demo(out, *, echo: bool = True, quiet: bool = False) -> dict:
-    """Run the bundled plans into ``out``; return where the reports are."""
-    from .runner import run_plan
+def run_demo(out, *, echo: bool = True, quiet: bool = False, min_cell: int = 0, points: bool = False) -> dict:
+    """Run the bundled plans into ``out``; return where the reports are.
+
+    Both reports are written into a temporary folder next to ``out`` and
+    moved into place together, so ``out`` never holds half a demo; a re-run
+    replaces the previous demo. The cohort's patient-level exclusion log goes
+    to ``out/cohort.private/``, outside the shareable ``out/cohort/``.
+    """
+    import shutil
+    import tempfile
+
+    from ..errors import InputError
+    from .runner import _check_writable, _replace, run_plan
 
     out = Path(out)
+    _check_writable(out)
     t0 = time.perf_counter()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as exc:
+        raise InputError(f"cannot create the demo folder: {exc.strerror}", file=out) from None
     reports = []
-    for folder, name in DEMO_PLANS:
-        with resources.as_file(resources.files("hepatostat.report").joinpath("plans", name)) as plan:
-            if echo:
-                click.echo(f"Running {name} ...", err=True)
-            res = run_plan(plan, out / folder, quiet=quiet)
-        reports.append({"plan": name, "out": str(res.out.resolve()), "synthetic": res.synthetic,
-                        "report": str((res.out / "report.html").resolve()), "seconds": res.timings.get("total")})
-        if echo:
-            click.echo(res.summary())
+    try:
+        for folder, name in DEMO_PLANS:
+            with resources.as_file(resources.files("hepatostat.report").joinpath("plans", name)) as plan:
+                if echo:
+                    click.echo(f"Running {name} ...", err=True)
+                res = run_plan(plan, tmp / folder, quiet=quiet, min_cell=min_cell, points=points)
+            reports.append({"plan": name, "folder": folder, "synthetic": res.synthetic, "seconds": res.timings.get("total"),
+                            "files": len(res.files)})
+        _replace(tmp, out)
+        tmp = None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    for r in reports:
+        r["out"] = str((out / r["folder"]).resolve())
+        r["report"] = str((out / r["folder"] / "report.html").resolve())
     elapsed = time.perf_counter() - t0
     if echo:
+        for r in reports:
+            click.echo(f"Report written to {r['out']}: report.html, report.docx, tables.xlsx, figures/, manifest.json")
         click.echo(f"\nDemo finished in {elapsed:.1f} s. Open the reports:")
         for r in reports:
             click.echo(f"  {r['report']}" + ("   (SYNTHETIC data)" if r["synthetic"] else ""))

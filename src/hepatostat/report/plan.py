@@ -48,13 +48,14 @@ runs.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
 
-__all__ = ["Plan", "load_plan", "parse_plan", "SCHEMA"]
+__all__ = ["Plan", "PlanSpec", "CohortPlan", "IpwPlan", "ReviewPlan", "MetaPlan", "AnalysisPlan", "load_plan",
+           "parse_plan", "SCHEMA"]
 
 STR, BOOL, INT, FLOAT, LIST, PAIRS, TABLE = "string", "true/false", "integer", "number", "list of strings", "list of pairs", "table"
 
@@ -73,6 +74,7 @@ SCHEMA: dict[str, Any] = {
     "cohort": ({
         "source": (STR, True), "criteria": (STR, True), "outcomes": (LIST, False), "pairs": (PAIRS, False),
         "table1_variables": (LIST, False), "table1_categorical": (LIST, False), "table2_pairs": (PAIRS, False),
+        "table1_pairs": (PAIRS, False), "dictionary": (STR, False), "figure_outcome": (STR, False),
         "mixed_model": (BOOL, False), "ancova": (BOOL, False), "ipw": (_IPW, False), "weeks": (LIST, False),
     }, False),
     "review": ({
@@ -82,7 +84,8 @@ SCHEMA: dict[str, Any] = {
     "meta": ({
         "data": (STR, False), "measure": (STR, False), "method": (STR, False), "outcome_col": (STR, False),
         "time_col": (STR, False), "baseline": (STR, False), "outcomes_table": (BOOL, False),
-        "check_reported": (STR, False), "analysis": ([_ANALYSIS], False),
+        "check_reported": (STR, False), "analysis": ([_ANALYSIS], False), "symptoms": (STR, False),
+        "favours": (LIST, False),
     }, False),
 }
 
@@ -127,6 +130,140 @@ def _check(obj: dict, schema: dict, where: str, source) -> None:
             raise InputError(f"plan key '{path}' must be a {kind}, got {value!r}", file=source)
 
 
+# ---------------------------------------------------------------- typed plan objects (with their defaults)
+
+
+@dataclass(frozen=True)
+class IpwPlan:
+    """``[cohort.ipw]``: inverse-probability weighting of ``treated`` vs ``control``."""
+
+    treated: str
+    control: str
+    outcome: str
+    covariates: tuple
+
+
+@dataclass(frozen=True)
+class CohortPlan:
+    """``[cohort]``: the retrospective cohort study (defaults: the seed paper's design)."""
+
+    source: str
+    criteria: str
+    outcomes: tuple = ("alt", "ast", "bilirubin", "pta", "meld")
+    pairs: tuple = (("A", "B"), ("C", "D"), ("A", "C"), ("B", "D"))
+    table1_variables: tuple | None = None  # None: age, sex and every outcome at W0
+    table1_categorical: tuple = ("sex",)
+    table1_pairs: tuple = (("A", "B"), ("C", "D"))
+    table2_pairs: tuple = (("A", "C"), ("B", "D"))
+    mixed_model: bool = False
+    ancova: bool = False
+    ipw: IpwPlan | None = None
+    weeks: tuple | None = None
+    dictionary: str | None = None
+    figure_outcome: str | None = None
+
+    @property
+    def variables(self) -> tuple:
+        return self.table1_variables or ("age", "sex") + tuple(f"{o}_W0" for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class ReviewPlan:
+    """``[review]``: records, PRISMA counts, risk of bias, characteristics."""
+
+    records: tuple = ()
+    prisma: str | None = None
+    rob: str | None = None
+    rob_tool: str | None = None
+    characteristics: str | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    """``[[meta.analysis]]``: one meta-analysis and the extras to run with it."""
+
+    name: str
+    title: str | None = None
+    data: str | None = None
+    measure: str | None = None
+    method: str | None = None
+    knha: bool = False
+    outcome: str | None = None
+    timepoint: str | None = None
+    forest: bool = True
+    subgroups: tuple = ()
+    leave_one_out: bool = False
+    influence: bool = False
+    bias: bool = False
+    regression: tuple = ()
+    permutations: int | None = None
+    seed: int = 1
+    favours: tuple = ("Favours treatment", "Favours control")
+
+    @property
+    def heading(self) -> str:
+        return self.title or self.name
+
+
+@dataclass(frozen=True)
+class MetaPlan:
+    """``[meta]``: the extraction table, the model rule and the analyses."""
+
+    data: str | None = None
+    measure: str | None = None
+    method: str = "auto"
+    outcome_col: str = "outcome"
+    time_col: str = "timepoint"
+    baseline: str | None = None
+    outcomes_table: bool = True
+    check_reported: str | None = None
+    symptoms: str | None = None
+    favours: tuple | None = None
+    analysis: tuple = ()
+
+
+@dataclass(frozen=True)
+class PlanSpec:
+    """The whole plan as typed objects; absent parts are None."""
+
+    title: str
+    subtitle: str = ""
+    synthetic: bool = False
+    cohort: CohortPlan | None = None
+    review: ReviewPlan | None = None
+    meta: MetaPlan | None = None
+
+
+def _tupled(v):
+    if isinstance(v, list):
+        return tuple(_tupled(x) for x in v)
+    return v
+
+
+def _build(cls, d: dict):
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: _tupled(v) for k, v in d.items() if k in names})
+
+
+def build_spec(data: dict) -> PlanSpec:
+    """Typed objects from a validated plan dictionary (defaults filled in)."""
+    c = data.get("cohort")
+    cohort = None
+    if c is not None:
+        cohort = _build(CohortPlan, {**c, "ipw": None})
+        if c.get("ipw"):
+            cohort = CohortPlan(**{**{f.name: getattr(cohort, f.name) for f in fields(CohortPlan)},
+                                   "ipw": _build(IpwPlan, c["ipw"])})
+    m = data.get("meta")
+    meta = None
+    if m is not None:
+        meta = _build(MetaPlan, {**m, "analysis": ()})
+        meta = MetaPlan(**{**{f.name: getattr(meta, f.name) for f in fields(MetaPlan)},
+                           "analysis": tuple(_build(AnalysisPlan, a) for a in m.get("analysis", []))})
+    return PlanSpec(title=data["title"], subtitle=data.get("subtitle", ""), synthetic=bool(data.get("synthetic", False)),
+                    cohort=cohort, review=_build(ReviewPlan, data["review"]) if "review" in data else None, meta=meta)
+
+
 @dataclass(frozen=True)
 class Plan:
     """A validated plan; ``base`` is the folder its relative paths start from."""
@@ -138,6 +275,11 @@ class Plan:
     @property
     def title(self) -> str:
         return self.data["title"]
+
+    @property
+    def spec(self) -> PlanSpec:
+        """The plan as typed objects carrying their defaults."""
+        return build_spec(self.data)
 
     def get(self, *keys, default=None):
         d: Any = self.data
@@ -165,6 +307,9 @@ def parse_plan(text: str, *, base=".", source="plan") -> Plan:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", file=source) from None
+    except RecursionError:
+        raise InputError("not a usable plan: its tables or arrays are nested too deeply (a plan needs at most 3 "
+                         "levels)", file=source) from None
     _check(data, SCHEMA, "", source)
     if not any(k in data for k in ("cohort", "review", "meta")):
         raise InputError("the plan has nothing to run: add a [cohort], [review] or [meta] part", file=source)
@@ -178,7 +323,17 @@ def load_plan(path) -> Plan:
     p = Path(path)
     if not p.exists():
         raise InputError("plan file not found", file=p)
-    return parse_plan(p.read_text(encoding="utf-8"), base=p.parent, source=str(p))
+    if p.is_dir():
+        raise InputError("is a folder; give the plan's TOML file", file=p)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = p.read_bytes()[: exc.start].count(b"\n") + 1
+        raise InputError(f"line {line}: byte 0x{p.read_bytes()[exc.start]:02x} is not UTF-8; TOML plans must be "
+                         "saved as UTF-8", file=p) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the plan: {exc.strerror}", file=p) from None
+    return parse_plan(text, base=p.parent, source=str(p))
 
 
 def _check_files(plan: Plan) -> None:
@@ -210,8 +365,9 @@ def _check_files(plan: Plan) -> None:
     if m:
         if "data" in m:
             check(m["data"], "meta.data")
-        if "check_reported" in m:
-            check(m["check_reported"], "meta.check_reported")
+        for key in ("check_reported", "symptoms"):
+            if key in m:
+                check(m[key], f"meta.{key}")
         for i, a in enumerate(m.get("analysis", []), 1):
             if "data" in a:
                 check(a["data"], f"meta.analysis[{i}].data")

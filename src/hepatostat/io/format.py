@@ -1,0 +1,287 @@
+"""The one place numbers become text: journal-style number formatting.
+
+Every writer (HTML, Word, Excel number formats, the CLI's readable table)
+asks this module how to show a number, so a p-value looks the same in every
+output. A :class:`Style` holds the journal's settings; :data:`DEFAULT` is the
+style of the seed papers (Stem Cell Research & Therapy):
+
+- P values with three decimals, and ``<0.001`` below 0.001 (AMA/Vancouver
+  practice; never ``0.000``, never ``5.55e-07``);
+- decimals chosen per statistic (``kind``): estimates 2, SE 3, means and
+  medians 1, percentages 1, tau² 3, I² 1 (with ``%``), test statistics 2;
+- confidence intervals as "a to b" (or "a–b" with ``ci_sep="–"``; "a to b"
+  is the default because "–" is ambiguous next to negative numbers);
+- thousands separators for numbers of 10,000 or more (``thousands=","``;
+  ``""`` switches them off), trailing zeros kept (``0.50``, not ``0.5``),
+  integers (counts, n, k, df) as integers (``33``, never ``33.000``);
+- missing values as ``missing`` (empty by default).
+
+Kinds
+-----
+``p``, ``int``, ``estimate``, ``se``, ``ci`` (like ``estimate``), ``mean``,
+``sd``, ``median``, ``percent``, ``I2``, ``tau2``, ``stat``, ``weight``,
+``text`` and ``default``. :func:`kind_of` guesses a kind from a column name
+(``pval`` -> ``p``, ``n``/``k``/``df`` -> ``int``, ``I2`` -> ``I2`` ...).
+
+Excel cells keep the number; :meth:`Style.excel_format` gives the matching
+number format (for P: ``[<0.001]"<0.001";0.000``) so that the sheet shows
+what the report shows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+
+__all__ = ["Style", "DEFAULT", "fmt", "fmt_p", "fmt_p_eq", "fmt_ci", "fmt_est_ci", "kind_of", "format_frame", "merge_ci", "is_number"]
+
+_DECIMALS = {
+    "estimate": 2, "ci": 2, "se": 3, "mean": 1, "sd": 1, "median": 1, "percent": 1, "I2": 1, "tau2": 3,
+    "stat": 2, "weight": 1, "default": 2, "int": 0, "smd": 2, "ratio": 2,
+}
+
+
+@dataclass(frozen=True)
+class Style:
+    """Journal settings for numbers.
+
+    Parameters
+    ----------
+    p_decimals : int
+        Decimals of a P value (3 -> ``0.042``).
+    p_floor : float
+        P values below this are shown as ``<p_floor`` (``<0.001``).
+    decimals : dict
+        Decimals per kind; missing kinds use ``decimals["default"]``.
+    ci_sep : str
+        Between the two limits of an interval: ``" to "`` or ``"–"``.
+    thousands : str
+        Thousands separator (``","``, ``" "``, or ``""`` for none).
+    thousands_from : float
+        Only numbers with absolute value at least this get separators
+        (journals write 1234 but 12,345).
+    minus : str
+        The minus sign (``"-"``; ``"−"`` for typeset output).
+    missing : str
+        Text for a missing value.
+    """
+
+    p_decimals: int = 3
+    p_floor: float = 0.001
+    decimals: dict = field(default_factory=lambda: dict(_DECIMALS))
+    ci_sep: str = " to "
+    thousands: str = ","
+    thousands_from: float = 10000
+    minus: str = "-"
+    missing: str = ""
+
+    def with_(self, **changes) -> "Style":
+        """A copy with some settings changed (``decimals`` is merged)."""
+        if "decimals" in changes:
+            changes["decimals"] = {**self.decimals, **changes["decimals"]}
+        return replace(self, **changes)
+
+    def digits(self, kind: str) -> int:
+        if kind == "p":
+            return self.p_decimals
+        return int(self.decimals.get(kind, self.decimals.get("default", 2)))
+
+    def excel_format(self, kind: str, value=None) -> str:
+        """The Excel number format showing a number as this style does."""
+        if kind == "p":
+            floor = f"{self.p_floor:.{self.p_decimals}f}"
+            return f'[<{floor}]"<{floor}";0.{"0" * self.p_decimals}'
+        if kind == "int" or (kind == "default" and isinstance(value, int)):
+            return "#,##0" if self.thousands else "0"
+        d = self.digits(kind)
+        body = ("#,##0" if self.thousands else "0") + ("." + "0" * d if d > 0 else "")
+        if kind in ("I2", "percent_sign"):
+            return body + '"%"'
+        return body
+
+
+DEFAULT = Style()
+
+
+def is_number(x) -> bool:
+    """True for a real, finite-or-not number that is not a bool."""
+    if isinstance(x, bool):
+        return False
+    try:
+        import numpy as np
+
+        if isinstance(x, np.bool_):
+            return False
+        if isinstance(x, (np.integer, np.floating)):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    return isinstance(x, (int, float))
+
+
+def _missing(x) -> bool:
+    if x is None:
+        return True
+    if is_number(x):
+        return not isinstance(x, int) and math.isnan(float(x))
+    try:
+        import pandas as pd
+
+        return x is pd.NA or x is pd.NaT
+    except ImportError:  # pragma: no cover
+        return False
+
+
+def _group(int_text: str, sep: str) -> str:
+    out = []
+    while len(int_text) > 3:
+        out.insert(0, int_text[-3:])
+        int_text = int_text[:-3]
+    out.insert(0, int_text)
+    return sep.join(out)
+
+
+def _fixed(x: float, d: int, style: Style) -> str:
+    if math.isinf(x):
+        return ("" if x > 0 else style.minus) + "∞"
+    s = f"{abs(x):.{d}f}"
+    if style.thousands and abs(x) >= style.thousands_from:
+        whole, _, frac = s.partition(".")
+        s = _group(whole, style.thousands) + ("." + frac if frac else "")
+    negative = x < 0 and any(ch not in "0." for ch in s)  # no "-0.00"
+    return (style.minus if negative else "") + s
+
+
+def fmt_p(p, style: Style = DEFAULT) -> str:
+    """A P value: ``<0.001`` below the floor, else ``p_decimals`` decimals.
+
+    A P value that rounds up to 1 is shown as ``1.000``; values outside
+    [0, 1] are shown as they are (they are someone's bug, not ours to hide).
+    """
+    if _missing(p):
+        return style.missing
+    p = float(p)
+    if 0 <= p < style.p_floor:
+        return f"<{style.p_floor:.{style.p_decimals}f}"
+    return _fixed(p, style.p_decimals, style)
+
+
+def fmt_p_eq(p, style: Style = DEFAULT, *, letter: str = "P") -> str:
+    """``P = 0.042`` or ``P < 0.001`` (for sentences)."""
+    text = fmt_p(p, style)
+    if text.startswith("<"):
+        return f"{letter} < {text[1:]}"
+    return f"{letter} = {text}" if text else f"{letter} not available"
+
+
+def fmt(x, kind: str = "default", style: Style = DEFAULT) -> str:
+    """A number as text in ``style`` for statistic ``kind`` (see the module notes).
+
+    Non-numbers are returned as ``str(x)``; bools as ``yes``/``no``.
+    """
+    if isinstance(x, str):
+        return x
+    if _missing(x):
+        return style.missing
+    if isinstance(x, bool) or type(x).__name__ == "bool_":
+        return "yes" if x else "no"
+    if not is_number(x):
+        return str(x)
+    if kind == "p":
+        return fmt_p(x, style)
+    if kind == "text":
+        return str(x)
+    xf = float(x)
+    if kind == "int" or (kind == "default" and isinstance(x, int)) or (
+            kind == "default" and type(x).__name__.startswith("int")):
+        if math.isfinite(xf) and xf == round(xf):
+            return _fixed(xf, 0, style)
+        kind = "default"
+    s = _fixed(xf, style.digits(kind), style)
+    return s + "%" if kind == "I2" else s
+
+
+def fmt_ci(low, high, kind: str = "ci", style: Style = DEFAULT) -> str:
+    """An interval ``a to b`` (or ``a–b``)."""
+    if _missing(low) and _missing(high):
+        return style.missing
+    return f"{fmt(low, kind, style)}{style.ci_sep}{fmt(high, kind, style)}"
+
+
+def fmt_est_ci(est, low, high, kind: str = "estimate", style: Style = DEFAULT) -> str:
+    """``estimate (low to high)``."""
+    if _missing(est):
+        return style.missing
+    return f"{fmt(est, kind, style)} ({fmt_ci(low, high, kind, style)})"
+
+
+_INT_NAMES = {"n", "k", "df", "q_df", "q_between_df", "n_pairs", "n_exp", "n_con", "events", "k0", "friedman_n",
+              "n_before", "n_after", "n_excluded", "excluded", "records", "count", "year", "iterations"}
+
+
+def kind_of(name) -> str:
+    """Guess the kind of statistic from a column name (code name or label)."""
+    s = str(name).strip()
+    low = s.lower()
+    if low in ("p", "pval", "p value", "p-value", "q_pval", "qmp", "qep", "p_adj", "p (adjusted)") or \
+            low.endswith("pval") or low.startswith("p (") or low.startswith("p_") or low.endswith("_p") or \
+            low.startswith("p value") or low.endswith(" p") or low.startswith("p ") or low.startswith("p,"):
+        return "p"
+    if low in _INT_NAMES or low.startswith("n ") or low.startswith("n_") or low.endswith("_n") or low == "no." \
+            or re.fullmatch(r"n \(.*\)", low) or low.endswith("(k)") or low.startswith("patients") \
+            or low.startswith("records") or low.startswith("excluded") or low.startswith("missing data"):
+        return "int"
+    if low in ("i2", "i²", "i² (%)") or low.startswith("i2"):
+        return "I2"
+    if low in ("tau2", "tau²") or low.startswith("tau"):
+        return "tau2"
+    if low in ("se", "sei", "se_implied") or low.startswith("se "):
+        return "se"
+    if low in ("weight", "weight (%)") or low.startswith("weight"):
+        return "weight"
+    if low in ("mean", "median", "q1", "q3"):
+        return "median"
+    if low in ("sd",):
+        return "sd"
+    if low in ("q", "h2", "qm", "qe", "stat", "z", "t", "chi2"):
+        return "stat"
+    return "default"
+
+
+def format_frame(frame, kinds: dict | None = None, style: Style = DEFAULT):
+    """A copy of ``frame`` with every cell as text in ``style``.
+
+    ``kinds`` maps a column to its kind; other columns are guessed with
+    :func:`kind_of`. Integer-valued float columns whose kind is ``default``
+    and that hold only whole numbers (counts read as floats) print as
+    integers.
+    """
+    import pandas as pd
+
+    kinds = dict(kinds or {})
+    cols = []
+    for j, c in enumerate(frame.columns):
+        col = frame.iloc[:, j]
+        kind = kinds.get(c) or kind_of(c)
+        if kind == "default" and pd.api.types.is_float_dtype(col):
+            vals = col.dropna()
+            if len(vals) and (vals == vals.round()).all() and (vals.abs() < 1e15).all():
+                kind = "int"
+        cols.append([fmt(v, kind, style) for v in col.tolist()])
+    out = pd.DataFrame(dict(enumerate(cols)), index=frame.index)
+    out.columns = list(frame.columns)
+    return out
+
+
+def merge_ci(frame, low: str = "95% CI lower", high: str = "95% CI upper", name: str = "95% CI",
+             kind: str = "ci", style: Style = DEFAULT):
+    """Replace the numeric columns ``low`` and ``high`` by one text column ``a to b``."""
+    if low not in frame.columns or high not in frame.columns:
+        return frame
+    out = frame.copy()
+    at = list(out.columns).index(low)
+    merged = [fmt_ci(a, b, kind, style) for a, b in zip(out[low].tolist(), out[high].tolist())]
+    out = out.drop(columns=[low, high])
+    out.insert(at, name, merged)
+    return out
