@@ -83,7 +83,20 @@ _ALIASES = {
     "not_retrieved": "not_retrieved", "not retrieved": "not_retrieved", "notretrieved": "not_retrieved",
     "nr": "not_retrieved", "not-retrieved": "not_retrieved",
 }
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+
+#: decisions are append-only events (schema 2): a changed decision is a new
+#: event; ``decisions`` is a view of each reviewer's latest event per record
+#: and stage. Nothing in hepatostat updates or deletes an event.
+_EVENTS_SCHEMA = """
+CREATE TABLE decision_events (
+    event_id BIGINT PRIMARY KEY, record_id VARCHAR, stage VARCHAR, reviewer VARCHAR, role VARCHAR,
+    decision VARCHAR, reason VARCHAR, note VARCHAR, source VARCHAR, decided_at VARCHAR);
+CREATE VIEW decisions AS
+    SELECT record_id, stage, reviewer, role, decision, reason, note, source, decided_at FROM (
+        SELECT *, row_number() OVER (PARTITION BY record_id, stage, reviewer ORDER BY event_id DESC) AS _rn
+        FROM decision_events) WHERE _rn = 1;
+"""
 
 _SHEET_META = ("record_id", "title", "authors", "year", "journal", "doi", "pmid", "abstract")
 _SHEET_INPUT = ("decision", "reason", "note")
@@ -345,6 +358,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _append_events(con, rows) -> None:
+    """Append decision events (record_id, stage, reviewer, role, decision,
+    reason, note, source, decided_at); the caller holds the transaction."""
+    if not rows:
+        return
+    start = con.execute("SELECT coalesce(max(event_id), 0) FROM decision_events").fetchone()[0]
+    con.executemany("INSERT INTO decision_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(start + i + 1, *r) for i, r in enumerate(rows)])
+
+
 def _check_stage(stage: str) -> str:
     s = str(stage).strip().lower().replace("-", "_").replace("/", "_")
     s = {"ta": "title_abstract", "title": "title_abstract", "ft": "full_text", "fulltext": "full_text"}.get(s, s)
@@ -376,10 +399,35 @@ CREATE TABLE records (
     database VARCHAR, source_file VARCHAR, record_no INTEGER, type VARCHAR,
     duplicate_of VARCHAR, dedup_reason VARCHAR);
 CREATE TABLE uncertain (a VARCHAR, b VARCHAR, similarity DOUBLE, reason VARCHAR, decision VARCHAR);
-CREATE TABLE decisions (
-    record_id VARCHAR, stage VARCHAR, reviewer VARCHAR, role VARCHAR, decision VARCHAR, reason VARCHAR,
-    note VARCHAR, source VARCHAR, decided_at VARCHAR, PRIMARY KEY (record_id, stage, reviewer));
-"""
+""" + _EVENTS_SCHEMA
+
+
+def _settle(votes, stage: str, need: int):
+    """One record's state from its current votes ``(reviewer, role, decision,
+    reason)``: ``(status, final, reason, conflict_kind, n_screeners)``."""
+    scr = [v for v in votes if v[1] == "screener"]
+    arb = [v for v in votes if v[1] == "arbiter"]
+    status, final, reason, kind = "pending", None, None, None
+    if len(scr) >= need:
+        decs = {v[2] for v in scr}
+        if len(decs) > 1:
+            kind = "decision"
+        elif stage == "full_text" and decs == {"exclude"} and len({_norm_reason(v[3]) for v in scr}) > 1:
+            kind = "reason"
+        if kind is None:
+            status, final = "agreed", scr[0][2]
+            reasons = [v[3] for v in scr if isinstance(v[3], str) and v[3].strip()]
+            reason = reasons[0] if reasons else None
+        else:
+            status = "conflict"
+    if arb and status == "conflict":
+        a = arb[0]
+        status, final = "resolved", a[2]
+        reason = a[3] if isinstance(a[3], str) and a[3].strip() else None
+        if reason is None and final == "exclude":
+            rs = [v[3] for v in scr if v[2] == "exclude" and isinstance(v[3], str) and v[3]]
+            reason = rs[0] if rs else None
+    return status, final, reason, kind, len(scr)
 
 
 def create_project(path, sources, *, database=None, merge_threshold: float = 95.0, review_threshold: float = 85.0,
@@ -441,27 +489,71 @@ def create_project(path, sources, *, database=None, merge_threshold: float = 95.
     return Project(p)
 
 
-def open_project(path) -> "Project":
-    """Open an existing screening project."""
-    return Project(path)
+def create_empty_project(path, *, screeners_per_record: int = 2) -> "Project":
+    """Create a project with no records yet (records are added later, e.g.
+    from the workbench's import page, :meth:`Project.add_records`)."""
+    import duckdb
+
+    p = Path(path)
+    if p.exists():
+        raise InputError("a project file already exists here", file=p)
+    if int(screeners_per_record) < 2:
+        raise InputError(f"screeners_per_record must be at least 2 (got {screeners_per_record})")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(p))
+    try:
+        con.execute("BEGIN")
+        for stmt in _SCHEMA.strip().split(";"):
+            if stmt.strip():
+                con.execute(stmt)
+        meta = {"schema_version": SCHEMA_VERSION, "created": _now(),
+                "screeners_per_record": str(int(screeners_per_record)),
+                "merge_threshold": "95.0", "review_threshold": "85.0"}
+        con.executemany("INSERT INTO project VALUES (?, ?)", list(meta.items()))
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    return Project(p)
+
+
+def open_project(path, *, connection=None) -> "Project":
+    """Open an existing screening project (see :class:`Project`)."""
+    return Project(path, connection=connection)
+
+
+_LOCK_WAIT_S = 10.0
 
 
 class Project:
     """A screening project stored in one DuckDB file.
 
-    Every method opens the file, does its work in one transaction and closes
-    it again, so several commands can follow one another safely.
+    Without ``connection`` every method opens the file, does its work in one
+    transaction and closes it again, so several commands can follow one
+    another; a command that finds the file locked by another process retries
+    for up to 10 s. With ``connection`` (an open read-write
+    ``duckdb.DuckDBPyConnection``) every method uses it and never closes it:
+    this is how the workbench server, the one process that owns the file,
+    serialises all reviewers' writes (the caller must not use the connection
+    from two threads at once).
+
+    Decisions are append-only events (table ``decision_events``); a project
+    written by an older hepatostat (schema 1) is migrated on opening, keeping
+    every decision.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, *, connection=None):
         self.path = Path(path)
-        if not self.path.exists():
+        self._shared = connection
+        if connection is None and not self.path.exists():
             raise InputError("no screening project here (create one with `hepatostat review init`)", file=self.path)
         with self._con(read_only=True) as con:
             try:
                 meta = dict(con.execute("SELECT key, value FROM project").fetchall())
             except Exception:
                 raise InputError("not a hepatostat screening project (no 'project' table)", file=self.path) from None
+        if meta.get("schema_version", "1") == "1":
+            self._migrate_v1()
+            meta["schema_version"] = SCHEMA_VERSION
         self.meta = meta
         self.screeners_per_record = int(meta.get("screeners_per_record", 2))
 
@@ -470,12 +562,44 @@ class Project:
 
     # ------------------------------------------------------------------ plumbing
     def _con(self, read_only: bool = False):
+        import contextlib
+        import time
+
         import duckdb
 
-        try:
-            return duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            raise InputError(f"cannot open the project file: {exc}", file=self.path) from None
+        if self._shared is not None:
+            return contextlib.nullcontext(self._shared)
+        deadline = time.monotonic() + _LOCK_WAIT_S
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.Error as exc:
+                locked = "lock" in str(exc).lower()
+                if locked and time.monotonic() < deadline:
+                    time.sleep(0.05 + 0.1 * (hash(time.monotonic()) % 5) / 5)
+                    continue
+                if locked:
+                    raise InputError("the project file is in use by another process (a running `hepatostat "
+                                     "workbench` owns it: screen in the browser, or stop the workbench) and stayed "
+                                     f"locked for {_LOCK_WAIT_S:g} s", file=self.path) from None
+                raise InputError(f"cannot open the project file: {exc}", file=self.path) from None
+
+    def _migrate_v1(self) -> None:
+        """Schema 1 kept one row per (record, stage, reviewer) and deleted it on
+        a change; schema 2 keeps every decision as an event."""
+        with self._con() as con:
+            con.execute("BEGIN")
+            for stmt in _EVENTS_SCHEMA.replace("CREATE VIEW decisions", "CREATE VIEW decisions_v2").split(";"):
+                if stmt.strip():
+                    con.execute(stmt)
+            con.execute("INSERT INTO decision_events SELECT row_number() OVER (ORDER BY decided_at, record_id, "
+                        "reviewer), record_id, stage, reviewer, role, decision, reason, note, source, decided_at "
+                        "FROM decisions")
+            con.execute("DROP VIEW decisions_v2")
+            con.execute("DROP TABLE decisions")
+            con.execute([x for x in _EVENTS_SCHEMA.split(";") if "CREATE VIEW" in x][0])
+            con.execute("UPDATE project SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
+            con.execute("COMMIT")
 
     def records(self, *, unique_only: bool = True) -> pd.DataFrame:
         """The project's records (by default those left after de-duplication)."""
@@ -535,35 +659,13 @@ class Project:
         """Per eligible record: status (pending/agreed/conflict/resolved),
         final decision and reason, conflict kind."""
         eligible = self._eligible(con, stage)
-        votes = self._votes(con, stage)
-        by = {rid: g for rid, g in votes.groupby("record_id", sort=False)} if len(votes) else {}
+        rows_by: dict[str, list] = {}
+        for r in con.execute("SELECT record_id, reviewer, role, decision, reason FROM decisions WHERE stage = ? "
+                             "ORDER BY reviewer", [stage]).fetchall():
+            rows_by.setdefault(r[0], []).append(r[1:])
         rows = []
-        need = self.screeners_per_record
         for rid in eligible:
-            g = by.get(rid)
-            scr = g[g["role"] == "screener"] if g is not None else None
-            arb = g[g["role"] == "arbiter"] if g is not None else None
-            nscr = 0 if scr is None else len(scr)
-            status, final, reason, kind = "pending", None, None, None
-            if nscr >= need:
-                decs = set(scr["decision"])
-                if len(decs) > 1:
-                    kind = "decision"
-                elif stage == "full_text" and decs == {"exclude"} and len({_norm_reason(x) for x in scr["reason"]}) > 1:
-                    kind = "reason"
-                if kind is None:
-                    status, final = "agreed", scr["decision"].iloc[0]
-                    reasons = [x for x in scr["reason"] if isinstance(x, str) and x.strip()]
-                    reason = reasons[0] if reasons else None
-                else:
-                    status = "conflict"
-            if arb is not None and len(arb) and status == "conflict":
-                a = arb.iloc[0]
-                status, final = "resolved", a["decision"]
-                reason = a["reason"] if isinstance(a["reason"], str) and a["reason"].strip() else None
-                if reason is None and final == "exclude":
-                    rs = [x for d, x in zip(scr["decision"], scr["reason"]) if d == "exclude" and isinstance(x, str) and x]
-                    reason = rs[0] if rs else None
+            status, final, reason, kind, nscr = _settle(rows_by.get(rid, ()), stage, self.screeners_per_record)
             rows.append({"record_id": rid, "status": status, "final": final, "reason": reason, "conflict": kind,
                          "votes": nscr})
         return pd.DataFrame(rows, columns=["record_id", "status", "final", "reason", "conflict", "votes"])
@@ -744,13 +846,14 @@ class Project:
                     new.append((rid, dec, reason, note))
             now = _now()
             con.execute("BEGIN")
-            for rid, dec, reason, note in repl:
-                con.execute("DELETE FROM decisions WHERE record_id = ? AND stage = ? AND reviewer = ?",
-                            [rid, stage, reviewer])
-            rows = [(rid, stage, reviewer, role, dec, reason, note, source, now) for rid, dec, reason, note in new + repl]
-            if rows:
-                con.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            con.execute("COMMIT")
+            try:
+                # a changed decision is a new event; the earlier one stays in the history
+                _append_events(con, [(rid, stage, reviewer, role, dec, reason, note, source, now)
+                                     for rid, dec, reason, note in new + repl])
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
         return ImportReport(file=source, reviewer=reviewer, stage=stage, role=role, recorded=len(new),
                             replaced=len(repl), unchanged=same, blank=blank)
 
