@@ -187,9 +187,9 @@ def test_conflicting_decisions_same_reviewer(project, tmp_path):
 
 def test_bad_sheet_input(project, tmp_path):
     rid = project.records()["record_id"][0]
-    bad = pd.DataFrame({"record_id": [rid], "decision": ["maybe"]})
-    with pytest.raises(InputError, match=r"value 'maybe': unknown decision; allowed at the title_abstract stage: "
-                                         "include, exclude"):
+    bad = pd.DataFrame({"record_id": [rid], "decision": ["perhaps"]})
+    with pytest.raises(InputError, match=r"value 'perhaps': unknown decision; allowed at the title_abstract stage: "
+                                         "include, exclude, maybe"):
         project.import_sheet(_save(bad, tmp_path / "b.csv"), "YL", "title_abstract")
     unknown = pd.DataFrame({"record_id": ["nope#1"], "decision": ["include"]})
     with pytest.raises(InputError, match="unknown record id 'nope#1'"):

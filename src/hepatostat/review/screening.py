@@ -72,7 +72,7 @@ __all__ = [
 
 STAGES = ("title_abstract", "full_text")
 DECISIONS = {
-    "title_abstract": ("include", "exclude"),
+    "title_abstract": ("include", "exclude", "maybe"),
     "full_text": ("include", "exclude", "not_retrieved"),
 }
 _ALIASES = {
@@ -82,7 +82,15 @@ _ALIASES = {
     "0": "exclude", "out": "exclude", "e": "exclude", "x": "exclude",
     "not_retrieved": "not_retrieved", "not retrieved": "not_retrieved", "notretrieved": "not_retrieved",
     "nr": "not_retrieved", "not-retrieved": "not_retrieved",
+    "maybe": "maybe", "m": "maybe", "?": "maybe", "unsure": "maybe",
 }
+
+
+def _effective(decision, stage: str):
+    """At title/abstract, "maybe" (unsure from the abstract: look at the full
+    text) counts as include for agreement, the final decision and kappa, as in
+    Covidence's screening rule; the vote itself is kept as "maybe"."""
+    return "include" if stage == "title_abstract" and decision == "maybe" else decision
 SCHEMA_VERSION = "2"
 
 #: decisions are append-only events (schema 2): a changed decision is a new
@@ -405,8 +413,8 @@ CREATE TABLE uncertain (a VARCHAR, b VARCHAR, similarity DOUBLE, reason VARCHAR,
 def _settle(votes, stage: str, need: int):
     """One record's state from its current votes ``(reviewer, role, decision,
     reason)``: ``(status, final, reason, conflict_kind, n_screeners)``."""
-    scr = [v for v in votes if v[1] == "screener"]
-    arb = [v for v in votes if v[1] == "arbiter"]
+    scr = [(v[0], v[1], _effective(v[2], stage), v[3]) for v in votes if v[1] == "screener"]
+    arb = [(v[0], v[1], _effective(v[2], stage), v[3]) for v in votes if v[1] == "arbiter"]
     status, final, reason, kind = "pending", None, None, None
     if len(scr) >= need:
         decs = {v[2] for v in scr}
@@ -670,6 +678,166 @@ class Project:
                          "votes": nscr})
         return pd.DataFrame(rows, columns=["record_id", "status", "final", "reason", "conflict", "votes"])
 
+    def record_state(self, con, record_id: str, stage: str):
+        """``(status, final, reason, conflict, n_screeners, votes)`` of one
+        record at ``stage``; ``votes`` are the current ``(reviewer, role,
+        decision, reason)`` rows. For code that holds a connection."""
+        votes = con.execute("SELECT reviewer, role, decision, reason FROM decisions WHERE record_id = ? AND "
+                            "stage = ? ORDER BY reviewer", [record_id, stage]).fetchall()
+        return (*_settle(votes, stage, self.screeners_per_record), votes)
+
+    def decide(self, record_id: str, reviewer: str, stage: str, decision: str, *, reason: str | None = None,
+               note: str | None = None, role: str = "screener", source: str = "workbench") -> dict[str, Any]:
+        """Record one decision (one event) — the workbench's path.
+
+        The same rules as :meth:`import_sheet` / :meth:`resolve`: a known,
+        non-duplicate record eligible at ``stage``; a full-text exclusion needs
+        a reason; the third reviewer (``role="arbiter"``) must not have
+        screened the record and the record must have a conflict; a
+        screener's vote can change only while the record still awaits votes.
+        Returns ``{"event_id", "changed", "status"}``; an unchanged repeat
+        records nothing (``event_id`` None).
+        """
+        reviewer, stage = _check_reviewer(reviewer), _check_stage(stage)
+        if role not in ("screener", "arbiter"):
+            raise InputError(f"unknown role {role!r}; allowed: screener, arbiter")
+        rid = str(record_id or "").strip()
+        dec = _ALIASES.get(str(decision or "").strip().lower())
+        if dec is None or dec not in DECISIONS[stage]:
+            raise InputError(f"unknown decision; allowed at the {stage} stage: {', '.join(DECISIONS[stage])}",
+                             column="decision", value=decision)
+        reason = (str(reason).strip() or None) if reason is not None else None
+        note = (str(note).strip() or None) if note is not None else None
+        if reason and len(reason) > 500 or note and len(note) > 5000:
+            raise InputError("reason (500) or note (5000 characters) too long", column="reason")
+        if stage == "full_text" and dec == "exclude" and not reason:
+            raise InputError("a full-text exclusion needs a reason (PRISMA 2020 reports excluded reports with "
+                             "reasons)", column="reason")
+        with self._con() as con:
+            row = con.execute("SELECT duplicate_of FROM records WHERE record_id = ?", [rid]).fetchall()
+            if not row:
+                raise InputError("unknown record id (not in this project)", column="record_id", value=rid)
+            if row[0][0] is not None:
+                raise InputError(f"record {rid!r} was removed as a duplicate of {row[0][0]!r}", column="record_id",
+                                 value=rid)
+            if stage == "full_text" and self.record_state(con, rid, "title_abstract")[1] != "include":
+                raise InputError(f"record {rid!r} is not at the full_text stage (only records included at "
+                                 "title/abstract screening go on to full text)", column="record_id", value=rid)
+            status, _, _, _, _, votes = self.record_state(con, rid, stage)
+            mine = [v for v in votes if v[0] == reviewer]
+            screeners = {v[0] for v in votes if v[1] == "screener"}
+            arbiters = {v[0] for v in votes if v[1] == "arbiter"}
+            if role == "screener" and reviewer in arbiters:
+                raise InputError(f"{reviewer} settled the conflict on record {rid!r} as the third reviewer and "
+                                 "cannot also screen it", column="record_id", value=rid)
+            if role == "arbiter":
+                if reviewer in screeners:
+                    raise InputError(f"{reviewer} screened record {rid!r} and cannot settle its conflict; the third "
+                                     "reviewer must be someone else", column="record_id", value=rid)
+                if arbiters - {reviewer}:
+                    raise InputError(f"the conflict on record {rid!r} was already settled by "
+                                     f"{sorted(arbiters - {reviewer})[0]}", column="record_id", value=rid)
+                if status not in ("conflict", "resolved"):
+                    raise InputError(f"record {rid!r} has no conflict at the {stage} stage (status: {status})",
+                                     column="record_id", value=rid)
+            if mine:
+                old = mine[0]
+                if old[2] == dec and _norm_reason(old[3]) == _norm_reason(reason):
+                    cur_note = con.execute("SELECT note FROM decisions WHERE record_id = ? AND stage = ? AND "
+                                           "reviewer = ?", [rid, stage, reviewer]).fetchone()[0]
+                    if (cur_note or None) == note:
+                        return {"event_id": None, "changed": False, "status": status}
+                if role == "screener" and status != "pending":
+                    raise InputError(f"record {rid!r} has the votes of all its screeners; a screener's vote cannot "
+                                     "change after that (a disagreement goes to the third reviewer)",
+                                     column="decision", value=dec)
+            con.execute("BEGIN")
+            try:
+                _append_events(con, [(rid, stage, reviewer, role, dec, reason, note, source, _now())])
+                eid = con.execute("SELECT max(event_id) FROM decision_events").fetchone()[0]
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            new_status = self.record_state(con, rid, stage)[0]
+        return {"event_id": int(eid), "changed": bool(mine), "status": new_status}
+
+    def history(self, record_id: str | None = None, *, reviewer: str | None = None) -> pd.DataFrame:
+        """Every decision event (append-only), oldest first: who decided what,
+        when, from where. Optionally for one record and/or one reviewer."""
+        where, params = [], []
+        if record_id is not None:
+            where.append("record_id = ?")
+            params.append(record_id)
+        if reviewer is not None:
+            where.append("reviewer = ?")
+            params.append(reviewer)
+        sql = "SELECT * FROM decision_events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY event_id"
+        with self._con(read_only=True) as con:
+            return con.execute(sql, params).df()
+
+    def add_records(self, sources, *, database=None) -> dict[str, Any]:
+        """Add search exports (paths or a :class:`RecordSet`) to the project,
+        de-duplicated against the records already there and among themselves
+        (:func:`~hepatostat.review.deduplicate` with the project's
+        thresholds). Records already in the project never change: a new
+        record matching one is stored as its duplicate. Returns counts
+        ``{records_in, added, duplicates, uncertain, files}``."""
+        from dataclasses import replace
+
+        from .records import Record
+
+        rs = sources if isinstance(sources, RecordSet) else read_records(sources, database=database)
+        if len(rs) == 0:
+            raise InputError("the search exports hold no records")
+        with self._con() as con:
+            old = con.execute("SELECT record_id, title, authors, year, journal, volume, issue, pages, doi, pmid, "
+                              "abstract, keywords, database, source_file, record_no, type, duplicate_of, seq "
+                              "FROM records ORDER BY seq").fetchall()
+        root = {r[0]: (r[16] or r[0]) for r in old}
+        existing = [Record(record_id=r[0], title=r[1] or "", authors=tuple(a for a in (r[2] or "").split("; ") if a),
+                           year=r[3], journal=r[4], volume=r[5], issue=r[6], pages=r[7], doi=r[8], pmid=r[9],
+                           abstract=r[10], keywords=tuple(k for k in (r[11] or "").split("; ") if k), database=r[12],
+                           source_file=r[13], record_no=r[14], type=r[15]) for r in old]
+        taken = set(root)
+        new = []
+        for r in rs.records:
+            rid, k = r.record_id, 1
+            while rid in taken:
+                k += 1
+                rid = f"{r.record_id}~{k}"
+            taken.add(rid)
+            new.append(replace(r, record_id=rid) if rid != r.record_id else r)
+        new_ids = {r.record_id for r in new}
+        dd = deduplicate(existing + new, merge_threshold=float(self.meta.get("merge_threshold", 95.0)),
+                         review_threshold=float(self.meta.get("review_threshold", 85.0)))
+        dup_of, reason_of = {}, {}
+        for c in dd.clusters:
+            olds = [m for m in c.members if m not in new_ids]
+            kept = root[olds[0]] if olds else c.kept
+            for m in c.members:
+                if m in new_ids and m != kept:
+                    dup_of[m], reason_of[m] = kept, c.reason
+        start = max((r[17] for r in old), default=0)
+        rows = [(r.record_id, start + i + 1, r.title, "; ".join(r.authors), r.year, r.journal, r.volume, r.issue,
+                 r.pages, r.doi, r.pmid, r.abstract, "; ".join(r.keywords), r.database, r.source_file, r.record_no,
+                 r.type, dup_of.get(r.record_id), reason_of.get(r.record_id)) for i, r in enumerate(new)]
+        unc = [(u.a, u.b, float(u.similarity), u.reason) for u in dd.uncertain if u.a in new_ids or u.b in new_ids]
+        with self._con() as con:
+            con.execute("BEGIN")
+            try:
+                con.executemany("INSERT INTO sources VALUES (?, ?, ?, ?, ?)",
+                                [(f.file, f.format, f.encoding, f.records, f.database) for f in rs.files])
+                con.executemany("INSERT INTO records VALUES (" + ", ".join(["?"] * 19) + ")", rows)
+                if unc:
+                    con.executemany("INSERT INTO uncertain VALUES (?, ?, ?, ?, NULL)", unc)
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+        return {"records_in": len(new), "added": len(new) - len(dup_of), "duplicates": len(dup_of),
+                "uncertain": len(unc), "files": [f.to_dict() for f in rs.files]}
+
     def final_decisions(self, stage: str) -> pd.DataFrame:
         """Per record eligible at ``stage``: ``status`` (``pending``,
         ``agreed``, ``conflict``, ``resolved``), ``final`` decision and
@@ -834,6 +1002,11 @@ class Project:
                     if old.decision == dec and _norm_reason(old.reason) == _norm_reason(reason):
                         same += 1
                         continue
+                    if role == "screener" and status.get(rid) != "pending":
+                        raise InputError(f"record {rid!r} has the votes of all its screeners ({status.get(rid)}); "
+                                         "a screener's vote cannot change after that (blinding: the votes are now "
+                                         "compared); a disagreement goes to the third reviewer", file=source,
+                                         row=row, column="decision", value=dec)
                     if not replace:
                         raise InputError(f"conflicting decisions on record {rid!r} by the same reviewer: "
                                          f"{reviewer} already recorded {old.decision!r}"
@@ -910,10 +1083,11 @@ class Project:
         stage = _check_stage(stage)
         with self._con(read_only=True) as con:
             votes = self._votes(con, stage)
-        scr = votes[votes["role"] == "screener"]
+        scr = votes[votes["role"] == "screener"].copy()
+        scr["decision"] = [_effective(d, stage) for d in scr["decision"]]
         out = []
         names = sorted(set(scr["reviewer"]))
-        cats = DECISIONS[stage]
+        cats = tuple(c for c in DECISIONS[stage] if c != "maybe")
         for a, b in combinations(names, 2):
             va = scr[scr["reviewer"] == a].set_index("record_id")["decision"]
             vb = scr[scr["reviewer"] == b].set_index("record_id")["decision"]
