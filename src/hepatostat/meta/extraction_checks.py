@@ -3,7 +3,9 @@
 Given the long extraction table of ``hepatostat meta outcomes`` (one row per
 study × outcome × time point with ``m1, sd1, n1, m2, sd2, n2`` and optionally
 ``med1, q1_1, q3_1, min1, max1`` (``…2`` for arm 2), ``p_reported`` and
-``unit``), :func:`check_extraction` raises a flag wherever the numbers cannot
+``unit``; ``converted1``/``converted2`` = true marks a mean/SD derived by a
+conversion rather than printed, which GRIM, GRIMMER and ``p_recompute`` then
+skip), :func:`check_extraction` raises a flag wherever the numbers cannot
 all be right or look like a known extraction slip. Rows with no problem get
 no flag; every flag says what was expected.
 
@@ -545,6 +547,8 @@ def _parse_rows(data, source) -> list[_Row]:
                 if val is not None and key == "sd" and val.value < 0:
                     raise InputError("an SD must not be negative", file=source, row=rownum, column=col, value=raw)
                 vals[key] = val
+            conv = _text(rec.get(f"converted{arm}"))
+            vals["converted"] = conv is not None and conv.lower() in ("true", "1", "yes")
             arms[arm] = vals
         p_raw = rec.get("p_reported")
         p = None
@@ -640,7 +644,7 @@ def check_extraction(data, *, integer_outcomes: Iterable[str] = (), source=None,
             n = None if v["n"] is None else int(v["n"].value)
             m, sd = v["m"], v["sd"]
             # --- grim / grimmer
-            if r.outcome in integer and n is not None and m is not None:
+            if r.outcome in integer and n is not None and m is not None and not v["converted"]:
                 if "grim" in run and not grim_consistent(m, n):
                     below = math.floor(m.value * n)
                     cands = " and ".join(f"{_round(Fraction(s, n), m.decimals)} ({s}/{n})" for s in (below, below + 1))
@@ -695,7 +699,9 @@ def check_extraction(data, *, integer_outcomes: Iterable[str] = (), source=None,
         if "p_recompute" in run and r.p is not None:
             a1, a2 = r.arms[1], r.arms[2]
             need = [a1["m"], a1["sd"], a1["n"], a2["m"], a2["sd"], a2["n"]]
-            if all(x is not None for x in need) and int(a1["n"].value) >= 2 and int(a2["n"].value) >= 2:
+            derived = a1["converted"] or a2["converted"]
+            if (all(x is not None for x in need) and not derived and int(a1["n"].value) >= 2
+                    and int(a2["n"].value) >= 2):
                 n1, n2 = int(a1["n"].value), int(a2["n"].value)
                 plo, phi = p_range(a1["m"], a1["sd"], n1, a2["m"], a2["sd"], n2)
                 rlo, rhi = r.p
