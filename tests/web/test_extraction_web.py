@@ -44,15 +44,15 @@ def test_blinded_dual_entry_discrepancy_and_adjudication(clients):
     assert 'value="4.1"' in page1 and 'value="4.7"' not in page1  # R1 sees only R1's values
     page2 = r2.get("/extraction/study?s=Xu%202019").text
     assert 'value="4.7"' in page2 and 'value="4.1"' not in page2
-    assert r1.get("/extraction-adjudicate").status_code == 403  # reviewers cannot open the adjudication view
-    adj = ad.get("/extraction-adjudicate").text
+    assert r1.get("/adjudicate/extraction").status_code == 403  # reviewers cannot open the adjudication view
+    adj = ad.get("/adjudicate/extraction").text
     assert re.search(r'id="n-open">1<', adj) and "4.1" in adj and "4.7" in adj
-    r = ad.post("/extraction-adjudicate", data={"csrf_token": ad.csrf, "key": "arm|Xu 2019|MELD|W4|1|sd",
+    r = ad.post("/adjudicate/extraction", data={"csrf_token": ad.csrf, "key": "arm|Xu 2019|MELD|W4|1|sd",
                                                 "choice": "4.1", "reason": "Table 2"}, headers=ORIGIN)
     assert r.status_code == 303
-    adj = ad.get("/extraction-adjudicate").text
+    adj = ad.get("/adjudicate/extraction").text
     assert re.search(r'id="n-open">0<', adj) and "Table 2" in adj
-    csv = ad.get("/extraction-verify/extraction.csv").text.splitlines()
+    csv = ad.get("/verify/extraction/extraction.csv").text.splitlines()
     assert csv[0].startswith("study,outcome,timepoint") and "Xu 2019,MELD,W4" in csv[1] and ",4.1," in csv[1]
 
 
@@ -60,7 +60,7 @@ def test_adjudicator_who_extracted_cannot_settle(clients):
     r1, ad = clients["R1"], clients["AD"]
     save(r1, form_values("Xu 2019", n1="30"))
     save(ad, form_values("Xu 2019", n1="31"))
-    page = ad.get("/extraction-adjudicate").text
+    page = ad.get("/adjudicate/extraction").text
     assert "another adjudicator must settle it" in page
 
 
@@ -104,16 +104,16 @@ def test_verification_settle_and_export(clients, wb_app):
     vals = form_values("Xu 2019", tp="baseline", n1="9", m1="18.25", sd1="3.1", n2="9", m2="18.0", sd2="3.0")
     save(r1, vals)
     save(r2, vals)
-    page = ad.get("/extraction-verify").text
+    page = ad.get("/verify/extraction").text
     assert re.search(r'id="n-flags">1<', page) and "grim" in page
-    r = ad.post("/extraction-verify", data={"csrf_token": ad.csrf, "action": "settle", "study": "Xu 2019",
+    r = ad.post("/verify/extraction", data={"csrf_token": ad.csrf, "action": "settle", "study": "Xu 2019",
                                             "outcome": "MELD", "timepoint": "baseline", "arm": "1", "check": "grim",
                                             "message": "x", "resolution": "confirmed", "note": "Table 2 says so"},
                 headers=ORIGIN)
     assert r.status_code == 303
-    page = ad.get("/extraction-verify").text
+    page = ad.get("/verify/extraction").text
     assert "settled: confirmed by AD" in page
-    r = ad.post("/extraction-verify", data={"csrf_token": ad.csrf, "action": "export"}, headers=ORIGIN)
+    r = ad.post("/verify/extraction", data={"csrf_token": ad.csrf, "action": "export"}, headers=ORIGIN)
     assert r.status_code == 303 and "exported=" in r.headers["location"]
     folder = wb_app.state.wb.store.path.parent / "project_extraction"
     log = (folder / "verification_log.csv").read_text()

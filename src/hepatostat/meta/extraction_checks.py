@@ -3,8 +3,8 @@
 Given the long extraction table of ``hepatostat meta outcomes`` (one row per
 study × outcome × time point with ``m1, sd1, n1, m2, sd2, n2`` and optionally
 ``med1, q1_1, q3_1, min1, max1`` (``…2`` for arm 2), ``p_reported`` and
-``unit``; ``converted1``/``converted2`` = true marks a mean/SD derived by a
-conversion rather than printed, which GRIM, GRIMMER and ``p_recompute`` then
+``unit``; ``converted1``/``converted2`` = true marks a mean/SD derived (by a
+conversion, or read off a figure) rather than printed, which GRIM, GRIMMER and ``p_recompute`` then
 skip), :func:`check_extraction` raises a flag wherever the numbers cannot
 all be right or look like a known extraction slip. Rows with no problem get
 no flag; every flag says what was expected.

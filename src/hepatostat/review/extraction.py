@@ -51,7 +51,7 @@ from ..errors import InputError
 __all__ = [
     "SCHEMA", "ARM_FIELDS", "ROW_FIELDS", "CHARACTERISTIC_FIELDS", "ROB_TOOLS", "RESOLUTIONS", "LONG_COLUMNS",
     "Key", "Discrepancy", "Conversion", "Extraction", "convert_median", "convert_se", "convert_ci", "convert_p",
-    "MEDIAN_CONVERSIONS",
+    "MEDIAN_CONVERSIONS", "derived",
 ]
 
 SCHEMA = """
@@ -126,6 +126,21 @@ def _number(text) -> float | None:
     except ValueError:
         return None
     return x if math.isfinite(x) else None
+
+
+def derived(provenance) -> bool:
+    """Whether a value was derived (a conversion, or read off a figure) rather than typed as printed.
+
+    GRIM, GRIMMER and the p-value check judge printed numbers only; the long
+    table marks derived means/SDs with ``converted1``/``converted2``.
+    """
+    if not provenance:
+        return False
+    try:
+        d = json.loads(provenance) if isinstance(provenance, str) else provenance
+    except ValueError:
+        return False
+    return isinstance(d, dict) and ("conversion" in d or "figure_id" in d)
 
 
 def _same(a, b) -> bool:
@@ -690,7 +705,7 @@ class Extraction:
             if key.field in ("se", "ci_low", "ci_high"):
                 continue  # kept in the events; the mean/SD derived from them are exported
             r[f"{prefix}{key.arm}"] = v["value"]
-            if key.field in ("mean", "sd") and v["provenance"] and "conversion" in json.loads(v["provenance"]):
+            if key.field in ("mean", "sd") and derived(v["provenance"]):
                 r[f"converted{key.arm}"] = "true"
         from ..meta.extraction_checks import timepoint_days
 

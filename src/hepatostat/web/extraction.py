@@ -36,10 +36,11 @@ from ..review.extraction import (
     convert_ci,
     convert_median,
     convert_se,
+    derived,
 )
 
-NAV = [("Extraction", "/extraction", "reviewer"), ("Discrepancies", "/extraction-adjudicate", "adjudicator"),
-       ("Verification", "/extraction-verify", "adjudicator")]
+NAV = [("Extraction", "/extraction", "reviewer"), ("Discrepancies", "/adjudicate/extraction", "adjudicator"),
+       ("Verification", "/verify/extraction", "adjudicator")]
 BODY_LIMITS = {"/extraction/": 2 << 20}
 
 #: arm fields shown in the form, in order
@@ -92,8 +93,7 @@ def _long_from_entries(entries_by_study: dict) -> "list[dict]":
                     r[k.field] = v["value"]
             elif k.field not in ("se", "ci_low", "ci_high"):
                 r[f"{ARM_FIELDS[k.field]}{k.arm}"] = v["value"]
-                prov = v.get("provenance")
-                if k.field in ("mean", "sd") and prov and "conversion" in json.loads(prov):
+                if k.field in ("mean", "sd") and derived(v.get("provenance")):
                     r[f"converted{k.arm}"] = "true"
     return list(rows.values())
 
@@ -396,8 +396,8 @@ def routes(wb):
         try:
             await write(go)
         except InputError as exc:
-            return back("/extraction-adjudicate", f"Not saved: {exc}")
-        return back("/extraction-adjudicate", f"Settled {study}: {key.label()} = {chosen or '(empty)'}.")
+            return back("/adjudicate/extraction", f"Not saved: {exc}")
+        return back("/adjudicate/extraction", f"Settled {study}: {key.label()} = {chosen or '(empty)'}.")
 
     # ------------------------------------------------------------------ verification and export
     async def verify_page(request):
@@ -426,7 +426,7 @@ def routes(wb):
             for k in ("integer", "outcomes", "timepoints"):
                 v = ",".join(x.strip() for x in str(form.get(k) or "").split(",") if x.strip())
                 await run_in_threadpool(store.set_setting, f"extraction_{k}", v)
-            return back("/extraction-verify", "Settings saved.")
+            return back("/verify/extraction", "Settings saved.")
         if action == "settle":
             from ..meta.extraction_checks import Flag
 
@@ -438,16 +438,16 @@ def routes(wb):
                 await write(lambda e: e.settle_flag(user.username, flag, str(form.get("resolution") or ""),
                                                     note=str(form.get("note") or "")))
             except InputError as exc:
-                return back("/extraction-verify", f"Not saved: {exc}")
-            return back("/extraction-verify", f"Flag {flag.check} on {flag.study} settled.")
+                return back("/verify/extraction", f"Not saved: {exc}")
+            return back("/verify/extraction", f"Flag {flag.check} on {flag.study} settled.")
         if action == "export":
             folder = store.path.parent / f"{store.path.stem}_extraction"
             try:
                 paths = await read(lambda e: e.export(folder, integer_outcomes=settings["integer"]))
             except InputError as exc:
-                return back("/extraction-verify", f"Not exported: {exc}")
+                return back("/verify/extraction", f"Not exported: {exc}")
             await run_in_threadpool(store.audit, user.username, "extraction_export", str(folder))
-            return RedirectResponse("/extraction-verify?exported=" + quote(str(paths["extraction"].parent)), 303)
+            return RedirectResponse("/verify/extraction?exported=" + quote(str(paths["extraction"].parent)), 303)
         raise InputError("unknown action", value=action)
 
     async def export_csv(request):
@@ -463,11 +463,11 @@ def routes(wb):
         Route("/extraction/save", save, methods=["POST"]),
         Route("/extraction/api/check", api_check, methods=["POST"]),
         Route("/extraction/api/record", api_record, methods=["POST"]),
-        Route("/extraction-adjudicate", adjudicate_page),
-        Route("/extraction-adjudicate", adjudicate_post, methods=["POST"]),
-        Route("/extraction-verify", verify_page),
-        Route("/extraction-verify", verify_post, methods=["POST"]),
-        Route("/extraction-verify/extraction.csv", export_csv),
+        Route("/adjudicate/extraction", adjudicate_page),
+        Route("/adjudicate/extraction", adjudicate_post, methods=["POST"]),
+        Route("/verify/extraction", verify_page),
+        Route("/verify/extraction", verify_post, methods=["POST"]),
+        Route("/verify/extraction/extraction.csv", export_csv),
     ]
 
 
