@@ -188,3 +188,47 @@ def test_digitiser_pixel_budget_and_bad_uploads(clients, tmp_path):
     # body over the limit: 413 before the form is read
     r = r1.post("/digitise/upload", content=b"x" * (21 << 20), headers={**ORIGIN, "content-type": "multipart/form-data; boundary=x"})
     assert r.status_code == 413
+
+
+
+
+def test_digitiser_log_axes_and_three_point_calibration(clients, tmp_path):
+    r1 = clients["R1"]
+    hdr = {**ORIGIN, "X-CSRF-Token": r1.csrf}
+    # log-log axes, two points per axis
+    fig = figures.scatter(tmp_path / "log.png", log=True)
+    _upload(r1, fig.path, name="log.png")
+    cal = {"kind": "axes", "x_axis": [list(p) for p in fig.x_axis], "y_axis": [list(p) for p in fig.y_axis],
+           "x_log": True, "y_log": True}
+    res = r1.post("/digitise/api/extract", json={"figure_id": 1, "calibration": cal, "mode": "points",
+                                                 "color": figures.RED}, headers=hdr).json()
+    fx, fy = np.log10([p["x"] for p in res["points"]]), np.log10([p["y"] for p in res["points"]])
+    for x, y in zip(np.log10(fig.truth["x"]), np.log10(fig.truth["y"])):
+        assert np.min(np.hypot(fx - x, fy - y)) / 3.0 < 0.01
+    # a crooked scan: three reference points anywhere
+    lin = figures.scatter(tmp_path / "lin.png")
+    path, refs, _turn = figures.rotate(lin, tmp_path / "rot.png", 4.0)
+    _upload(r1, path, name="rot.png")
+    cal = {"kind": "affine", "references": [list(r) for r in refs]}
+    res = r1.post("/digitise/api/extract", json={"figure_id": 2, "calibration": cal, "mode": "points",
+                                                 "color": figures.RED}, headers=hdr).json()
+    fx, fy = np.array([p["x"] for p in res["points"]]), np.array([p["y"] for p in res["points"]])
+    for x, y in zip(lin.truth["x"], lin.truth["y"]):
+        assert np.min(np.hypot((fx - x) / 10.0, (fy - y) / 100.0)) < 0.01
+    # bad calibration: a clear error, not a crash
+    r = r1.post("/digitise/api/extract", json={"figure_id": 2, "calibration": {"kind": "axes"}, "mode": "convert"},
+                headers=hdr)
+    assert r.status_code == 400 and "y_axis" in r.json()["error"]
+
+
+def test_characteristics_and_rob_through_the_form(clients):
+    r1, r2, ad = clients["R1"], clients["R2"], clients["AD"]
+    for c, judgement, quote in ((r1, "Low", "computer-generated list"), (r2, "Unclear", "not described")):
+        save(c, {"study": "Xu 2019", "c|country": "China", "r|random_sequence_generation": judgement,
+                 "q|random_sequence_generation": quote})
+    page = r1.get("/extraction/study?s=Xu%202019").text
+    assert "computer-generated list" in page and "not described" not in page
+    adj = ad.get("/adjudicate/extraction").text
+    assert "rob: random_sequence_generation" in adj and "Low" in adj and "Unclear" in adj
+    assert "computer-generated list" in adj and "not described" in adj  # both support quotes
+    assert "characteristic: country" not in adj  # both typed China

@@ -232,10 +232,11 @@ class Discrepancy:
     adjudicated: bool
     chosen: str | None = None
     reason: str | None = None
+    notes: dict = field(default_factory=dict)  # extractor -> note (e.g. the support quote of a RoB judgement)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.key.to_dict(), "values": self.values, "provenance": self.provenance,
-                "adjudicated": self.adjudicated, "chosen": self.chosen, "reason": self.reason}
+                "adjudicated": self.adjudicated, "chosen": self.chosen, "reason": self.reason, "notes": self.notes}
 
 
 # --------------------------------------------------------------------------
@@ -597,6 +598,10 @@ class Extraction:
         """Every field where the extractors of a study differ (one who left it empty differs too)."""
         per, who = self._by_key(study)
         adj = self._adjudications()
+        notes: dict[Key, dict] = {}
+        for ex, kind, st, oc, tp, arm, fld, val, prov, note, eid in self._current(None, study):
+            if note:
+                notes.setdefault(Key(kind, st, oc, tp, arm, fld), {})[ex] = note
         out = []
         for key, vals in sorted(per.items()):
             names = sorted(who[key.study])
@@ -610,7 +615,7 @@ class Extraction:
             if a is not None and not include_adjudicated:
                 continue
             out.append(Discrepancy(key, values, {n: vals.get(n, (None, None))[1] for n in names}, a is not None,
-                                   None if a is None else a[0], None if a is None else a[1]))
+                                   None if a is None else a[0], None if a is None else a[1], notes.get(key, {})))
         return out
 
     def adjudicate(self, adjudicator: str, key: Key, chosen, *, reason: str | None = None,
