@@ -186,6 +186,9 @@ def test_verification_log_and_export(ex, tmp_path):
     _both(ex, "Lin 2017", "MELD", "baseline", 2, n="54", mean="22.3", sd="4.2")
     log = ex.verification_log(integer_outcomes=["MELD"])
     assert sorted(zip(log["check"], log["status"])) == [("grim", "open"), ("n_change", "open")]
+    with pytest.raises(InputError, match="2 flag\\(s\\) of the checks are not settled"):
+        ex.export(tmp_path / "early", integer_outcomes=["MELD"])
+    assert not (tmp_path / "early").exists()
     _, res = ex.check(integer_outcomes=["MELD"])
     grim = next(f for f in res.flags if f.check == "grim")
     nchg = next(f for f in res.flags if f.check == "n_change")

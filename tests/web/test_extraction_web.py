@@ -105,7 +105,9 @@ def test_verification_settle_and_export(clients, wb_app):
     save(r1, vals)
     save(r2, vals)
     page = ad.get("/verify/extraction").text
-    assert re.search(r'id="n-flags">1<', page) and "grim" in page
+    assert re.search(r'id="n-flags">1<', page) and "grim" in page and 'id="open-flags"' in page
+    r = ad.post("/verify/extraction", data={"csrf_token": ad.csrf, "action": "export"}, headers=ORIGIN)
+    assert "Not%20exported" in r.headers["location"] and "not%20settled" in r.headers["location"]
     r = ad.post("/verify/extraction", data={"csrf_token": ad.csrf, "action": "settle", "study": "Xu 2019",
                                             "outcome": "MELD", "timepoint": "baseline", "arm": "1", "check": "grim",
                                             "message": "x", "resolution": "confirmed", "note": "Table 2 says so"},

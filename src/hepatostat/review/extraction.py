@@ -825,21 +825,29 @@ class Extraction:
 
     # ------------------------------------------------------------------ export
     def export(self, folder, *, integer_outcomes=(), measure: str = "SMD", title: str | None = None,
-               allow_open: bool = False) -> dict[str, Path]:
+               allow_open: bool = False, allow_open_flags: bool = False) -> dict[str, Path]:
         """Write the adjudicated extraction and its verification log, plus a plan that pools it.
 
         Files: ``extraction.csv`` (the long input of ``meta outcomes``),
         ``characteristics.csv``, ``risk_of_bias.csv``,
         ``verification_log.csv``, ``adjudications.csv`` (every choice with
         both originals) and ``plan.toml`` (``hepatostat run plan.toml``).
-        Refuses while discrepancies are open (unless ``allow_open``).
+        Refuses while discrepancies are open (unless ``allow_open``) or flags
+        of the checks are not settled (unless ``allow_open_flags``): every
+        flag is seen and answered before pooling.
         """
         import pandas as pd
 
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
         table = self.long_table(allow_open=allow_open)
         log = self.verification_log(integer_outcomes=integer_outcomes)
+        n_open = int((log["status"] == "open").sum())
+        if n_open and not allow_open_flags:
+            first = log[log["status"] == "open"].iloc[0]
+            raise InputError(f"{n_open} flag(s) of the checks are not settled yet (first: {first['study']}, "
+                             f"{first['outcome']} {first['timepoint']}, {first['check']}); settle each as confirmed, "
+                             "corrected or excluded before exporting")
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
         paths = {
             "extraction": out / "extraction.csv",
             "characteristics": out / "characteristics.csv",
