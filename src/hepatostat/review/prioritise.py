@@ -8,9 +8,10 @@ al. 2021).
 
 Features: TF-IDF of title + abstract (word unigrams and bigrams, English stop
 words removed, sublinear term frequency, terms in at least 2 records), fitted
-once on all records (unsupervised, so it may use every record). Classifier: an
-L2-penalised logistic regression with balanced class weights (``C`` =
-:data:`C`), refitted on the labelled records only. Ties (and the start,
+once on all records (unsupervised, so it may use every record). Classifier: a
+linear support vector machine (squared hinge loss, L2 penalty, ``C`` =
+:data:`C`) with class weights inversely proportional to the class sizes,
+refitted on the labelled records only. Ties (and the start,
 before both an include and an exclude are known) keep the input order.
 
 The same :class:`Ranker` orders the workbench's queue and runs the
@@ -40,8 +41,8 @@ from ..errors import InputError
 
 __all__ = ["Ranker", "SimulationResult", "simulate", "wss", "rrf", "C"]
 
-#: inverse regularisation strength of the logistic regression
-C = 10.0
+#: inverse regularisation strength of the linear support vector machine
+C = 0.5
 
 
 def _texts(titles, abstracts) -> list[str]:
@@ -85,24 +86,29 @@ class Ranker:
         y = np.asarray(labels, dtype=int)
         if self.X is None or len(y) == 0 or y.min() == y.max():
             return None
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.svm import LinearSVC
 
         idx = np.asarray(labelled, dtype=int)
-        model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=200)
+        model = LinearSVC(C=C, class_weight="balanced")
         model.fit(self.X[idx], y)
         return model.decision_function(self.X)
 
-    def probabilities(self, labelled: Sequence[int], labels: Sequence[int]) -> np.ndarray | None:
-        """Unweighted (no class balancing) logistic-regression probabilities of
-        inclusion, for the stopping indicator; ``None`` until both classes."""
+    def probabilities(self, labelled: Sequence[int], labels: Sequence[int],
+                      scores: np.ndarray | None = None) -> np.ndarray | None:
+        """Rough probabilities of inclusion for the stopping indicator: the
+        decision values mapped by a logistic curve fitted to the labelled
+        records (Platt 1999 scaling, in-sample, so optimistic); ``None``
+        until both classes are present."""
         y = np.asarray(labels, dtype=int)
-        if self.X is None or len(y) == 0 or y.min() == y.max():
+        s = self.scores(labelled, labels) if scores is None else scores
+        if s is None:
             return None
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(C=C, solver="liblinear", max_iter=200)
-        model.fit(self.X[np.asarray(labelled, dtype=int)], y)
-        return model.predict_proba(self.X)[:, 1]
+        idx = np.asarray(labelled, dtype=int)
+        platt = LogisticRegression(C=1.0)
+        platt.fit(s[idx].reshape(-1, 1), y)
+        return platt.predict_proba(s.reshape(-1, 1))[:, 1]
 
     def order(self, candidates: Sequence[int], labelled: Sequence[int], labels: Sequence[int]) -> list[int]:
         """``candidates`` (row indices) most likely included first; input
@@ -164,7 +170,7 @@ class SimulationResult:
         return {"n_records": self.n_records, "n_included": self.n_included, "wss95": self.wss95,
                 "wss100": self.wss100, "rrf10": self.rrf10, "order": list(self.order), "seed": self.seed,
                 "priors": list(self.priors), "retrains": self.retrains, "seconds": self.seconds,
-                "model": "tfidf(1-2 grams) + logistic regression (balanced, C=%g)" % C, "notes": list(self.notes)}
+                "model": "tfidf(1-2 grams) + linear SVM (balanced, C=%g)" % C, "notes": list(self.notes)}
 
     def summary(self) -> str:
         return (f"{self.n_records} records, {self.n_included} included; WSS@95 = {self.wss95:.3f}, "
@@ -226,3 +232,98 @@ def simulate(titles, abstracts, labels, *, seed: int = 0, ranker: Ranker | None 
     return SimulationResult(n_records=N, n_included=k, wss95=wss(ol, 0.95), wss100=wss(ol, 1.0), rrf10=rrf(ol, 10),
                             order=tuple(order), seed=int(seed), priors=(inc0, exc0), retrains=retrains,
                             seconds=time.perf_counter() - t0)
+
+
+# =========================================================================== labelled input
+
+def read_labelled(path) -> tuple[list[str], list[str], list[int]]:
+    """Titles, abstracts and 0/1 labels of a labelled screening set.
+
+    CSV: columns ``title``, ``abstract`` and ``label_included`` (names
+    case-insensitive; other columns ignored; a blank title or abstract is
+    allowed). RIS: each record's label from an ``LB`` field (0/1) or, as
+    ASReview writes it, ``N1  - ASReview_relevant`` / ``ASReview_irrelevant``.
+    Raises :class:`InputError` naming the file, row/record and value.
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", file=p)
+    suffix = p.suffix.lower()
+    if suffix in (".ris", ".txt"):
+        return _read_labelled_ris(p)
+    if suffix not in (".csv", ".tsv"):
+        raise InputError(f"unknown format {suffix or '(none)'}; allowed: .csv, .ris", file=p)
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(p, dtype=str, keep_default_na=False, sep="\t" if suffix == ".tsv" else ",",
+                            encoding="utf-8-sig")
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the CSV: {str(exc).splitlines()[0]}", file=p) from None
+    cols = {str(c).strip().lower(): c for c in frame.columns}
+    for need in ("title", "label_included"):
+        if need not in cols:
+            raise InputError(f"missing column '{need}'; a labelled set needs title, abstract and label_included "
+                             f"(0/1); found: {', '.join(map(str, frame.columns))}", file=p)
+    titles = frame[cols["title"]].tolist()
+    abstracts = frame[cols["abstract"]].tolist() if "abstract" in cols else [""] * len(frame)
+    labels = []
+    for i, v in enumerate(frame[cols["label_included"]], start=2):
+        s = str(v).strip()
+        if s in ("1", "1.0"):
+            labels.append(1)
+        elif s in ("0", "0.0"):
+            labels.append(0)
+        else:
+            raise InputError("label_included must be 0 or 1", file=p, row=i, column="label_included", value=s)
+    if not labels:
+        raise InputError("the file has no records", file=p)
+    return titles, abstracts, labels
+
+
+def _read_labelled_ris(p) -> tuple[list[str], list[str], list[int]]:
+    import re
+
+    from .records import decode_bytes
+
+    text, _ = decode_bytes(p.read_bytes())
+    tag = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*))?$")
+    titles, abstracts, labels = [], [], []
+    cur: dict[str, list[str]] = {}
+    start_line = 0
+    n = 0
+    for ln, raw in enumerate(text.splitlines(), start=1):
+        m = tag.match(raw.rstrip())
+        if not m:
+            continue
+        k, v = m.group(1), (m.group(2) or "").strip()
+        if k == "TY":
+            cur, start_line = {}, ln
+        if k == "ER":
+            n += 1
+            lab = None
+            for x in cur.get("LB", []):
+                if x in ("0", "1"):
+                    lab = int(x)
+                else:
+                    raise InputError("LB (label_included) must be 0 or 1", file=p, row=start_line,
+                                     column="LB", value=x)
+            notes = " ".join(cur.get("N1", []))
+            if lab is None and "ASReview_relevant" in notes:
+                lab = 1
+            elif lab is None and "ASReview_irrelevant" in notes:
+                lab = 0
+            if lab is None:
+                raise InputError(f"record {n} has no label (an LB field 0/1, or N1 ASReview_relevant/irrelevant)",
+                                 file=p, row=start_line, column="LB")
+            titles.append(" ".join(cur.get("TI", []) or cur.get("T1", [])))
+            abstracts.append(" ".join(cur.get("AB", []) or cur.get("N2", [])))
+            labels.append(lab)
+            cur = {}
+            continue
+        cur.setdefault(k, []).append(v)
+    if not labels:
+        raise InputError("no RIS records (TY ... ER) found", file=p)
+    return titles, abstracts, labels

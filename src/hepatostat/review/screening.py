@@ -838,6 +838,36 @@ class Project:
         return {"records_in": len(new), "added": len(new) - len(dup_of), "duplicates": len(dup_of),
                 "uncertain": len(unc), "files": [f.to_dict() for f in rs.files]}
 
+    # ------------------------------------------------------------------ accounts (workbench)
+    def accounts(self) -> dict[str, str]:
+        """``{user name: role}`` of the workbench's active accounts (empty
+        when the project has none: then the command line is not blinded)."""
+        with self._con(read_only=True) as con:
+            try:
+                return dict(con.execute("SELECT username, role FROM web_users WHERE active").fetchall())
+            except Exception:  # no web_users table: never served by the workbench
+                return {}
+
+    def authenticate(self, username: str, password: str) -> str:
+        """The role of ``username`` if ``password`` is right (Argon2 hash
+        written by the workbench), else :class:`InputError`."""
+        from argon2 import PasswordHasher
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        with self._con(read_only=True) as con:
+            try:
+                rows = con.execute("SELECT password_hash, role FROM web_users WHERE username = ? AND active",
+                                   [str(username)]).fetchall()
+            except Exception:
+                rows = []
+        try:
+            if rows and PasswordHasher().verify(rows[0][0], str(password)):
+                return rows[0][1]
+        except (VerificationError, InvalidHashError):
+            pass
+        raise InputError(f"wrong user name or password for {username!r} (accounts are managed in the workbench)",
+                         file=self.path)
+
     def final_decisions(self, stage: str) -> pd.DataFrame:
         """Per record eligible at ``stage``: ``status`` (``pending``,
         ``agreed``, ``conflict``, ``resolved``), ``final`` decision and

@@ -155,7 +155,7 @@ class Queue:
             li = [i for i, _ in lab]
             ly = [y for _, y in lab]
             scores = ranker.scores(li, ly) if lab else None
-            probs = ranker.probabilities(li, ly) if scores is not None else None
+            probs = ranker.probabilities(li, ly, scores) if scores is not None else None
             self.last_fit_seconds = time.perf_counter() - t0
             with self.lock:
                 self._cache[key] = (sig, scores, probs)
