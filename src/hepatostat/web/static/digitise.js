@@ -174,6 +174,14 @@
       say(res.points.length + " found" + (res.notes.length ? " (" + res.notes.join("; ") + ")" : "") + ".");
     }).catch(function (e) { say("Error: " + e.message); });
   });
+  var enlarge = document.getElementById("dz-enlarge");
+  if (enlarge) {
+    enlarge.addEventListener("click", function () {
+      var big = panel.classList.toggle("big");
+      enlarge.textContent = big ? "Shrink" : "Enlarge";
+      enlarge.setAttribute("aria-pressed", big ? "true" : "false");
+    });
+  }
   select.addEventListener("change", load);
   load();
 })();
