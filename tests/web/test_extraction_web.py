@@ -234,3 +234,22 @@ def test_characteristics_and_rob_through_the_form(clients):
     assert "rob: random_sequence_generation" in adj and "Low" in adj and "Unclear" in adj
     assert "computer-generated list" in adj and "not described" in adj  # both support quotes
     assert "characteristic: country" not in adj  # both typed China
+
+
+def test_included_records_become_studies(clients, wb_app):
+    store = wb_app.state.wb.store
+    rid, authors, year = store.query("SELECT record_id, authors, year FROM records WHERE duplicate_of IS NULL "
+                                     "ORDER BY seq LIMIT 1")[0]
+    for stage in ("title_abstract", "full_text"):
+        for who in ("R1", "R2"):
+            store.run(store.project.decide, rid, who, stage, "include")
+    ow = clients["OW"]
+    page = ow.get("/extraction").text
+    first = str(authors).split(";")[0].split(",")[0].strip()
+    label = f"{first} {year}".strip()
+    assert "Included at full text and not yet listed" in page and label in page
+    records = re.search(r'name="records" value="([^"]*)"', page).group(1)
+    r = ow.post("/extraction/add", data={"csrf_token": ow.csrf, "records": records}, headers=ORIGIN)
+    assert r.status_code == 303
+    page = ow.get("/extraction").text
+    assert f">{label}</a>" in page and "Included at full text and not yet listed" not in page
