@@ -377,3 +377,17 @@ def test_cli_bad_input_prints_error(tmp_path, capsys):
     assert "Traceback" not in err
     assert main(["meta", "check-extraction", str(tmp_path / "none.csv")]) == 1
     assert "file not found" in capsys.readouterr().err
+
+
+def test_planted_errors_found_in_large_groups():
+    # 40 copies of the synthetic trials: 400 studies per outcome x time point, the LARGE_GROUP path
+    d = synthetic()
+    big = pd.concat([d.assign(study=d.study + f" r{i}") for i in range(40)], ignore_index=True)
+    assert check_extraction(big, integer_outcomes=["MELD"]).flags == ()
+    i = _row_of(big, "Synthetic trial 03 r5", "ALB", "W12")
+    big.at[i, "sd1"] = f"{float(big.at[i, 'sd1']) / math.sqrt(int(big.at[i, 'n1'])):.2f}"
+    j = _row_of(big, "Synthetic trial 05 r7", "TBIL", "W4")
+    for c in ("m1", "sd1", "m2", "sd2"):
+        big.at[j, c] = f"{float(big.at[j, c]) / 17.1:.2f}"
+    flags = check_extraction(big).flags
+    assert [(f.row, f.check, f.arm) for f in flags] == [(i + 2, "se_as_sd", 1), (j + 2, "unit_scale", None)]

@@ -127,6 +127,9 @@ UNIT_FACTORS = {
 
 #: ``unit_scale`` accepts a ratio within this factor of a unit factor
 UNIT_TOLERANCE = 1.3
+#: with at least this many studies in an outcome × time point, the cross-study checks compare with the
+#: median of all studies (one study moves it little) instead of recomputing it without each study
+LARGE_GROUP = 20
 #: ``se_as_sd``: CV below this fraction of the others' median ...
 SE_CV_RATIO = 0.4
 #: ... while CV·√n lies within this factor of it
@@ -751,11 +754,15 @@ def _check_se_as_sd(rows, add):
         studies = {r.study for r, *_ in cvs}
         if len(studies) < 3:
             continue
+        overall = statistics.median(c for (_, _, c, _, _) in cvs) if len(studies) >= LARGE_GROUP else None
         for r, arm, cv, n, sd in cvs:
-            others = [c for (o, _, c, _, _) in cvs if o.study != r.study]
-            if len({o.study for (o, *_) in cvs if o.study != r.study}) < 2:
-                continue
-            ref = statistics.median(others)
+            if overall is not None:
+                ref = overall
+            else:
+                others = [c for (o, _, c, _, _) in cvs if o.study != r.study]
+                if len({o.study for (o, *_) in cvs if o.study != r.study}) < 2:
+                    continue
+                ref = statistics.median(others)
             if cv < SE_CV_RATIO * ref and ref / SE_MATCH <= cv * math.sqrt(n) <= ref * SE_MATCH:
                 mean = float(r.arms[arm]["m"])
                 add(r, arm, "se_as_sd",
@@ -775,17 +782,23 @@ def _check_unit_scale(rows, add):
                 levels.append((r, statistics.mean(vals)))
         if len({r.study for r, _ in levels}) < 3:
             continue
+        large = len({r.study for r, _ in levels}) >= LARGE_GROUP
+        overall = statistics.median(x for _, x in levels) if large else None
+        all_units = sorted({o.unit for o, _ in levels if o.unit})
         for r, lev in levels:
-            others = [x for (o, x) in levels if o.study != r.study]
-            other_rows = [o for (o, _) in levels if o.study != r.study]
-            if len({o.study for o in other_rows}) < 2:
-                continue
-            ref = statistics.median(others)
+            if large:
+                ref, other_rows = overall, None
+            else:
+                others = [x for (o, x) in levels if o.study != r.study]
+                other_rows = [o for (o, _) in levels if o.study != r.study]
+                if len({o.study for o in other_rows}) < 2:
+                    continue
+                ref = statistics.median(others)
             ratio = lev / ref
             for factor, what in UNIT_FACTORS.items():
                 for direction, f in (("larger", factor), ("smaller", 1 / factor)):
                     if abs(math.log(ratio) - math.log(f)) <= tol:
-                        units = {o.unit for o in other_rows if o.unit}
+                        units = set(all_units) if other_rows is None else {o.unit for o in other_rows if o.unit}
                         unit_note = ""
                         if r.unit or units:
                             unit_note = (f"; unit here {r.unit or '(not given)'}, "
