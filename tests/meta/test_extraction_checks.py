@@ -16,7 +16,6 @@ import json
 import math
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,9 +37,6 @@ from hepatostat.meta.extraction_checks import (
     skew_test,
     timepoint_days,
 )
-
-REF = Path(__file__).parents[1] / "reference"
-
 
 def synthetic() -> pd.DataFrame:
     return pd.read_csv(datasets.path("synthetic_msc_trials_long"), dtype=str, keep_default_na=False,
@@ -322,7 +318,13 @@ def test_liu2022_table1_ages():
     # Table 1 prints one age per arm, headed "Median age" but with values such as 40.67 (n = 30) that
     # cannot be a median of whole years: read as mean ages in whole years, GRIM applies. Salama 2014's
     # 50.27 with n = 20 is impossible (1005/20 = 50.25, 1006/20 = 50.30); all other ages are possible.
-    d = pd.read_csv(REF / "liu2022_table1_age.csv", dtype=str)
+    from importlib import resources
+
+    with resources.as_file(resources.files("hepatostat.review").joinpath("data/liu2022_table1.csv")) as p:
+        t1 = pd.read_csv(p, dtype=str)  # the bundled Table 1, numbers as printed
+    d = pd.DataFrame({"study": t1["study"], "outcome": "age", "timepoint": "baseline", "m1": t1["age_exp"],
+                      "n1": t1["n_exp"], "m2": t1["age_con"], "n2": t1["n_con"]})
+    assert len(d) == 13
     out = check_extraction(d, integer_outcomes=["age"])
     assert [(f.study, f.arm, f.check) for f in out.flags] == [("Salama 2014", 1, "grim")]
 
