@@ -64,14 +64,36 @@ def metrics(order, y):
     return {"wss95": wss(ol, 0.95), "wss100": wss(ol, 1.0), "rrf10": rrf(ol, 10)}
 
 
+def report(results) -> str:
+    """A Markdown table of the results (one row per data set and seed) and the means."""
+    lines = ["| data set | records | included | seed | WSS@95 hepatostat | WSS@95 ASReview | difference | "
+             "WSS@100 h / A | RRF@10 h / A | seconds h / A |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        h, a = r["hepatostat"], r["asreview"]
+        lines.append(f"| {r['dataset']} | {r['n_records']} | {r['n_included']} | {r['seed']} | {h['wss95']:.3f} | "
+                     f"{a['wss95']:.3f} | {h['wss95'] - a['wss95']:+.3f} | {h['wss100']:.3f} / {a['wss100']:.3f} | "
+                     f"{h['rrf10']:.3f} / {a['rrf10']:.3f} | {h['seconds']:.0f} / {a['seconds']:.0f} |")
+    if results:
+        mh = np.mean([r["hepatostat"]["wss95"] for r in results])
+        ma = np.mean([r["asreview"]["wss95"] for r in results])
+        worst = min(r["hepatostat"]["wss95"] - r["asreview"]["wss95"] for r in results)
+        lines.append(f"\nMean WSS@95: hepatostat {mh:.3f}, ASReview {ma:.3f} (difference {mh - ma:+.3f}); "
+                     f"largest shortfall on one data set {worst:+.3f}; {len(results)} runs.")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--report", action="store_true", help="print the Markdown table of --out and stop")
     ap.add_argument("--data", required=True, type=Path)
     ap.add_argument("--datasets", default=None, help="comma-separated stems (default: every CSV, smallest first)")
     ap.add_argument("--asreview", default="/tmp/asr-venv/bin/asreview")
     ap.add_argument("--seeds", default="1")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/screening/results.json"))
     a = ap.parse_args()
+    if a.report:
+        print(report(json.loads(a.out.read_text())))
+        return
     files = sorted(a.data.glob("*.csv"), key=lambda p: p.stat().st_size)
     if a.datasets:
         want = a.datasets.split(",")

@@ -104,15 +104,20 @@ class Queue:
         """(ids, ranker), rebuilt when the set of unique records changed."""
         from ..review.prioritise import Ranker
 
+        # records are only ever added (or marked duplicate): count + last seq tell whether the index is stale
+        sig = tuple(self.store.query("SELECT count(*) FILTER (WHERE duplicate_of IS NULL), count(*), max(seq) "
+                                     "FROM records")[0])
+        with self.lock:
+            if sig == getattr(self, "_sig", None) and self._ranker is not None:
+                return self._ids, self._pos, self._ranker
         rows = self.store.query("SELECT record_id, title, abstract FROM records WHERE duplicate_of IS NULL "
                                 "ORDER BY seq")
         ids = [r[0] for r in rows]
+        ranker = Ranker([r[1] for r in rows], [r[2] for r in rows])
         with self.lock:
-            if ids != self._ids or self._ranker is None:
-                self._ranker = Ranker([r[1] for r in rows], [r[2] for r in rows])
-                self._ids = ids
-                self._pos = {r: i for i, r in enumerate(ids)}
-                self._cache.clear()
+            self._ranker, self._ids, self._sig = ranker, ids, sig
+            self._pos = {r: i for i, r in enumerate(ids)}
+            self._cache.clear()
             return self._ids, self._pos, self._ranker
 
     def state(self, username: str, stage: str) -> dict:
