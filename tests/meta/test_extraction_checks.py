@@ -16,6 +16,7 @@ import json
 import math
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -178,6 +179,24 @@ def test_p_range_contains_scipy_p_values():
     assert lo <= min(student, welch) and max(student, welch) <= hi
     # the rounding allowance is small: bounds within a factor 2 of scipy's central p (0.0229 / 0.0215)
     assert lo > student / 2 and hi < student * 2
+
+
+def test_p_range_against_r():
+    # tests/reference/extraction_checks.R: Student and Welch p from summary statistics with R's pt(), checked
+    # there against t.test() on raw data. With ten decimals the rounding intervals vanish and the range is
+    # exactly [min, max] of the two p values; with the printed decimals it contains both.
+    ref = json.loads((Path(__file__).parents[1] / "reference" / "extraction_checks.json").read_text())
+    assert ref["provenance"]["R"].startswith("R version")
+    for c in ref["cases"]:
+        exact = [reported(f"{c[k]:.10f}") for k in ("m1", "sd1")] + [int(c["n1"])]
+        exact += [reported(f"{c[k]:.10f}") for k in ("m2", "sd2")] + [int(c["n2"])]
+        lo, hi = p_range(*exact)
+        assert lo == pytest.approx(min(c["student_p"], c["welch_p"]), rel=1e-7)
+        assert hi == pytest.approx(max(c["student_p"], c["welch_p"]), rel=1e-7)
+        printed = [reported(repr(c[k])) for k in ("m1", "sd1")] + [int(c["n1"])]
+        printed += [reported(repr(c[k])) for k in ("m2", "sd2")] + [int(c["n2"])]
+        lo, hi = p_range(*printed)
+        assert lo <= min(c["student_p"], c["welch_p"]) and max(c["student_p"], c["welch_p"]) <= hi
 
 
 def test_p_recompute_flags_only_impossible_p():

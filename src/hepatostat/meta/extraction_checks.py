@@ -367,8 +367,9 @@ def p_range(m1: Reported, sd1: Reported, n1: int, m2: Reported, sd2: Reported, n
     of the difference grows with each SD, so the extreme t statistics come
     from the corners. Student: SE = s_p·sqrt(1/n1 + 1/n2) with the pooled SD,
     df = n1 + n2 - 2. Welch: SE = sqrt(s1²/n1 + s2²/n2) with the
-    Welch-Satterthwaite df, which always lies between min(n1, n2) - 1 and
-    n1 + n2 - 2; the range uses those bounds (wider, so never a false flag).
+    Welch-Satterthwaite df (Welch 1947, doi:10.1093/biomet/34.1-2.28), whose
+    smallest and largest values over the SDs' rounding box are used (the
+    smallest df with the smallest |t| gives the largest p, and vice versa).
     """
     d_lo = float(max_(Fraction(0), m1.low - m2.high, m2.low - m1.high))
     d_hi = float(max_(m1.high - m2.low, m2.high - m1.low))
@@ -383,8 +384,23 @@ def p_range(m1: Reported, sd1: Reported, n1: int, m2: Reported, sd2: Reported, n
     def se_welch(a, b):
         return math.sqrt(a * a / n1 + b * b / n2)
 
+    def df_welch(a, b):  # Welch-Satterthwaite df from the SDs
+        u, v = a * a / n1, b * b / n2
+        return (u + v) ** 2 / (u * u / (n1 - 1) + v * v / (n2 - 1)) if u + v > 0 else df_s
+
+    # the df depends on the ratio r = (s1²/n1)/(s2²/n2) only and peaks at r = (n1 - 1)/(n2 - 1): its extremes
+    # over the rounding box are at the extreme ratios, or at the peak when the ratios span it
+    corners = [df_welch(s1[0], s2[1]), df_welch(s1[1], s2[0])]
+    if min(s1[0], s2[0]) > 0:
+        r_lo = (s1[0] ** 2 / n1) / (s2[1] ** 2 / n2)
+        r_hi = (s1[1] ** 2 / n1) / (s2[0] ** 2 / n2)
+        if r_lo <= (n1 - 1) / (n2 - 1) <= r_hi:
+            corners.append(float(n1 + n2 - 2))
+        df_w = (min(corners), max(corners))
+    else:
+        df_w = (min(n1, n2) - 1, df_s)
     lows, highs = [], []
-    for se_f, df_lo, df_hi in ((se_student, df_s, df_s), (se_welch, min(n1, n2) - 1, df_s)):
+    for se_f, df_lo, df_hi in ((se_student, df_s, df_s), (se_welch, df_w[0], df_w[1])):
         se_min, se_max = se_f(s1[0], s2[0]), se_f(s1[1], s2[1])
         t_max = math.inf if se_min == 0 else d_hi / se_min
         t_min = 0.0 if se_max == 0 or d_lo == 0 else d_lo / se_max
