@@ -150,3 +150,25 @@ def test_metrics_by_hand():
     assert wss(order, 1.0) == pytest.approx(0.1)
     # first 10% = 1 record -> 1 of 4
     assert rrf(order, 10) == pytest.approx(0.25)
+
+
+def test_cli_while_the_workbench_owns_the_file(example_project, tmp_path):
+    """Regression: commands used to fail on DuckDB's lock with its raw message;
+    now they wait (HEPATOSTAT_LOCK_WAIT seconds) and then say why."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hepatostat.web.db import Store
+
+    store = Store(example_project)
+    try:
+        env = {**os.environ, "HEPATOSTAT_LOCK_WAIT": "1",
+               "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+        p = subprocess.run([sys.executable, "-m", "hepatostat", "review", "status", str(example_project)],
+                           capture_output=True, text=True, env=env, timeout=120)
+    finally:
+        store.close()
+    assert p.returncode == 1 and "in use by another process" in p.stderr and "workbench" in p.stderr
+    assert "Traceback" not in p.stderr

@@ -577,7 +577,10 @@ class Project:
 
         if self._shared is not None:
             return contextlib.nullcontext(self._shared)
-        deadline = time.monotonic() + _LOCK_WAIT_S
+        import os
+
+        wait = float(os.environ.get("HEPATOSTAT_LOCK_WAIT", _LOCK_WAIT_S))
+        deadline = time.monotonic() + wait
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
@@ -589,7 +592,7 @@ class Project:
                 if locked:
                     raise InputError("the project file is in use by another process (a running `hepatostat "
                                      "workbench` owns it: screen in the browser, or stop the workbench) and stayed "
-                                     f"locked for {_LOCK_WAIT_S:g} s", file=self.path) from None
+                                     f"locked for {wait:g} s", file=self.path) from None
                 raise InputError(f"cannot open the project file: {exc}", file=self.path) from None
 
     def _migrate_v1(self) -> None:
