@@ -258,3 +258,24 @@ def test_dual_extraction_with_digitiser_discrepancy_and_adjudication(server, bro
     assert table[0].startswith("study,outcome,timepoint") and ",4.1," in table[1] and digitised in table[1]
     adj = (folder / "adjudications.csv").read_text()
     assert "4.7" in adj and "4.1" in adj
+
+    # conversion at entry, shown and reversible: extractor 1 enters a median with quartiles and converts it
+    login(d, base, "R1")
+    d.get(base + "/extraction/study?s=Xu%202019&add_outcome=TBIL&add_timepoint=W12")
+    wait_for(d, lambda d: d.find_elements(By.NAME, "f|TBIL|W12|1|median"), "the TBIL W12 block")
+    for name, value in (("n", "30"), ("median", "180"), ("q1", "120"), ("q3", "260")):
+        d.find_element(By.NAME, f"f|TBIL|W12|1|{name}").send_keys(value)
+    Select(d.find_element(By.NAME, "m|TBIL|W12|1")).select_by_value("luo_shi")
+    d.find_element(By.CSS_SELECTOR, "button[name=convert][value='TBIL|W12|1']").click()
+    wait_for(d, lambda d: "Converted TBIL W12 arm 1" in d.page_source, "the conversion")
+    from hepatostat.meta.convert import mean_sd_from_median
+
+    m, s = mean_sd_from_median(median=180, q1=120, q3=260, n=30, method="luo_shi")
+    assert float(d.find_element(By.NAME, "f|TBIL|W12|1|mean").get_attribute("value")) == pytest.approx(m)
+    assert float(d.find_element(By.NAME, "f|TBIL|W12|1|sd").get_attribute("value")) == pytest.approx(s)
+    assert "converted (median, luo_shi) from median 180" in d.page_source
+    shot(d, "6_conversion_shown")
+    d.find_element(By.CSS_SELECTOR, "button[name=revert][value='TBIL|W12|1']").click()
+    wait_for(d, lambda d: "Conversion undone" in d.page_source, "the undo")
+    assert d.find_element(By.NAME, "f|TBIL|W12|1|mean").get_attribute("value") == ""
+    assert d.find_element(By.NAME, "f|TBIL|W12|1|median").get_attribute("value") == "180"
