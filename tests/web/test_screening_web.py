@@ -181,3 +181,26 @@ def test_highlight_escapes_html_and_marks_keywords():
 
     h = str(highlight("<b>Randomised</b> trial in mice & rats", ["randomi*"], ["mice"]))
     assert "&lt;b&gt;" in h and '<mark class="kw-in">Randomised</mark>' in h and '<mark class="kw-ex">mice</mark>' in h
+
+
+def test_large_project_builds_index_and_refits_in_the_background(wb_app, monkeypatch):
+    """Above SYNC_LIMIT records the request never waits for TF-IDF or a refit:
+    the queue is in import order until the background model is ready."""
+    import time
+
+    q = wb_app.state.wb.screening_queue
+    monkeypatch.setattr(type(q), "SYNC_LIMIT", 5)
+    r1 = login(wb_app, "R1")
+    first = r1.get(f"/screen/api/{TA}/next").json()
+    assert first["prioritised"] is False  # index being built, or no labels yet
+    ids = [r[0] for r in wb_app.state.wb.store.query(
+        "SELECT record_id FROM records WHERE duplicate_of IS NULL ORDER BY seq")]
+    api_decide(r1, stage=TA, record_id=ids[0], decision="include")
+    api_decide(r1, stage=TA, record_id=ids[1], decision="exclude")
+    t0 = time.time()
+    while time.time() - t0 < 60:
+        d = r1.get(f"/screen/api/{TA}/next").json()
+        if d["prioritised"]:
+            break
+        time.sleep(0.2)
+    assert d["prioritised"] and d["record"]["record_id"] not in ids[:2] and d["done"] == 2

@@ -7,7 +7,8 @@ screening literature (Cohen et al. 2006; Yu & Menzies 2019; van de Schoot et
 al. 2021).
 
 Features: TF-IDF of title + abstract (word unigrams and bigrams, English stop
-words removed, sublinear term frequency, terms in at least 2 records), fitted
+words removed, sublinear term frequency, terms in at least 2 records, at
+most :data:`MAX_FEATURES` terms), fitted
 once on all records (unsupervised, so it may use every record). Classifier: a
 linear support vector machine (squared hinge loss, L2 penalty, ``C`` =
 :data:`C`) with class weights inversely proportional to the class sizes,
@@ -41,6 +42,9 @@ from ..errors import InputError
 
 __all__ = ["Ranker", "SimulationResult", "simulate", "wss", "rrf", "C"]
 
+#: vocabulary cap (the most frequent terms); reached only by very large projects, it bounds retrain time
+MAX_FEATURES = 300_000
+
 #: inverse regularisation strength of the linear support vector machine
 C = 0.5
 
@@ -73,7 +77,8 @@ class Ranker:
             return
         min_df = 2 if self.n >= 50 else 1
         vec = TfidfVectorizer(ngram_range=(1, 2), min_df=min_df, max_df=0.9, sublinear_tf=True,
-                              stop_words="english", dtype=np.float32, token_pattern=r"(?u)\b[^\W\d_][\w-]+\b")
+                              stop_words="english", dtype=np.float32, token_pattern=r"(?u)\b[^\W\d_][\w-]+\b",
+                              max_features=MAX_FEATURES)
         try:
             self.X = vec.fit_transform(texts).tocsr()
         except ValueError:  # empty vocabulary (no text at all)

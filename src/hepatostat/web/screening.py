@@ -98,27 +98,59 @@ class Queue:
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
         self._cache: dict[tuple, tuple] = {}
+        self._fitting: set = set()
         self.last_fit_seconds = 0.0
 
+    #: projects up to this size refit in the request; larger ones refit in the background
+    SYNC_LIMIT = 5000
+
     def _index(self):
-        """(ids, ranker), rebuilt when the set of unique records changed."""
+        """(ids, pos, ranker) — ranker ``None`` while the TF-IDF index of a
+        changed set of records is being built in the background (the queue
+        is then in import order)."""
         from ..review.prioritise import Ranker
 
-        # records are only ever added (or marked duplicate): count + last seq tell whether the index is stale
+        # records are only ever added (or marked duplicate): counts + last seq tell whether the index is stale
         sig = tuple(self.store.query("SELECT count(*) FILTER (WHERE duplicate_of IS NULL), count(*), max(seq) "
                                      "FROM records")[0])
         with self.lock:
-            if sig == getattr(self, "_sig", None) and self._ranker is not None:
+            if sig == getattr(self, "_sig", None):
                 return self._ids, self._pos, self._ranker
+            building = getattr(self, "_building", None)
         rows = self.store.query("SELECT record_id, title, abstract FROM records WHERE duplicate_of IS NULL "
                                 "ORDER BY seq")
         ids = [r[0] for r in rows]
-        ranker = Ranker([r[1] for r in rows], [r[2] for r in rows])
-        with self.lock:
-            self._ranker, self._ids, self._sig = ranker, ids, sig
-            self._pos = {r: i for i, r in enumerate(ids)}
-            self._cache.clear()
+        pos = {r: i for i, r in enumerate(ids)}
+
+        def build():
+            ranker = Ranker([r[1] for r in rows], [r[2] for r in rows])
+            with self.lock:
+                self._ranker, self._ids, self._pos, self._sig = ranker, ids, pos, sig
+                self._cache.clear()
+                self._building = None
+
+        if len(ids) <= self.SYNC_LIMIT:
+            build()
             return self._ids, self._pos, self._ranker
+        if building != sig:
+            with self.lock:
+                self._building = sig
+            threading.Thread(target=build, daemon=True, name="tfidf-index").start()
+        return ids, pos, None
+
+    def _fit(self, key, sig, ranker, lab):
+        import numpy as np
+
+        t0 = time.perf_counter()
+        li = [i for i, _ in lab]
+        ly = [y for _, y in lab]
+        scores = ranker.scores(li, ly) if lab else None
+        probs = ranker.probabilities(li, ly, scores) if scores is not None else None
+        with self.lock:
+            self.last_fit_seconds = time.perf_counter() - t0
+            self._cache[key] = (sig, scores, probs)
+            self._fitting.discard(key)
+        return scores, probs
 
     def state(self, username: str, stage: str) -> dict:
         """Under the store lock: the reviewer's candidates and training labels."""
@@ -153,17 +185,23 @@ class Queue:
         cand_idx = [pos[r] for r in st["candidates"] if r in pos]
         with self.lock:
             cached = self._cache.get(key)
-        if cached and cached[0] == sig:
+            fitting = key in self._fitting
+        scores = probs = None
+        if ranker is None:
+            pass  # index being built: import order for now
+        elif cached and cached[0] == sig:
             scores, probs = cached[1], cached[2]
-        else:
-            t0 = time.perf_counter()
-            li = [i for i, _ in lab]
-            ly = [y for _, y in lab]
-            scores = ranker.scores(li, ly) if lab else None
-            probs = ranker.probabilities(li, ly, scores) if scores is not None else None
-            self.last_fit_seconds = time.perf_counter() - t0
+        elif len(ids) <= self.SYNC_LIMIT:
             with self.lock:
-                self._cache[key] = (sig, scores, probs)
+                self._fitting.add(key)
+            scores, probs = self._fit(key, sig, ranker, lab)
+        else:  # large project: refit in the background, order by the previous model meanwhile
+            if not fitting:
+                with self.lock:
+                    self._fitting.add(key)
+                threading.Thread(target=self._fit, args=(key, sig, ranker, lab), daemon=True).start()
+            if cached and cached[0][0] == len(ids):
+                scores, probs = cached[1], cached[2]
         if scores is not None:
             import numpy as np
 
