@@ -159,6 +159,9 @@ def test_characteristics_and_rob_with_quotes(ex):
     (dict(kind="arm", field="n", value="30", outcome="MELD", timepoint="W4", arm=3), "arm"),
     (dict(kind="arm", field="n", value="30", outcome="MELD", timepoint="", arm=1), "timepoint"),
     (dict(kind="characteristic", field="colour", value="x"), "field"),
+    (dict(kind="arm", field="n", value="30", outcome="MELD", timepoint="W4", arm=1, provenance="{not json"),
+     "provenance"),
+    (dict(kind="arm", field="n", value="30", outcome="MELD", timepoint="W4", arm=1, provenance="[1, 2]"), "provenance"),
 ])
 def test_bad_entries_name_column_and_value(ex, kw, column):
     with pytest.raises(InputError) as exc:

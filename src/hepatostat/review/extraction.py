@@ -143,6 +143,25 @@ def derived(provenance) -> bool:
     return isinstance(d, dict) and ("conversion" in d or "figure_id" in d)
 
 
+def _provenance_text(provenance) -> str | None:
+    """Provenance as JSON text of an object (at most 20,000 characters); ``None`` stays ``None``."""
+    if provenance is None or provenance == "":
+        return None
+    if isinstance(provenance, str):
+        try:
+            obj = json.loads(provenance)
+        except ValueError:
+            raise InputError("provenance must be a JSON object", column="provenance", value=provenance[:80]) from None
+    else:
+        obj = provenance
+    if not isinstance(obj, dict):
+        raise InputError("provenance must be a JSON object", column="provenance", value=str(provenance)[:80])
+    text = json.dumps(obj, ensure_ascii=False)
+    if len(text) > 20000:
+        raise InputError("provenance is longer than 20,000 characters", column="provenance", value=len(text))
+    return text
+
+
 def _same(a, b) -> bool:
     """Two entered values agree: equal numbers, or equal text ignoring case and spaces."""
     if a is None or b is None:
@@ -445,7 +464,7 @@ class Extraction:
                 raise InputError(f"unknown judgement; allowed: {', '.join(sorted(set(allowed.values())))}",
                                  column=key.field, value=value)
             text = allowed[plain]
-        prov = provenance if provenance is None or isinstance(provenance, str) else json.dumps(provenance)
+        prov = _provenance_text(provenance)
         eid = self._next("extraction_events")
         self.con.execute("INSERT INTO extraction_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          [eid, _now(), extractor, key.kind, key.study, key.outcome, key.timepoint, key.arm,
@@ -637,7 +656,7 @@ class Extraction:
                 if _same(o["value"], text) and o["provenance"]:
                     provenance = o["provenance"]
                     break
-        prov = provenance if provenance is None or isinstance(provenance, str) else json.dumps(provenance)
+        prov = _provenance_text(provenance)
         eid = self._next("extraction_adjudications")
         self.con.execute("INSERT INTO extraction_adjudications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          [eid, _now(), adjudicator, key.kind, key.study, key.outcome, key.timepoint, key.arm,
