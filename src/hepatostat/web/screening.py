@@ -102,7 +102,7 @@ class Queue:
         self.last_fit_seconds = 0.0
 
     #: projects up to this size refit in the request; larger ones refit in the background
-    SYNC_LIMIT = 5000
+    SYNC_LIMIT = 2000
 
     def _index(self):
         """(ids, pos, ranker) — ranker ``None`` while the TF-IDF index of a
