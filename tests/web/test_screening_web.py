@@ -204,3 +204,17 @@ def test_large_project_builds_index_and_refits_in_the_background(wb_app, monkeyp
             break
         time.sleep(0.2)
     assert d["prioritised"] and d["record"]["record_id"] not in ids[:2] and d["done"] == 2
+
+
+def test_uncertain_duplicate_pair_decided_on_the_import_page(wb_app):
+    ow = login(wb_app, "OW")
+    page = ow.get("/import").text
+    assert re.search(r'id="n-pairs">1<', page)
+    a, b = wb_app.state.wb.store.query("SELECT a, b FROM uncertain")[0]
+    r = ow.post("/import/pair", data={"csrf_token": ow.csrf, "a": a, "b": b, "action": "duplicate"}, headers=ORIGIN)
+    assert r.status_code == 303 and "Saved" in r.headers["location"]
+    assert re.search(r'id="n-pairs">0<', ow.get("/import").text)
+    assert wb_app.state.wb.store.query("SELECT duplicate_of FROM records WHERE record_id = ?", [b])[0][0] == a
+    r1 = login(wb_app, "R1")
+    assert r1.post("/import/pair", data={"csrf_token": r1.csrf, "a": a, "b": b, "action": "distinct"},
+                   headers=ORIGIN).status_code == 403

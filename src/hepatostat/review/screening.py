@@ -652,6 +652,17 @@ class Project:
                         [record_id, of, of, record_id])
             con.execute("COMMIT")
 
+    def mark_distinct(self, a: str, b: str) -> None:
+        """A person decided that the uncertain pair ``a``, ``b`` are two
+        different publications: the pair is no longer listed."""
+        with self._con() as con:
+            n = con.execute("SELECT count(*) FROM uncertain WHERE decision IS NULL AND ((a = ? AND b = ?) OR "
+                            "(a = ? AND b = ?))", [a, b, b, a]).fetchone()[0]
+            if not n:
+                raise InputError(f"no undecided possible-duplicate pair {a!r} / {b!r}", value=a)
+            con.execute("UPDATE uncertain SET decision = 'distinct' WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)",
+                        [a, b, b, a])
+
     # ------------------------------------------------------------------ state
     def _eligible(self, con, stage: str) -> list[str]:
         ids = [r[0] for r in con.execute(

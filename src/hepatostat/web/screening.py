@@ -547,8 +547,25 @@ def routes(wb):
         from pathlib import Path
 
         sources = [(Path(f).name, fm, n, d) for f, fm, n, d in sources]
+        pairs = await store.call(store.query, "SELECT u.a, u.b, u.similarity, u.reason, ra.title, rb.title, ra.year, "
+                                 "rb.year FROM uncertain u JOIN records ra ON ra.record_id = u.a JOIN records rb ON "
+                                 "rb.record_id = u.b WHERE u.decision IS NULL ORDER BY u.similarity DESC LIMIT 200")
         return wb.render(request, "import.html", status=400 if error else 200, result=result, error=error,
-                         counts=counts[0], sources=sources)
+                         counts=counts[0], sources=sources, pairs=pairs)
+
+    async def pair_post(request):
+        user = await wb.user(request, "owner")
+        form = await wb.form(request, user)
+        a, b = str(form.get("a", "")), str(form.get("b", ""))
+        try:
+            if form.get("action") == "duplicate":
+                await store.call(store.project.mark_duplicate, b, a)
+            else:
+                await store.call(store.project.mark_distinct, a, b)
+            await store.call(store.audit, user.username, "duplicate_pair", f"{a} / {b}: {form.get('action')}")
+        except InputError as exc:
+            return back("/import", f"Not saved: {exc}")
+        return back("/import", "Saved.")
 
     async def export_page(request):
         await wb.user(request, "owner")
@@ -610,6 +627,7 @@ def routes(wb):
         Route("/conflicts/{stage}", conflicts_post, methods=["POST"]),
         Route("/progress", progress_page),
         Route("/import", import_page, methods=["GET", "POST"]),
+        Route("/import/pair", pair_post, methods=["POST"]),
         Route("/export", export_page),
         Route("/export/{stage}/{kind}", export_file),
         Route("/settings", settings_page, methods=["GET", "POST"]),
