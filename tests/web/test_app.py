@@ -78,3 +78,27 @@ def test_security_headers(wb_app):
     r = TestClient(wb_app).get("/login")
     assert "script-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["x-frame-options"] == "DENY"
+
+
+def test_request_timeout_503(example_project):
+    """A request running past its time limit is answered 503, not left hanging."""
+    import asyncio
+
+    from starlette.routing import Route
+
+    class Slow:
+        __name__ = "slow_module"
+
+        @staticmethod
+        def routes(wb):
+            async def slow(request):
+                await asyncio.sleep(5)
+
+            return [Route("/slow", slow)]
+
+    app = create_app(example_project, fast_hashing=True, modules=[Slow], timeout=0.5)
+    try:
+        r = TestClient(app).get("/slow")
+        assert r.status_code == 503 and "longer than 0.5 s" in r.text
+    finally:
+        app.state.wb.store.close()

@@ -83,6 +83,7 @@ class Workbench:
         self.secure_cookies = secure_cookies
         self.nav: list[tuple[str, str, str]] = []  # (label, path, min role)
         self.body_limits: dict[str, int] = {}  # path prefix -> bytes
+        self.timeouts: dict[str, float] = {}  # path prefix -> seconds (default REQUEST_TIMEOUT_S)
         self.modules: list[str] = []
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(HERE / "templates")),
@@ -130,7 +131,10 @@ class Workbench:
         form = await request.form(max_files=20, max_fields=1000)
         data = {k: form.get(k) for k in form.keys()}
         if csrf:
-            if user is None or not user.csrf or data.get("csrf_token") != user.csrf:
+            import secrets
+
+            if user is None or not user.csrf or not secrets.compare_digest(str(data.get("csrf_token") or ""),
+                                                                          user.csrf):
                 raise BadRequest("the form has expired or did not come from this session; reload the page", 403)
         return data
 
@@ -140,7 +144,10 @@ class Workbench:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             raise BadRequest("expected Content-Type: application/json", 415)
-        if user is None or request.headers.get("x-csrf-token") != user.csrf:
+        import secrets
+
+        if user is None or not user.csrf or not secrets.compare_digest(request.headers.get("x-csrf-token", ""),
+                                                                      user.csrf):
             raise BadRequest("missing or wrong X-CSRF-Token header", 403)
         body = await request.body()
         try:
@@ -173,6 +180,7 @@ class Workbench:
             self.store.execute_script(module.SCHEMA)
         self.nav.extend(getattr(module, "NAV", ()))
         self.body_limits.update(getattr(module, "BODY_LIMITS", {}))
+        self.timeouts.update(getattr(module, "TIMEOUTS", {}))
         self.modules.append(module.__name__)
         return list(module.routes(self)) if hasattr(module, "routes") else []
 
@@ -245,14 +253,18 @@ class ServerRules:
                 msg = {**msg, "headers": hs}
             await send(msg)
 
+        timeout = self.timeout
+        for prefix, t in self.wb.timeouts.items():
+            if scope.get("path", "").startswith(prefix):
+                timeout = t
         try:
-            await asyncio.wait_for(self.app(scope, limited_receive, secure_send), timeout=self.timeout)
+            await asyncio.wait_for(self.app(scope, limited_receive, secure_send), timeout=timeout)
         except _TooLarge:
             if not started:
                 await _plain(send, 413, f"request body too large (limit {limit} bytes)")
         except asyncio.TimeoutError:
             if not started:
-                await _plain(send, 503, f"the request took longer than {self.timeout:g} s")
+                await _plain(send, 503, f"the request took longer than {timeout:g} s")
 
 
 class _TooLarge(Exception):

@@ -27,6 +27,8 @@ NAV = [("Screen", "/screen", "reviewer"), ("Conflicts", "/conflicts", "adjudicat
        ("Progress", "/progress", "reviewer"), ("Import", "/import", "owner"), ("Export", "/export", "owner"),
        ("Settings", "/settings", "owner"), ("History", "/history", "owner")]
 BODY_LIMITS = {"/import": 64 << 20}
+#: importing and de-duplicating thousands of records may take minutes
+TIMEOUTS = {"/import": 900.0}
 STAGES = ("title_abstract", "full_text")
 STAGE_LABEL = {"title_abstract": "Title/abstract", "full_text": "Full text"}
 #: default reasons for excluding a report at full text ("Reports excluded: reason" in PRISMA 2020)
