@@ -41,7 +41,7 @@ def asreview_order(exe: str, csv: Path, priors, seed: int, workdir: Path) -> tup
     out = workdir / f"{csv.stem}_{seed}.asreview"
     t0 = time.perf_counter()
     proc = subprocess.run([exe, "simulate", str(csv), "--prior-idx", *map(str, priors), "--seed", str(seed),
-                           "-o", str(out)], capture_output=True, text=True)
+                           "-o", str(out)], capture_output=True, text=True, cwd=workdir)
     secs = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
