@@ -187,9 +187,9 @@ def test_conflicting_decisions_same_reviewer(project, tmp_path):
 
 def test_bad_sheet_input(project, tmp_path):
     rid = project.records()["record_id"][0]
-    bad = pd.DataFrame({"record_id": [rid], "decision": ["maybe"]})
-    with pytest.raises(InputError, match=r"value 'maybe': unknown decision; allowed at the title_abstract stage: "
-                                         "include, exclude"):
+    bad = pd.DataFrame({"record_id": [rid], "decision": ["perhaps"]})
+    with pytest.raises(InputError, match=r"value 'perhaps': unknown decision; allowed at the title_abstract stage: "
+                                         "include, exclude, maybe"):
         project.import_sheet(_save(bad, tmp_path / "b.csv"), "YL", "title_abstract")
     unknown = pd.DataFrame({"record_id": ["nope#1"], "decision": ["include"]})
     with pytest.raises(InputError, match="unknown record id 'nope#1'"):
@@ -237,3 +237,29 @@ def test_relevance_order_and_scores(project, tmp_path):
     undecided = sheet[sheet["decision"].isna()]
     assert list(undecided["relevance"]) == sorted(undecided["relevance"], reverse=True)
     assert len(undecided) == 4 and sheet["decision"].iloc[4:].notna().all()
+
+
+def test_schema1_project_migrated_to_append_only_events(project, tmp_path):
+    """Regression (issue 18): schema-1 projects deleted a decision on --replace;
+    opening one now moves every decision into the append-only event table."""
+    import duckdb
+
+    rid = project.records()["record_id"][0]
+    con = duckdb.connect(str(project.path))
+    con.execute("DROP VIEW decisions")
+    con.execute("DROP TABLE decision_events")
+    con.execute("CREATE TABLE decisions (record_id VARCHAR, stage VARCHAR, reviewer VARCHAR, role VARCHAR, "
+                "decision VARCHAR, reason VARCHAR, note VARCHAR, source VARCHAR, decided_at VARCHAR, "
+                "PRIMARY KEY (record_id, stage, reviewer))")
+    con.execute("INSERT INTO decisions VALUES (?, 'title_abstract', 'YL', 'screener', 'exclude', 'animal study', "
+                "NULL, 'old.xlsx', '2026-01-01T00:00:00+00:00')", [rid])
+    con.execute("UPDATE project SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+    p = review.open_project(project.path)
+    assert p.meta["schema_version"] == "2"
+    h = p.history()
+    assert list(h["decision"]) == ["exclude"] and h["event_id"].iloc[0] == 1 and h["source"].iloc[0] == "old.xlsx"
+    # a change is now a new event; the old one stays
+    p.record_decisions([{"record_id": rid, "decision": "include"}], "YL", "title_abstract", replace=True)
+    assert list(review.open_project(project.path).history()["decision"]) == ["exclude", "include"]
+    assert p.final_decisions("title_abstract").set_index("record_id").loc[rid, "votes"] == 1

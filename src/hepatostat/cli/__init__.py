@@ -26,6 +26,7 @@ COMMANDS = {
     "serve": (".digitize", "serve_cmd"),
     "demo": (".demo", "demo_cmd"),
     "run": (".run", "run_cmd"),
+    "workbench": (".workbench", "workbench_cmd"),
 }
 
 

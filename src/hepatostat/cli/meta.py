@@ -486,3 +486,54 @@ def check_reported_cmd(file, fmt):
         raise InputError("the file is empty; expected a table with a header row", file=file) from None
     out = check_reported(data, source=file)
     emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
+
+
+@meta_group.command("check-extraction")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--integer", "integer", default="", metavar="OUTCOME[,OUTCOME]",
+              help="Outcomes whose patient values are whole numbers (e.g. MELD): GRIM and GRIMMER run on these.")
+@format_option
+def check_extraction_cmd(file, integer, fmt):
+    """Check extracted numbers before pooling; one flag per problem found.
+
+    FILE is the long extraction table of `meta outcomes` (study, outcome,
+    timepoint, m1, sd1, n1, m2, sd2, n2) with optional med1, q1_1, q3_1,
+    min1, max1 (and …2), p_reported and unit. Checks: grim, grimmer,
+    sd_range, order, mean_range, p_recompute, se_as_sd, unit_scale,
+    n_change, skew. Numbers are judged as printed (CSV/TSV cells are read as
+    text, so 5.10 keeps its two decimals); row = spreadsheet row (header = 1).
+
+    \b
+    Examples:
+      hepatostat meta check-extraction extraction.csv --integer MELD
+      hepatostat meta check-extraction extraction.csv --integer MELD,CTP --format json
+    """
+    from ..meta.extraction_checks import check_extraction
+
+    data = _read_as_printed(file)
+    outcomes = [o.strip() for o in integer.split(",") if o.strip()]
+    out = check_extraction(data, integer_outcomes=outcomes, source=file)
+    emit(fmt, obj=out.to_dict, frame=out.to_frame, text=out.summary)
+
+
+def _read_as_printed(file):
+    """A CSV/TSV table with every cell as text (decimals kept as printed); other formats via read_table."""
+    import pandas as pd
+
+    from ..errors import InputError
+
+    name = str(file).lower()
+    if name != "-" and not name.endswith((".csv", ".tsv", ".txt")):
+        return read_table(file)
+    sep = "\t" if name.endswith((".tsv", ".txt")) else ","
+    try:
+        data = pd.read_csv(file if file != "-" else click.get_text_stream("stdin"), dtype=str, sep=sep,
+                           skipinitialspace=True, keep_default_na=False, na_values=[""])
+    except FileNotFoundError:
+        raise InputError("file not found", file=file) from None
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty; expected a table with a header row", file=file) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot parse the file: {str(exc).splitlines()[0]}", file=file) from None
+    data.columns = [str(c).strip() for c in data.columns]
+    return data

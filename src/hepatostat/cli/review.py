@@ -45,6 +45,38 @@ def _paths(plot):
     return list(plot) if plot else None
 
 
+_user_option = click.option(
+    "--user", envvar="HEPATOSTAT_USER", default=None, metavar="NAME",
+    help="Your workbench account (also HEPATOSTAT_USER; password from HEPATOSTAT_PASSWORD or a prompt). Needed "
+         "once the project has accounts: blinding then holds on the command line too.")
+
+_ROLE_RANK = {"reviewer": 0, "adjudicator": 1, "owner": 2}
+
+
+def _gate(project, user, *, reviewer=None, role="reviewer"):
+    """Blinding on the command line. A project with workbench accounts
+    needs ``--user``: a reviewer reads and writes only their own decisions,
+    conflicts (everyone's votes) need the adjudicator role, and acting for
+    another reviewer needs the owner role. Projects without accounts are
+    single-user and not checked."""
+    accounts = project.accounts()
+    if not accounts:
+        return None
+    if not user:
+        raise InputError("this project has workbench accounts: give --user NAME (or HEPATOSTAT_USER) and the "
+                         "password (HEPATOSTAT_PASSWORD or a prompt)", file=project.path)
+    from .workbench import read_password
+
+    got = project.authenticate(user, read_password(f"Password for {user}"))
+    if _ROLE_RANK[got] < _ROLE_RANK[role]:
+        raise InputError(f"{user} is a {got}; this needs the {role} role (blinding: other reviewers' votes are "
+                         "hidden until the owner or an adjudicator looks)", file=project.path)
+    if reviewer is not None and reviewer != user and got != "owner":
+        raise InputError(f"{user} cannot read or write the decisions of {reviewer} (blinding); only the owner can",
+                         file=project.path)
+    return got
+
+
 @click.group(name="review")
 def review_group():
     """Systematic-review workflow: import search exports (RIS, PubMed, BibTeX,
@@ -182,8 +214,9 @@ def init_cmd(project, records, databases, screeners, merge_threshold, review_thr
 @click.option("--order", type=click.Choice(["input", "relevance"]), default="input", show_default=True,
               help="relevance: undecided records most likely to be included first (TF-IDF + logistic regression "
                    "on settled decisions and this reviewer's own votes).")
+@_user_option
 @format_option
-def export_cmd(project, reviewer, stage, out, order, fmt):
+def export_cmd(project, reviewer, stage, out, order, user, fmt):
     """Write a reviewer's screening sheet (blinded: only this reviewer's own
     earlier decisions are shown).
 
@@ -191,7 +224,9 @@ def export_cmd(project, reviewer, stage, out, order, fmt):
     Example:
       hepatostat review export project.duckdb --reviewer YL --stage title_abstract --out yl.xlsx
     """
-    path = _review.open_project(project).export_sheet(reviewer, stage, out, order=order)
+    p = _review.open_project(project)
+    _gate(p, user, reviewer=reviewer)
+    path = p.export_sheet(reviewer, stage, out, order=order)
     obj = {"sheet": str(path), "reviewer": reviewer, "stage": stage}
     emit(fmt, obj=obj, frame=pd.DataFrame([obj]), text=f"wrote {path}")
 
@@ -201,9 +236,11 @@ def export_cmd(project, reviewer, stage, out, order, fmt):
 @click.argument("file", type=click.Path(dir_okay=False))
 @_reviewer_option
 @_stage_option
-@click.option("--replace", is_flag=True, help="Allow changing decisions this reviewer recorded before.")
+@click.option("--replace", is_flag=True, help="Allow changing decisions this reviewer recorded before (kept as new "
+              "events; the earlier ones stay in the history). Not once every screener of the record has voted.")
+@_user_option
 @format_option
-def import_cmd(project, file, reviewer, stage, replace, fmt):
+def import_cmd(project, file, reviewer, stage, replace, user, fmt):
     """Record a reviewer's decisions from a filled-in screening sheet.
 
     Decisions: include, exclude (full text also: not_retrieved); a full-text
@@ -213,7 +250,9 @@ def import_cmd(project, file, reviewer, stage, replace, fmt):
     Example:
       hepatostat review import project.duckdb yl.xlsx --reviewer YL --stage title_abstract
     """
-    rep = _review.open_project(project).import_sheet(file, reviewer, stage, replace=replace)
+    p = _review.open_project(project)
+    _gate(p, user, reviewer=reviewer)
+    rep = p.import_sheet(file, reviewer, stage, replace=replace)
     emit(fmt, obj=rep.to_dict(), frame=rep.to_frame(), text=rep.summary())
 
 
@@ -223,8 +262,9 @@ def import_cmd(project, file, reviewer, stage, replace, fmt):
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Write a sheet for the third reviewer (.xlsx or .csv).")
 @click.option("--all", "include_resolved", is_flag=True, help="Also list conflicts already resolved.")
+@_user_option
 @format_option
-def conflicts_cmd(project, stage, out, include_resolved, fmt):
+def conflicts_cmd(project, stage, out, include_resolved, user, fmt):
     """List disagreements between screeners (votes are shown only once all
     screeners of a record have voted).
 
@@ -233,6 +273,7 @@ def conflicts_cmd(project, stage, out, include_resolved, fmt):
       hepatostat review conflicts project.duckdb --stage title_abstract --out conflicts.xlsx
     """
     p = _review.open_project(project)
+    _gate(p, user, role="adjudicator")
     c = p.conflicts(stage, include_resolved=include_resolved)
     if out:
         p.export_conflicts(stage, out)
@@ -251,8 +292,9 @@ def conflicts_cmd(project, stage, out, include_resolved, fmt):
 @_reviewer_option
 @_stage_option
 @click.option("--replace", is_flag=True, help="Allow changing this reviewer's earlier resolutions.")
+@_user_option
 @format_option
-def resolve_cmd(project, file, reviewer, stage, replace, fmt):
+def resolve_cmd(project, file, reviewer, stage, replace, user, fmt):
     """Record the third reviewer's decisions on conflicts (from the sheet
     written by `review conflicts --out`). The third reviewer must not have
     screened the record.
@@ -261,7 +303,9 @@ def resolve_cmd(project, file, reviewer, stage, replace, fmt):
     Example:
       hepatostat review resolve project.duckdb conflicts.xlsx --reviewer XW --stage title_abstract
     """
-    rep = _review.open_project(project).resolve(file, reviewer, stage, replace=replace)
+    p = _review.open_project(project)
+    _gate(p, user, reviewer=reviewer, role="adjudicator")
+    rep = p.resolve(file, reviewer, stage, replace=replace)
     emit(fmt, obj=rep.to_dict(), frame=rep.to_frame(), text=rep.summary())
 
 
@@ -297,6 +341,54 @@ def status_cmd(project, fmt):
     """
     st = _review.open_project(project).status()
     emit(fmt, obj=st.to_dict(), frame=st.to_frame(), text=st.summary())
+
+
+@review_group.command("history")
+@click.argument("project", type=click.Path(dir_okay=False, exists=True))
+@click.option("--record", default=None, metavar="ID", help="Only this record's events.")
+@_user_option
+@format_option
+def history_cmd(project, record, user, fmt):
+    """Every screening decision ever recorded (append-only events: who, when,
+    what, from where), oldest first. Needs the owner role once the project
+    has accounts.
+
+    \b
+    Example:
+      HEPATOSTAT_USER=owner hepatostat review history project.duckdb --format csv
+    """
+    p = _review.open_project(project)
+    _gate(p, user, role="owner")
+    h = p.history(record)
+    emit(fmt, obj={"events": h.to_dict(orient="records")}, frame=h,
+         text=h.to_string(index=False) if len(h) else "no decisions yet")
+
+
+@review_group.command("simulate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True,
+              help="Seed for the two starting records (one included, one excluded).")
+@format_option
+def simulate_cmd(file, seed, fmt):
+    """Simulate prioritised screening of a labelled set with the workbench's
+    model (TF-IDF + logistic regression, refitted after every decision).
+
+    FILE: CSV (columns title, abstract, label_included 0/1) or RIS (with a
+    label_included field, e.g. ``LB  - 1``). JSON: n_records, n_included,
+    wss95, wss100, rrf10 (proportions), order (0-based rows in the order
+    screened), seed, priors.
+
+    \b
+    Example:
+      hepatostat review simulate labelled.csv --format json --seed 1
+    """
+    from ..review.prioritise import read_labelled, simulate
+
+    titles, abstracts, labels = read_labelled(file)
+    res = simulate(titles, abstracts, labels, seed=seed)
+    d = res.to_dict()
+    emit(fmt, obj=d, frame=pd.DataFrame([{k: v for k, v in d.items() if k not in ("order", "notes", "priors")}]),
+         text=res.summary())
 
 
 @review_group.command("prisma")

@@ -72,7 +72,7 @@ __all__ = [
 
 STAGES = ("title_abstract", "full_text")
 DECISIONS = {
-    "title_abstract": ("include", "exclude"),
+    "title_abstract": ("include", "exclude", "maybe"),
     "full_text": ("include", "exclude", "not_retrieved"),
 }
 _ALIASES = {
@@ -82,8 +82,29 @@ _ALIASES = {
     "0": "exclude", "out": "exclude", "e": "exclude", "x": "exclude",
     "not_retrieved": "not_retrieved", "not retrieved": "not_retrieved", "notretrieved": "not_retrieved",
     "nr": "not_retrieved", "not-retrieved": "not_retrieved",
+    "maybe": "maybe", "m": "maybe", "?": "maybe", "unsure": "maybe",
 }
-SCHEMA_VERSION = "1"
+
+
+def _effective(decision, stage: str):
+    """At title/abstract, "maybe" (unsure from the abstract: look at the full
+    text) counts as include for agreement, the final decision and kappa, as in
+    Covidence's screening rule; the vote itself is kept as "maybe"."""
+    return "include" if stage == "title_abstract" and decision == "maybe" else decision
+SCHEMA_VERSION = "2"
+
+#: decisions are append-only events (schema 2): a changed decision is a new
+#: event; ``decisions`` is a view of each reviewer's latest event per record
+#: and stage. Nothing in hepatostat updates or deletes an event.
+_EVENTS_SCHEMA = """
+CREATE TABLE decision_events (
+    event_id BIGINT PRIMARY KEY, record_id VARCHAR, stage VARCHAR, reviewer VARCHAR, role VARCHAR,
+    decision VARCHAR, reason VARCHAR, note VARCHAR, source VARCHAR, decided_at VARCHAR);
+CREATE VIEW decisions AS
+    SELECT record_id, stage, reviewer, role, decision, reason, note, source, decided_at FROM (
+        SELECT *, row_number() OVER (PARTITION BY record_id, stage, reviewer ORDER BY event_id DESC) AS _rn
+        FROM decision_events) WHERE _rn = 1;
+"""
 
 _SHEET_META = ("record_id", "title", "authors", "year", "journal", "doi", "pmid", "abstract")
 _SHEET_INPUT = ("decision", "reason", "note")
@@ -345,6 +366,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _append_events(con, rows) -> None:
+    """Append decision events (record_id, stage, reviewer, role, decision,
+    reason, note, source, decided_at); the caller holds the transaction."""
+    if not rows:
+        return
+    start = con.execute("SELECT coalesce(max(event_id), 0) FROM decision_events").fetchone()[0]
+    con.executemany("INSERT INTO decision_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(start + i + 1, *r) for i, r in enumerate(rows)])
+
+
 def _check_stage(stage: str) -> str:
     s = str(stage).strip().lower().replace("-", "_").replace("/", "_")
     s = {"ta": "title_abstract", "title": "title_abstract", "ft": "full_text", "fulltext": "full_text"}.get(s, s)
@@ -376,10 +407,35 @@ CREATE TABLE records (
     database VARCHAR, source_file VARCHAR, record_no INTEGER, type VARCHAR,
     duplicate_of VARCHAR, dedup_reason VARCHAR);
 CREATE TABLE uncertain (a VARCHAR, b VARCHAR, similarity DOUBLE, reason VARCHAR, decision VARCHAR);
-CREATE TABLE decisions (
-    record_id VARCHAR, stage VARCHAR, reviewer VARCHAR, role VARCHAR, decision VARCHAR, reason VARCHAR,
-    note VARCHAR, source VARCHAR, decided_at VARCHAR, PRIMARY KEY (record_id, stage, reviewer));
-"""
+""" + _EVENTS_SCHEMA
+
+
+def _settle(votes, stage: str, need: int):
+    """One record's state from its current votes ``(reviewer, role, decision,
+    reason)``: ``(status, final, reason, conflict_kind, n_screeners)``."""
+    scr = [(v[0], v[1], _effective(v[2], stage), v[3]) for v in votes if v[1] == "screener"]
+    arb = [(v[0], v[1], _effective(v[2], stage), v[3]) for v in votes if v[1] == "arbiter"]
+    status, final, reason, kind = "pending", None, None, None
+    if len(scr) >= need:
+        decs = {v[2] for v in scr}
+        if len(decs) > 1:
+            kind = "decision"
+        elif stage == "full_text" and decs == {"exclude"} and len({_norm_reason(v[3]) for v in scr}) > 1:
+            kind = "reason"
+        if kind is None:
+            status, final = "agreed", scr[0][2]
+            reasons = [v[3] for v in scr if isinstance(v[3], str) and v[3].strip()]
+            reason = reasons[0] if reasons else None
+        else:
+            status = "conflict"
+    if arb and status == "conflict":
+        a = arb[0]
+        status, final = "resolved", a[2]
+        reason = a[3] if isinstance(a[3], str) and a[3].strip() else None
+        if reason is None and final == "exclude":
+            rs = [v[3] for v in scr if v[2] == "exclude" and isinstance(v[3], str) and v[3]]
+            reason = rs[0] if rs else None
+    return status, final, reason, kind, len(scr)
 
 
 def create_project(path, sources, *, database=None, merge_threshold: float = 95.0, review_threshold: float = 85.0,
@@ -441,27 +497,71 @@ def create_project(path, sources, *, database=None, merge_threshold: float = 95.
     return Project(p)
 
 
-def open_project(path) -> "Project":
-    """Open an existing screening project."""
-    return Project(path)
+def create_empty_project(path, *, screeners_per_record: int = 2) -> "Project":
+    """Create a project with no records yet (records are added later, e.g.
+    from the workbench's import page, :meth:`Project.add_records`)."""
+    import duckdb
+
+    p = Path(path)
+    if p.exists():
+        raise InputError("a project file already exists here", file=p)
+    if int(screeners_per_record) < 2:
+        raise InputError(f"screeners_per_record must be at least 2 (got {screeners_per_record})")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(p))
+    try:
+        con.execute("BEGIN")
+        for stmt in _SCHEMA.strip().split(";"):
+            if stmt.strip():
+                con.execute(stmt)
+        meta = {"schema_version": SCHEMA_VERSION, "created": _now(),
+                "screeners_per_record": str(int(screeners_per_record)),
+                "merge_threshold": "95.0", "review_threshold": "85.0"}
+        con.executemany("INSERT INTO project VALUES (?, ?)", list(meta.items()))
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    return Project(p)
+
+
+def open_project(path, *, connection=None) -> "Project":
+    """Open an existing screening project (see :class:`Project`)."""
+    return Project(path, connection=connection)
+
+
+_LOCK_WAIT_S = 10.0
 
 
 class Project:
     """A screening project stored in one DuckDB file.
 
-    Every method opens the file, does its work in one transaction and closes
-    it again, so several commands can follow one another safely.
+    Without ``connection`` every method opens the file, does its work in one
+    transaction and closes it again, so several commands can follow one
+    another; a command that finds the file locked by another process retries
+    for up to 10 s. With ``connection`` (an open read-write
+    ``duckdb.DuckDBPyConnection``) every method uses it and never closes it:
+    this is how the workbench server, the one process that owns the file,
+    serialises all reviewers' writes (the caller must not use the connection
+    from two threads at once).
+
+    Decisions are append-only events (table ``decision_events``); a project
+    written by an older hepatostat (schema 1) is migrated on opening, keeping
+    every decision.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, *, connection=None):
         self.path = Path(path)
-        if not self.path.exists():
+        self._shared = connection
+        if connection is None and not self.path.exists():
             raise InputError("no screening project here (create one with `hepatostat review init`)", file=self.path)
         with self._con(read_only=True) as con:
             try:
                 meta = dict(con.execute("SELECT key, value FROM project").fetchall())
             except Exception:
                 raise InputError("not a hepatostat screening project (no 'project' table)", file=self.path) from None
+        if meta.get("schema_version", "1") == "1":
+            self._migrate_v1()
+            meta["schema_version"] = SCHEMA_VERSION
         self.meta = meta
         self.screeners_per_record = int(meta.get("screeners_per_record", 2))
 
@@ -470,12 +570,47 @@ class Project:
 
     # ------------------------------------------------------------------ plumbing
     def _con(self, read_only: bool = False):
+        import contextlib
+        import time
+
         import duckdb
 
-        try:
-            return duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            raise InputError(f"cannot open the project file: {exc}", file=self.path) from None
+        if self._shared is not None:
+            return contextlib.nullcontext(self._shared)
+        import os
+
+        wait = float(os.environ.get("HEPATOSTAT_LOCK_WAIT", _LOCK_WAIT_S))
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.Error as exc:
+                locked = "lock" in str(exc).lower()
+                if locked and time.monotonic() < deadline:
+                    time.sleep(0.05 + 0.1 * (hash(time.monotonic()) % 5) / 5)
+                    continue
+                if locked:
+                    raise InputError("the project file is in use by another process (a running `hepatostat "
+                                     "workbench` owns it: screen in the browser, or stop the workbench) and stayed "
+                                     f"locked for {wait:g} s", file=self.path) from None
+                raise InputError(f"cannot open the project file: {exc}", file=self.path) from None
+
+    def _migrate_v1(self) -> None:
+        """Schema 1 kept one row per (record, stage, reviewer) and deleted it on
+        a change; schema 2 keeps every decision as an event."""
+        with self._con() as con:
+            con.execute("BEGIN")
+            for stmt in _EVENTS_SCHEMA.replace("CREATE VIEW decisions", "CREATE VIEW decisions_v2").split(";"):
+                if stmt.strip():
+                    con.execute(stmt)
+            con.execute("INSERT INTO decision_events SELECT row_number() OVER (ORDER BY decided_at, record_id, "
+                        "reviewer), record_id, stage, reviewer, role, decision, reason, note, source, decided_at "
+                        "FROM decisions")
+            con.execute("DROP VIEW decisions_v2")
+            con.execute("DROP TABLE decisions")
+            con.execute([x for x in _EVENTS_SCHEMA.split(";") if "CREATE VIEW" in x][0])
+            con.execute("UPDATE project SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
+            con.execute("COMMIT")
 
     def records(self, *, unique_only: bool = True) -> pd.DataFrame:
         """The project's records (by default those left after de-duplication)."""
@@ -517,6 +652,17 @@ class Project:
                         [record_id, of, of, record_id])
             con.execute("COMMIT")
 
+    def mark_distinct(self, a: str, b: str) -> None:
+        """A person decided that the uncertain pair ``a``, ``b`` are two
+        different publications: the pair is no longer listed."""
+        with self._con() as con:
+            n = con.execute("SELECT count(*) FROM uncertain WHERE decision IS NULL AND ((a = ? AND b = ?) OR "
+                            "(a = ? AND b = ?))", [a, b, b, a]).fetchone()[0]
+            if not n:
+                raise InputError(f"no undecided possible-duplicate pair {a!r} / {b!r}", value=a)
+            con.execute("UPDATE uncertain SET decision = 'distinct' WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)",
+                        [a, b, b, a])
+
     # ------------------------------------------------------------------ state
     def _eligible(self, con, stage: str) -> list[str]:
         ids = [r[0] for r in con.execute(
@@ -535,38 +681,206 @@ class Project:
         """Per eligible record: status (pending/agreed/conflict/resolved),
         final decision and reason, conflict kind."""
         eligible = self._eligible(con, stage)
-        votes = self._votes(con, stage)
-        by = {rid: g for rid, g in votes.groupby("record_id", sort=False)} if len(votes) else {}
+        rows_by: dict[str, list] = {}
+        for r in con.execute("SELECT record_id, reviewer, role, decision, reason FROM decisions WHERE stage = ? "
+                             "ORDER BY reviewer", [stage]).fetchall():
+            rows_by.setdefault(r[0], []).append(r[1:])
         rows = []
-        need = self.screeners_per_record
         for rid in eligible:
-            g = by.get(rid)
-            scr = g[g["role"] == "screener"] if g is not None else None
-            arb = g[g["role"] == "arbiter"] if g is not None else None
-            nscr = 0 if scr is None else len(scr)
-            status, final, reason, kind = "pending", None, None, None
-            if nscr >= need:
-                decs = set(scr["decision"])
-                if len(decs) > 1:
-                    kind = "decision"
-                elif stage == "full_text" and decs == {"exclude"} and len({_norm_reason(x) for x in scr["reason"]}) > 1:
-                    kind = "reason"
-                if kind is None:
-                    status, final = "agreed", scr["decision"].iloc[0]
-                    reasons = [x for x in scr["reason"] if isinstance(x, str) and x.strip()]
-                    reason = reasons[0] if reasons else None
-                else:
-                    status = "conflict"
-            if arb is not None and len(arb) and status == "conflict":
-                a = arb.iloc[0]
-                status, final = "resolved", a["decision"]
-                reason = a["reason"] if isinstance(a["reason"], str) and a["reason"].strip() else None
-                if reason is None and final == "exclude":
-                    rs = [x for d, x in zip(scr["decision"], scr["reason"]) if d == "exclude" and isinstance(x, str) and x]
-                    reason = rs[0] if rs else None
+            status, final, reason, kind, nscr = _settle(rows_by.get(rid, ()), stage, self.screeners_per_record)
             rows.append({"record_id": rid, "status": status, "final": final, "reason": reason, "conflict": kind,
                          "votes": nscr})
         return pd.DataFrame(rows, columns=["record_id", "status", "final", "reason", "conflict", "votes"])
+
+    def record_state(self, con, record_id: str, stage: str):
+        """``(status, final, reason, conflict, n_screeners, votes)`` of one
+        record at ``stage``; ``votes`` are the current ``(reviewer, role,
+        decision, reason)`` rows. For code that holds a connection."""
+        votes = con.execute("SELECT reviewer, role, decision, reason FROM decisions WHERE record_id = ? AND "
+                            "stage = ? ORDER BY reviewer", [record_id, stage]).fetchall()
+        return (*_settle(votes, stage, self.screeners_per_record), votes)
+
+    def decide(self, record_id: str, reviewer: str, stage: str, decision: str, *, reason: str | None = None,
+               note: str | None = None, role: str = "screener", source: str = "workbench") -> dict[str, Any]:
+        """Record one decision (one event) — the workbench's path.
+
+        The same rules as :meth:`import_sheet` / :meth:`resolve`: a known,
+        non-duplicate record eligible at ``stage``; a full-text exclusion needs
+        a reason; the third reviewer (``role="arbiter"``) must not have
+        screened the record and the record must have a conflict; a
+        screener's vote can change only while the record still awaits votes.
+        Returns ``{"event_id", "changed", "status"}``; an unchanged repeat
+        records nothing (``event_id`` None).
+        """
+        reviewer, stage = _check_reviewer(reviewer), _check_stage(stage)
+        if role not in ("screener", "arbiter"):
+            raise InputError(f"unknown role {role!r}; allowed: screener, arbiter")
+        rid = str(record_id or "").strip()
+        dec = _ALIASES.get(str(decision or "").strip().lower())
+        if dec is None or dec not in DECISIONS[stage]:
+            raise InputError(f"unknown decision; allowed at the {stage} stage: {', '.join(DECISIONS[stage])}",
+                             column="decision", value=decision)
+        reason = (str(reason).strip() or None) if reason is not None else None
+        note = (str(note).strip() or None) if note is not None else None
+        if reason and len(reason) > 500 or note and len(note) > 5000:
+            raise InputError("reason (500) or note (5000 characters) too long", column="reason")
+        if stage == "full_text" and dec == "exclude" and not reason:
+            raise InputError("a full-text exclusion needs a reason (PRISMA 2020 reports excluded reports with "
+                             "reasons)", column="reason")
+        with self._con() as con:
+            row = con.execute("SELECT duplicate_of FROM records WHERE record_id = ?", [rid]).fetchall()
+            if not row:
+                raise InputError("unknown record id (not in this project)", column="record_id", value=rid)
+            if row[0][0] is not None:
+                raise InputError(f"record {rid!r} was removed as a duplicate of {row[0][0]!r}", column="record_id",
+                                 value=rid)
+            if stage == "full_text" and self.record_state(con, rid, "title_abstract")[1] != "include":
+                raise InputError(f"record {rid!r} is not at the full_text stage (only records included at "
+                                 "title/abstract screening go on to full text)", column="record_id", value=rid)
+            status, _, _, _, _, votes = self.record_state(con, rid, stage)
+            mine = [v for v in votes if v[0] == reviewer]
+            screeners = {v[0] for v in votes if v[1] == "screener"}
+            arbiters = {v[0] for v in votes if v[1] == "arbiter"}
+            if role == "screener" and reviewer in arbiters:
+                raise InputError(f"{reviewer} settled the conflict on record {rid!r} as the third reviewer and "
+                                 "cannot also screen it", column="record_id", value=rid)
+            if role == "arbiter":
+                if reviewer in screeners:
+                    raise InputError(f"{reviewer} screened record {rid!r} and cannot settle its conflict; the third "
+                                     "reviewer must be someone else", column="record_id", value=rid)
+                if arbiters - {reviewer}:
+                    raise InputError(f"the conflict on record {rid!r} was already settled by "
+                                     f"{sorted(arbiters - {reviewer})[0]}", column="record_id", value=rid)
+                if status not in ("conflict", "resolved"):
+                    raise InputError(f"record {rid!r} has no conflict at the {stage} stage (status: {status})",
+                                     column="record_id", value=rid)
+            if mine:
+                old = mine[0]
+                if old[2] == dec and _norm_reason(old[3]) == _norm_reason(reason):
+                    cur_note = con.execute("SELECT note FROM decisions WHERE record_id = ? AND stage = ? AND "
+                                           "reviewer = ?", [rid, stage, reviewer]).fetchone()[0]
+                    if (cur_note or None) == note:
+                        return {"event_id": None, "changed": False, "status": status}
+                if role == "screener" and status != "pending":
+                    raise InputError(f"record {rid!r} has the votes of all its screeners; a screener's vote cannot "
+                                     "change after that (a disagreement goes to the third reviewer)",
+                                     column="decision", value=dec)
+            con.execute("BEGIN")
+            try:
+                _append_events(con, [(rid, stage, reviewer, role, dec, reason, note, source, _now())])
+                eid = con.execute("SELECT max(event_id) FROM decision_events").fetchone()[0]
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            new_status = self.record_state(con, rid, stage)[0]
+        return {"event_id": int(eid), "changed": bool(mine), "status": new_status}
+
+    def history(self, record_id: str | None = None, *, reviewer: str | None = None) -> pd.DataFrame:
+        """Every decision event (append-only), oldest first: who decided what,
+        when, from where. Optionally for one record and/or one reviewer."""
+        where, params = [], []
+        if record_id is not None:
+            where.append("record_id = ?")
+            params.append(record_id)
+        if reviewer is not None:
+            where.append("reviewer = ?")
+            params.append(reviewer)
+        sql = "SELECT * FROM decision_events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY event_id"
+        with self._con(read_only=True) as con:
+            return con.execute(sql, params).df()
+
+    def add_records(self, sources, *, database=None) -> dict[str, Any]:
+        """Add search exports (paths or a :class:`RecordSet`) to the project,
+        de-duplicated against the records already there and among themselves
+        (:func:`~hepatostat.review.deduplicate` with the project's
+        thresholds). Records already in the project never change: a new
+        record matching one is stored as its duplicate. Returns counts
+        ``{records_in, added, duplicates, uncertain, files}``."""
+        from dataclasses import replace
+
+        from .records import Record
+
+        rs = sources if isinstance(sources, RecordSet) else read_records(sources, database=database)
+        if len(rs) == 0:
+            raise InputError("the search exports hold no records")
+        with self._con() as con:
+            old = con.execute("SELECT record_id, title, authors, year, journal, volume, issue, pages, doi, pmid, "
+                              "abstract, keywords, database, source_file, record_no, type, duplicate_of, seq "
+                              "FROM records ORDER BY seq").fetchall()
+        root = {r[0]: (r[16] or r[0]) for r in old}
+        existing = [Record(record_id=r[0], title=r[1] or "", authors=tuple(a for a in (r[2] or "").split("; ") if a),
+                           year=r[3], journal=r[4], volume=r[5], issue=r[6], pages=r[7], doi=r[8], pmid=r[9],
+                           abstract=r[10], keywords=tuple(k for k in (r[11] or "").split("; ") if k), database=r[12],
+                           source_file=r[13], record_no=r[14], type=r[15]) for r in old]
+        taken = set(root)
+        new = []
+        for r in rs.records:
+            rid, k = r.record_id, 1
+            while rid in taken:
+                k += 1
+                rid = f"{r.record_id}~{k}"
+            taken.add(rid)
+            new.append(replace(r, record_id=rid) if rid != r.record_id else r)
+        new_ids = {r.record_id for r in new}
+        dd = deduplicate(existing + new, merge_threshold=float(self.meta.get("merge_threshold", 95.0)),
+                         review_threshold=float(self.meta.get("review_threshold", 85.0)))
+        dup_of, reason_of = {}, {}
+        for c in dd.clusters:
+            olds = [m for m in c.members if m not in new_ids]
+            kept = root[olds[0]] if olds else c.kept
+            for m in c.members:
+                if m in new_ids and m != kept:
+                    dup_of[m], reason_of[m] = kept, c.reason
+        start = max((r[17] for r in old), default=0)
+        rows = [(r.record_id, start + i + 1, r.title, "; ".join(r.authors), r.year, r.journal, r.volume, r.issue,
+                 r.pages, r.doi, r.pmid, r.abstract, "; ".join(r.keywords), r.database, r.source_file, r.record_no,
+                 r.type, dup_of.get(r.record_id), reason_of.get(r.record_id)) for i, r in enumerate(new)]
+        unc = [(u.a, u.b, float(u.similarity), u.reason) for u in dd.uncertain if u.a in new_ids or u.b in new_ids]
+        with self._con() as con:
+            con.execute("BEGIN")
+            try:
+                con.executemany("INSERT INTO sources VALUES (?, ?, ?, ?, ?)",
+                                [(f.file, f.format, f.encoding, f.records, f.database) for f in rs.files])
+                con.executemany("INSERT INTO records VALUES (" + ", ".join(["?"] * 19) + ")", rows)
+                if unc:
+                    con.executemany("INSERT INTO uncertain VALUES (?, ?, ?, ?, NULL)", unc)
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+        return {"records_in": len(new), "added": len(new) - len(dup_of), "duplicates": len(dup_of),
+                "uncertain": len(unc), "files": [f.to_dict() for f in rs.files]}
+
+    # ------------------------------------------------------------------ accounts (workbench)
+    def accounts(self) -> dict[str, str]:
+        """``{user name: role}`` of the workbench's active accounts (empty
+        when the project has none: then the command line is not blinded)."""
+        with self._con(read_only=True) as con:
+            try:
+                return dict(con.execute("SELECT username, role FROM web_users WHERE active").fetchall())
+            except Exception:  # no web_users table: never served by the workbench
+                return {}
+
+    def authenticate(self, username: str, password: str) -> str:
+        """The role of ``username`` if ``password`` is right (Argon2 hash
+        written by the workbench), else :class:`InputError`."""
+        from argon2 import PasswordHasher
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        with self._con(read_only=True) as con:
+            try:
+                rows = con.execute("SELECT password_hash, role FROM web_users WHERE username = ? AND active",
+                                   [str(username)]).fetchall()
+            except Exception:
+                rows = []
+        try:
+            if rows and PasswordHasher().verify(rows[0][0], str(password)):
+                return rows[0][1]
+        except (VerificationError, InvalidHashError):
+            pass
+        raise InputError(f"wrong user name or password for {username!r} (accounts are managed in the workbench)",
+                         file=self.path)
 
     def final_decisions(self, stage: str) -> pd.DataFrame:
         """Per record eligible at ``stage``: ``status`` (``pending``,
@@ -732,6 +1046,11 @@ class Project:
                     if old.decision == dec and _norm_reason(old.reason) == _norm_reason(reason):
                         same += 1
                         continue
+                    if role == "screener" and status.get(rid) != "pending":
+                        raise InputError(f"record {rid!r} has the votes of all its screeners ({status.get(rid)}); "
+                                         "a screener's vote cannot change after that (blinding: the votes are now "
+                                         "compared); a disagreement goes to the third reviewer", file=source,
+                                         row=row, column="decision", value=dec)
                     if not replace:
                         raise InputError(f"conflicting decisions on record {rid!r} by the same reviewer: "
                                          f"{reviewer} already recorded {old.decision!r}"
@@ -744,13 +1063,14 @@ class Project:
                     new.append((rid, dec, reason, note))
             now = _now()
             con.execute("BEGIN")
-            for rid, dec, reason, note in repl:
-                con.execute("DELETE FROM decisions WHERE record_id = ? AND stage = ? AND reviewer = ?",
-                            [rid, stage, reviewer])
-            rows = [(rid, stage, reviewer, role, dec, reason, note, source, now) for rid, dec, reason, note in new + repl]
-            if rows:
-                con.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            con.execute("COMMIT")
+            try:
+                # a changed decision is a new event; the earlier one stays in the history
+                _append_events(con, [(rid, stage, reviewer, role, dec, reason, note, source, now)
+                                     for rid, dec, reason, note in new + repl])
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
         return ImportReport(file=source, reviewer=reviewer, stage=stage, role=role, recorded=len(new),
                             replaced=len(repl), unchanged=same, blank=blank)
 
@@ -807,10 +1127,11 @@ class Project:
         stage = _check_stage(stage)
         with self._con(read_only=True) as con:
             votes = self._votes(con, stage)
-        scr = votes[votes["role"] == "screener"]
+        scr = votes[votes["role"] == "screener"].copy()
+        scr["decision"] = [_effective(d, stage) for d in scr["decision"]]
         out = []
         names = sorted(set(scr["reviewer"]))
-        cats = DECISIONS[stage]
+        cats = tuple(c for c in DECISIONS[stage] if c != "maybe")
         for a, b in combinations(names, 2):
             va = scr[scr["reviewer"] == a].set_index("record_id")["decision"]
             vb = scr[scr["reviewer"] == b].set_index("record_id")["decision"]

@@ -1,0 +1,127 @@
+"""Prioritised screening: hepatostat's model against ASReview LAB's default
+model, side by side in one run, on public labelled screening sets.
+
+For each data set and seed, both tools start from the same two records (one
+included, one excluded, drawn as ``hepatostat review simulate --seed`` draws
+them), retrain after every label and screen the top-ranked record next.
+Both screening orders are scored by the same functions
+(:func:`hepatostat.review.prioritise.wss`, :func:`~.rrf`) on the full order
+(the two starting records included).
+
+ASReview LAB must be installed in its own environment (never in hepatostat's):
+
+    python -m venv /tmp/asr-venv && /tmp/asr-venv/bin/pip install asreview
+    python benchmarks/screening/asreview_bench.py --data /path/to/synergy_csvs \
+        --asreview /tmp/asr-venv/bin/asreview --seeds 1 --out benchmarks/screening/results.json
+
+Data: CSV files with doi, title, abstract, label_included, as the SYNERGY
+data set's tooling writes them (De Bruin et al. 2023, SYNERGY - Open machine
+learning dataset on study selection in systematic reviews, DataverseNL,
+doi:10.34894/HE6NAQ). ASReview's default model in version 2-3 is "ELAS u4"
+(TF-IDF + linear SVM + balanced sample weights, maximum querier).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import subprocess
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from hepatostat.review.prioritise import Ranker, read_labelled, rrf, simulate, wss
+
+
+def asreview_order(exe: str, csv: Path, priors, seed: int, workdir: Path) -> tuple[list[int], float, str]:
+    out = workdir / f"{csv.stem}_{seed}.asreview"
+    t0 = time.perf_counter()
+    proc = subprocess.run([exe, "simulate", str(csv), "--prior-idx", *map(str, priors), "--seed", str(seed),
+                           "-o", str(out)], capture_output=True, text=True, cwd=workdir)
+    secs = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    with zipfile.ZipFile(out) as z:
+        z.extract("results.db", workdir / out.stem)
+    con = sqlite3.connect(workdir / out.stem / "results.db")
+    row_of = dict(con.execute("SELECT record_id, dataset_row FROM record").fetchall())
+    seq = [row_of[r] for (r,) in con.execute("SELECT record_id FROM results ORDER BY time, rowid").fetchall()]
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
+    return seq, secs, version
+
+
+def complete(order, n):
+    seen = set(order)
+    return list(order) + [i for i in range(n) if i not in seen]
+
+
+def metrics(order, y):
+    ol = np.asarray(y)[np.asarray(order)]
+    return {"wss95": wss(ol, 0.95), "wss100": wss(ol, 1.0), "rrf10": rrf(ol, 10)}
+
+
+def report(results) -> str:
+    """A Markdown table of the results (one row per data set and seed) and the means."""
+    lines = ["| data set | records | included | seed | WSS@95 hepatostat | WSS@95 ASReview | difference | "
+             "WSS@100 h / A | RRF@10 h / A | seconds h / A |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        h, a = r["hepatostat"], r["asreview"]
+        lines.append(f"| {r['dataset']} | {r['n_records']} | {r['n_included']} | {r['seed']} | {h['wss95']:.3f} | "
+                     f"{a['wss95']:.3f} | {h['wss95'] - a['wss95']:+.3f} | {h['wss100']:.3f} / {a['wss100']:.3f} | "
+                     f"{h['rrf10']:.3f} / {a['rrf10']:.3f} | {h['seconds']:.0f} / {a['seconds']:.0f} |")
+    if results:
+        mh = np.mean([r["hepatostat"]["wss95"] for r in results])
+        ma = np.mean([r["asreview"]["wss95"] for r in results])
+        worst = min(r["hepatostat"]["wss95"] - r["asreview"]["wss95"] for r in results)
+        lines.append(f"\nMean WSS@95: hepatostat {mh:.3f}, ASReview {ma:.3f} (difference {mh - ma:+.3f}); "
+                     f"largest shortfall on one data set {worst:+.3f}; {len(results)} runs.")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--report", action="store_true", help="print the Markdown table of --out and stop")
+    ap.add_argument("--data", required=True, type=Path)
+    ap.add_argument("--datasets", default=None, help="comma-separated stems (default: every CSV, smallest first)")
+    ap.add_argument("--asreview", default="/tmp/asr-venv/bin/asreview")
+    ap.add_argument("--seeds", default="1")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/screening/results.json"))
+    a = ap.parse_args()
+    if a.report:
+        print(report(json.loads(a.out.read_text())))
+        return
+    files = sorted(a.data.glob("*.csv"), key=lambda p: p.stat().st_size)
+    if a.datasets:
+        want = a.datasets.split(",")
+        files = [f for f in files if f.stem in want]
+    results = json.loads(a.out.read_text()) if a.out.exists() else []
+    done = {(r["dataset"], r["seed"]) for r in results}
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in files:
+            t, ab, y = read_labelled(f)
+            ranker = None
+            for seed in map(int, a.seeds.split(",")):
+                if (f.stem, seed) in done:
+                    continue
+                t0 = time.perf_counter()
+                ranker = ranker or Ranker(t, ab)
+                ours = simulate(t, ab, y, seed=seed, ranker=ranker)
+                ours_s = time.perf_counter() - t0
+                asr, asr_s, version = asreview_order(a.asreview, f, ours.priors, seed, Path(tmp))
+                asr = complete(asr, len(y))
+                assert asr[:2] == list(ours.priors), (asr[:2], ours.priors)
+                row = {"dataset": f.stem, "seed": seed, "n_records": len(y), "n_included": int(sum(y)),
+                       "priors": list(ours.priors), "hepatostat": {**metrics(ours.order, y), "seconds": ours_s},
+                       "asreview": {**metrics(asr, y), "seconds": asr_s, "version": version, "model": "elas_u4"}}
+                results.append(row)
+                a.out.write_text(json.dumps(results, indent=1))
+                print(f"{f.stem} seed {seed}: WSS@95 hepatostat {row['hepatostat']['wss95']:.3f} "
+                      f"asreview {row['asreview']['wss95']:.3f} ({ours_s:.0f} s / {asr_s:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
