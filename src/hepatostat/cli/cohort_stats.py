@@ -241,15 +241,12 @@ def changes_cmd(file, outcomes, id_col, week, group, groups, pairs, intervals, n
                         adjust=None if adjust is None or adjust.lower() == "none" else adjust, source=file)
     if plot_path:
         from pathlib import Path
-
-        import matplotlib.pyplot as plt
-
         stem = Path(plot_path)
         for o in res.outcomes:
             for kind in ("interval", "cumulative"):
                 if any(c[2] == (kind == "cumulative") for c in res.columns):
                     fig = res.plot(o, stem.with_name(f"{stem.name}_{o}_{kind}"), kind=kind)
-                    plt.close(fig)
+                    del fig  # Figure objects are not registered with pyplot
     frame = res.to_frame()
     _write_extras(res, frame, title, docx_path, xlsx_path)
     _emit(fmt, res, frame, notes)
@@ -283,9 +280,7 @@ def overtime_cmd(file, outcomes, id_col, week, group, groups, weeks, baseline, a
                           group=None if group.lower() == "none" else group, groups=_split(groups), weeks=weeks,
                           baseline=baseline, adjust=adjust, exact=exact, quartiles=_quartiles(quartiles), source=file)
     if plot_path:
-        import matplotlib.pyplot as plt
-
-        plt.close(res.plot(plot_path, kind=kind))
+        res.plot(plot_path, kind=kind)  # a Figure object: nothing to close
     frame = res.to_frame()
     _write_extras(res, frame, title, docx_path, xlsx_path)
     _emit(fmt, res, frame, notes)

@@ -83,8 +83,6 @@ class CohortBuild:
         """Write ``attrition.csv``, ``flow.png``/``flow.svg``, ``visits_long.csv``,
         ``visits_wide.csv``, ``persons.csv`` (status of every screened person)
         and ``exclusions.csv`` into ``out_dir``; return the paths."""
-        import matplotlib.pyplot as plt
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written = []
@@ -96,7 +94,7 @@ class CohortBuild:
 
         csv(self.attrition.to_frame(), "attrition.csv")
         fig = self.plot(out / "flow")
-        plt.close(fig)
+        del fig  # Figure objects are not registered with pyplot
         written += [str(out / "flow.png"), str(out / "flow.svg")]
         csv(self.visits.to_frame("long"), "visits_long.csv")
         csv(self.visits.to_frame("wide"), "visits_wide.csv")

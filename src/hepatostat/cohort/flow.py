@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import textwrap
 
-from ..meta.plots import _mpl, save_figure
+from ..meta.plots import save_figure
 
 __all__ = ["flow_diagram"]
 
@@ -71,7 +71,8 @@ def flow_diagram(attrition, path=None, *, title=None):
     -------
     matplotlib.figure.Figure
     """
-    plt = _mpl()
+    from matplotlib.figure import Figure
+
     from matplotlib.patches import Rectangle
 
     steps = attrition.steps
@@ -140,7 +141,7 @@ def flow_diagram(attrition, path=None, *, title=None):
         y = top + gh
     height = y + 0.25
 
-    fig = plt.figure(figsize=(width, height))
+    fig = Figure(figsize=(width, height))
     ax = fig.add_axes([0, 0, 1, 1])
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)

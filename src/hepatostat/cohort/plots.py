@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..meta.plots import _mpl, save_figure
+from ..meta.plots import save_figure
 from .describe import quantile
 from .timeunits import week_label
 
@@ -81,14 +81,17 @@ def plot_over_time(result, path=None, *, outcomes=None, groups=None, kind="box",
     -------
     matplotlib.figure.Figure
     """
-    plt = _mpl()
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
     outcomes = list(outcomes or result.outcomes)
     groups = [str(g) for g in (groups or result.groups)]
     weeks = list(result.weeks)
     ncols = ncols or min(len(outcomes), 3)
     nrows = int(np.ceil(len(outcomes) / ncols))
     width = max(3.2, 0.45 * len(weeks) * max(len(groups), 1) + 1.2)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 3.3 * nrows), squeeze=False)
+    fig = Figure(figsize=(width * ncols, 3.3 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     ng = len(groups)
     span = 0.8
     bw = span / ng
@@ -128,7 +131,7 @@ def plot_over_time(result, path=None, *, outcomes=None, groups=None, kind="box",
                 bottom = min(bottom, np.nanmin(q1))
             fr = s.friedman.pval
             ftxt = "Friedman p < 0.001" if fr < 0.001 else (f"Friedman p = {fr:.3f}" if np.isfinite(fr) else "Friedman NA")
-            handles.append(plt.Rectangle((0, 0), 1, 1, facecolor=color, alpha=0.5, edgecolor=color,
+            handles.append(Rectangle((0, 0), 1, 1, facecolor=color, alpha=0.5, edgecolor=color,
                                          label=f"{g} ({ftxt}, {s.n_complete} complete)"))
             s_marks = {v.week: stars(v.pval_adj) for v in s.visits}
             for w, p, v in zip(weeks, pos, vals):
@@ -204,7 +207,8 @@ def plot_declines(result, outcome, path=None, *, kind="interval", pairs=None, gr
     """
     if kind not in ("interval", "cumulative"):
         raise ValueError(f"kind must be 'interval' or 'cumulative', got {kind!r}")
-    plt = _mpl()
+    from matplotlib.figure import Figure
+
     cum = kind == "cumulative"
     cols = [(a, b) for a, b, c in result.columns if c == cum]
     if not cols:
@@ -217,7 +221,8 @@ def plot_declines(result, outcome, path=None, *, kind="interval", pairs=None, gr
     pairs = [p for p in pairs if p in all_pairs and p[0] in groups and p[1] in groups]
     cells = [result.cell(outcome, a, b, cum) for a, b in cols]
     ng = len(groups)
-    fig, ax = plt.subplots(figsize=(max(4.2, 1.0 + 0.42 * ng * len(cols) + 0.4 * len(cols)), 3.6))
+    fig = Figure(figsize=(max(4.2, 1.0 + 0.42 * ng * len(cols) + 0.4 * len(cols)), 3.6))
+    ax = fig.subplots()
     _style(ax)
     span = 0.8
     bw = span / ng
@@ -299,10 +304,12 @@ def plot_balance(result, path=None, *, threshold=0.1, title=None):
     ``result`` is an :class:`~hepatostat.cohort.models.IPWResult`; the dashed
     line marks ``threshold`` (0.1, the usual bound for balance).
     """
-    plt = _mpl()
+    from matplotlib.figure import Figure
+
     b = result.balance
     n = len(b)
-    fig, ax = plt.subplots(figsize=(5.0, 0.35 * n + 1.4))
+    fig = Figure(figsize=(5.0, 0.35 * n + 1.4))
+    ax = fig.subplots()
     _style(ax)
     y = np.arange(n)[::-1]
     ax.scatter(np.abs(b["smd"]), y, facecolors="none", edgecolors=PALETTE[1], label="before weighting", zorder=3)

@@ -43,20 +43,6 @@ class _Figures:
         return fig, fig.add_subplot()
 
 
-def _mpl():
-    """pyplot, for the other figure modules that still import it from here (cohort, review).
-
-    hepatostat.meta's own figures use :class:`_Figures` (Figure objects); moving the others is
-    issue 12 item 7, outside this module.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _figures():
     return _Figures
 

@@ -188,14 +188,15 @@ class Report:
         return written
 
     def close_figures(self):
+        """Release figures; only those a caller made with pyplot need pyplot's close."""
+        import sys
+
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is None:
+            return
         _, figures = self._numbered()
         for f in figures:
-            try:
-                import matplotlib.pyplot as plt
-
-                plt.close(f.fig)
-            except Exception:  # noqa: BLE001 - Figure objects not known to pyplot need no closing
-                pass
+            plt.close(f.fig)
 
     # -------------------------------------------------------------- HTML
     def to_html(self) -> str:

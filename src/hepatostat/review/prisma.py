@@ -477,10 +477,11 @@ def _box_texts(f: PrismaFlow):
 
 
 def _draw(f: PrismaFlow, path, *, title, footnote):
-    from ..meta.plots import _mpl, save_figure
+    from matplotlib.figure import Figure
+
+    from ..meta.plots import save_figure
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-    plt = _mpl()
     rows = [(_wrap_lines(a, 50), _wrap_lines(b, 60) if b is not None else None) for a, b in _box_texts(f)]
     fs = 9.0
     lh = 0.185            # line height (inches) at 9 pt
@@ -495,7 +496,7 @@ def _draw(f: PrismaFlow, path, *, title, footnote):
     title_h = 0.45 if title else 0.0
     foot_h = 0.35 if footnote else 0.1
     total = title_h + header_h + 0.3 + sum(heights) + gap * (len(rows) - 1) + foot_h + 0.1
-    fig = plt.figure(figsize=(width, total))
+    fig = Figure(figsize=(width, total))
     ax = fig.add_axes([0, 0, 1, 1])
     ax.set_xlim(0, width)
     ax.set_ylim(0, total)

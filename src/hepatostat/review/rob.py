@@ -210,9 +210,10 @@ class RobAssessment:
         (and Overall), a coloured disc with the judgement's symbol."""
         from matplotlib.lines import Line2D
 
-        from ..meta.plots import _mpl, save_figure
+        from matplotlib.figure import Figure
 
-        plt = _mpl()
+        from ..meta.plots import save_figure
+
         cols = list(self.domains) + (["overall"] if self.has_overall else [])
         labels = [f"D{i}" for i in range(1, len(self.domains) + 1)] + (["Overall"] if self.has_overall else [])
         frame = self.to_frame()
@@ -221,7 +222,7 @@ class RobAssessment:
         name_w = max(len(s) for s in self.studies) * 0.075 + 0.4
         fig_w = max(name_w + 0.62 * m + 0.6, 7.5)
         fig_h = 0.9 + 0.42 * n + 0.2 * (len(legend_lines) + 1) + 0.4
-        fig = plt.figure(figsize=(fig_w, fig_h))
+        fig = Figure(figsize=(fig_w, fig_h))
         leg_in = 0.2 * (len(legend_lines) + 1) + 0.35
         ax = fig.add_axes([name_w / fig_w, leg_in / fig_h, (0.62 * m) / fig_w, (0.42 * n) / fig_h])
         ax.set_xlim(-0.5, m - 0.5)
@@ -266,13 +267,14 @@ class RobAssessment:
         """Summary plot: one horizontal 100% stacked bar per domain (Overall
         last), the percentage of studies — or of the meta-analysis weight,
         ``weighted=True`` — at each judgement."""
-        from ..meta.plots import _mpl, save_figure
+        from matplotlib.figure import Figure
 
-        plt = _mpl()
+        from ..meta.plots import save_figure
+
         c = self.counts(weighted=weighted)
         levels = list(TOOLS[self.tool]["judgements"])
         k = len(c)
-        fig = plt.figure(figsize=(9.5, 0.45 * k + 1.6))
+        fig = Figure(figsize=(9.5, 0.45 * k + 1.6))
         ax = fig.add_axes([0.42, 0.9 / (0.45 * k + 1.6), 0.55, (0.45 * k) / (0.45 * k + 1.6)])
         left = np.zeros(k)
         y = np.arange(k)
