@@ -2,12 +2,36 @@
 
 Retrospective cohort statistics and systematic-review meta-analysis with
 numbers that agree with R (metafor, stats). See the README for the command
-line; the Python API is re-exported here.
+line; the Python API is reached through the subpackages, e.g.
+``hepatostat.meta.pool``.
+
+The subpackages are imported on first use (PEP 562 module ``__getattr__``),
+so ``import hepatostat`` and ``hepatostat --help`` load neither pandas nor
+scipy nor matplotlib; ``hepatostat.meta`` loads what the meta-analysis needs
+the first time it is touched.
 """
 
-from . import meta
+from __future__ import annotations
+
+import importlib
+
 from .errors import EstimationError, HepatostatError, InputError
 
 __version__ = "0.1.0"
 
-__all__ = ["EstimationError", "HepatostatError", "InputError", "meta", "__version__"]
+#: subpackages and modules loaded on first attribute access
+_LAZY_SUBMODULES = ("meta", "cohort", "review", "digitize", "report", "scores", "units", "stats", "io", "datasets")
+
+__all__ = ["EstimationError", "HepatostatError", "InputError", "__version__", *_LAZY_SUBMODULES]
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module  # later look-ups skip this function
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))

@@ -169,3 +169,67 @@ def test_demo_runs(tmp_path, capsys):
     assert "-0.7145" in html and "SYNTHETIC DATA" in html
     cohort = (tmp_path / "demo" / "cohort" / "report.html").read_text()
     assert "Group A" in cohort or "A (n = 37)" in cohort
+
+
+# -- lean start-up (issue 12 item 6) ------------------------------------------------
+HEAVY_MODULES = ("numpy", "pandas", "scipy", "matplotlib", "duckdb", "sklearn", "statsmodels", "pyarrow")
+
+_PROBE = """
+import contextlib, io, json, sys
+import hepatostat, hepatostat.cli
+args = json.loads(sys.argv[1])
+if args is not None:
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        status = hepatostat.cli.main(args)
+    assert status == 0 and "Usage:" in out.getvalue(), (status, out.getvalue())
+print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+def _heavy_loaded(args):
+    """Heavy modules present after importing the CLI (and running ``args``) in a fresh process."""
+    proc = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=HEAVY_MODULES), json.dumps(args)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_import_hepatostat_cli_loads_no_heavy_module():
+    assert _heavy_loaded(None) == []
+
+
+_LEAN_HELP = [["--help"], ["digitize", "--help"], ["digitize", "points", "--help"], ["serve", "--help"],
+              ["run", "--help"], ["demo", "--help"]]
+# These group modules import their engines at module top (cli/meta.py, cli/cohort.py,
+# cli/review.py are maintained with those engines); listed so the gap stays visible.
+_ENGINE_HELP = [pytest.param(["meta", "--help"], marks=pytest.mark.xfail(reason="cli/meta.py imports hepatostat.meta at top")),
+                pytest.param(["cohort", "--help"], marks=pytest.mark.xfail(reason="cli/cohort.py imports hepatostat.cohort at top")),
+                pytest.param(["review", "--help"], marks=pytest.mark.xfail(reason="cli/review.py imports pandas at top"))]
+
+
+@pytest.mark.parametrize("args", _LEAN_HELP + _ENGINE_HELP, ids=lambda a: " ".join(a))
+def test_help_loads_no_heavy_module(args):
+    assert _heavy_loaded(args) == []
+
+
+def test_command_listing_matches_each_commands_own_help():
+    # `hepatostat --help` lists COMMANDS' one-line help without importing the
+    # commands; it must not drift from what each command says about itself.
+    from hepatostat.cli import COMMANDS, load_command
+
+    for name, (_, _, short) in COMMANDS.items():
+        own = " ".join((load_command(name).help or "").split())
+        head = short.split(":")[0].split("(")[0].rstrip(". ")
+        assert own.startswith(head), (name, short, own[:80])
+
+
+def test_package_attributes_load_lazily():
+    proc = subprocess.run([sys.executable, "-c", "import sys, hepatostat; a = 'pandas' in sys.modules; "
+                           "m = hepatostat.meta; print(a, 'pandas' in sys.modules, m.__name__)"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True", "hepatostat.meta"]
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        import hepatostat
+
+        hepatostat.nope  # noqa: B018

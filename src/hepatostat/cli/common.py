@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 
 import click
-import numpy as np
 
 FORMATS = ("table", "json", "csv")
 
@@ -22,21 +19,10 @@ format_option = click.option(
 
 
 def _clean(obj):
-    """Make an object JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_clean(v) for v in obj.tolist()]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        return x if math.isfinite(x) else None
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
+    """Deprecated alias of :func:`hepatostat.io.jsonsafe.to_jsonable` (kept for old imports)."""
+    from ..io.jsonsafe import to_jsonable
+
+    return to_jsonable(obj)
 
 
 def emit(fmt: str, *, obj=None, frame=None, text=None) -> None:
@@ -53,7 +39,9 @@ def emit(fmt: str, *, obj=None, frame=None, text=None) -> None:
     else:
         text = text() if callable(text) else text
     if fmt == "json":
-        click.echo(json.dumps(_clean(obj), ensure_ascii=False, allow_nan=False, indent=None))
+        from ..io.jsonsafe import dumps
+
+        click.echo(dumps(obj))
     elif fmt == "csv":
         frame.to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
