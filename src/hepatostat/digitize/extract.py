@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -266,8 +266,28 @@ def _kmeans(coords: np.ndarray, k: int, iters: int = 30) -> np.ndarray:
     return c
 
 
-@dataclass(frozen=True, eq=False)
-class PointsResult:
+class _ResultDisplay:
+    """Short ``repr`` and a Jupyter table for the digitiser's results."""
+
+    _what = "value"
+
+    def __len__(self) -> int:
+        return len(self.to_frame())
+
+    def __repr__(self) -> str:
+        src = f", source={self.source!r}" if self.source else ""
+        return f"<{type(self).__name__}: {len(self)} {self._what}(s), color={self.color!r}{src}>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        caption = html.escape(repr(self))
+        notes = "".join(f"<p>Note: {html.escape(n)}</p>" for n in self.notes)
+        return f"<p><b>{caption}</b></p>" + self.to_frame().to_html(index=False, float_format="{:.6g}".format) + notes
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PointsResult(_ResultDisplay):
     """Points read off a scatter plot, left to right.
 
     Attributes
@@ -283,6 +303,8 @@ class PointsResult:
     marker_area : float
         The area of one marker used to split merged markers (pixels).
     """
+
+    _what: ClassVar[str] = "point"
 
     x: np.ndarray
     y: np.ndarray
@@ -437,8 +459,8 @@ def find_points(image, calibration: Calibration, color, *, tolerance: float = DE
 # ---------------------------------------------------------------------------
 # bars
 # ---------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class BarsResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class BarsResult(_ResultDisplay):
     """Bars read off a bar chart, left to right.
 
     Attributes
@@ -456,6 +478,8 @@ class BarsResult:
     baseline : float
         The value bars start from (0 unless given).
     """
+
+    _what: ClassVar[str] = "bar"
 
     x_px: np.ndarray
     value: np.ndarray
@@ -628,13 +652,15 @@ def find_bars(image, calibration: Calibration, color, *, tolerance: float = DEFA
 # ---------------------------------------------------------------------------
 # error bars
 # ---------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class ErrorBarsResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class ErrorBarsResult(_ResultDisplay):
     """Error bars at given means: ``mean`` with ``lower`` and ``upper`` ends.
 
     ``lower`` / ``upper`` are NaN where no error bar was found on that side
     (hidden behind the marker or the bar), with a note.
     """
+
+    _what: ClassVar[str] = "error bar"
 
     x: np.ndarray
     mean: np.ndarray
@@ -809,9 +835,11 @@ def find_error_bars(image, calibration: Calibration, color, at, *, tolerance: fl
 # ---------------------------------------------------------------------------
 # curves
 # ---------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class CurveResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class CurveResult(_ResultDisplay):
     """A line's y values at x values a step apart (where the line was found)."""
+
+    _what: ClassVar[str] = "sample"
 
     x: np.ndarray
     y: np.ndarray
