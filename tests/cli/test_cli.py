@@ -233,3 +233,67 @@ def test_package_attributes_load_lazily():
         import hepatostat
 
         hepatostat.nope  # noqa: B018
+
+
+# -- output paths (issue 14: `--plot x.exe`, an output path below a file or unwritable) ------
+def _out_cli():
+    import click
+
+    from hepatostat.cli.common import OutputPath
+
+    @click.command()
+    @click.option("--plot", type=OutputPath(suffixes=(".png", ".svg", ".pdf")))
+    @click.option("--out", type=OutputPath(folder=True))
+    def cmd(plot, out):
+        click.echo(f"{plot} {out}")
+
+    return cmd
+
+
+def test_plot_with_exe_suffix_is_an_error(tmp_path):
+    from hepatostat.cli.common import check_output_path
+    from hepatostat.errors import InputError
+
+    with pytest.raises(InputError, match=r"--plot: the file name must end in \.png, \.svg, \.pdf"):
+        check_output_path(tmp_path / "x.exe", option="--plot", suffixes=(".png", ".svg", ".pdf"))
+    assert check_output_path(tmp_path / "x.PNG", option="--plot", suffixes=(".png",)).name == "x.PNG"
+    res = CliRunner().invoke(_out_cli(), ["--plot", str(tmp_path / "x.exe")])
+    assert res.exit_code == 2 and "must end in .png" in res.output and "Traceback" not in res.output
+
+
+def test_output_path_below_a_file_is_an_error(tmp_path):
+    from hepatostat.cli.common import check_output_path
+    from hepatostat.errors import InputError
+
+    afile = tmp_path / "data.csv"
+    afile.write_text("x\n")
+    with pytest.raises(InputError, match="data.csv is a file, not a folder"):
+        check_output_path(afile / "sub" / "forest.png", option="--plot", suffixes=(".png",))
+    with pytest.raises(InputError, match="--out: this is a file, not a folder"):
+        check_output_path(afile, folder=True)
+    with pytest.raises(InputError, match="this is a folder; give a file name"):
+        check_output_path(tmp_path, option="--plot")
+    # a folder that does not exist yet is fine: the command creates it
+    assert check_output_path(tmp_path / "new" / "deeper", folder=True) == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # checking writes nothing
+
+
+def test_unwritable_output_folder_is_an_error(tmp_path):
+    import os
+
+    from hepatostat.cli.common import check_output_path
+    from hepatostat.errors import InputError
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root may write anywhere: use a folder nobody can write in
+            target = "/proc/hepatostat-out"
+        else:
+            target = str(locked / "report")
+        with pytest.raises(InputError, match="cannot write in the folder"):
+            check_output_path(target, folder=True)
+    finally:
+        locked.chmod(0o700)
+

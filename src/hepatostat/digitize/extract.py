@@ -61,6 +61,12 @@ __all__ = [
     "CurveResult",
 ]
 
+#: largest image read, in pixels (width x height), checked from the file's header
+#: before the pixels are decoded: a small compressed file can hold a huge image
+#: (a 32 KiB PNG of 80 megapixels needs gigabytes once decoded). 25 megapixels is
+#: a 5000 x 5000 scan, far more than a journal figure needs.
+MAX_PIXELS = 25_000_000
+
 #: default colour tolerance: Euclidean RGB distance (0-441)
 DEFAULT_TOLERANCE = 60.0
 
@@ -120,6 +126,12 @@ def read_image(source) -> np.ndarray:
     return np.ascontiguousarray(arr[:, :, :3])
 
 
+class _TooLarge(Exception):
+    def __init__(self, w, h):
+        super().__init__(w, h)
+        self.w, self.h = w, h
+
+
 def _read_file(source, name):
     import io
 
@@ -138,12 +150,19 @@ def _read_file(source, name):
     if Image is not None:
         try:
             with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    raise _TooLarge(w, h)
                 im.load()
                 if im.mode not in ("RGB", "RGBA", "L", "LA"):
                     im = im.convert("RGBA")
                 if im.mode == "LA":
                     im = im.convert("RGBA")
                 return np.asarray(im)
+        except _TooLarge as big:
+            raise InputError(f"the image is {big.w} x {big.h} pixels ({big.w * big.h / 1e6:.1f} megapixels); "
+                             f"at most {MAX_PIXELS / 1e6:g} megapixels are read: crop or scale the figure down",
+                             file=name) from None
         except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds
             raise InputError(f"cannot read the image ({type(exc).__name__}: {exc}); "
                              "give a PNG, JPEG, TIFF, BMP or GIF file", file=name) from None
@@ -163,6 +182,8 @@ def _region_slices(shape, region):
         x0, y0, x1, y1 = (float(v) for v in region)
     except (TypeError, ValueError):
         raise InputError("region must be four numbers: left, top, right, bottom (pixels)", value=region) from None
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise InputError("region must be four finite numbers: left, top, right, bottom (pixels)", value=tuple(region))
     x0, x1 = sorted((x0, x1))
     y0, y1 = sorted((y0, y1))
     c0, r0 = max(0, int(math.floor(x0))), max(0, int(math.floor(y0)))
@@ -419,7 +440,7 @@ def find_points(image, calibration: Calibration, color, *, tolerance: float = DE
         single = float(np.median(big)) if big.size else float(np.max(areas))
     else:
         single = float(marker_area)
-        if not single > 0:
+        if not (single > 0 and math.isfinite(single)):
             raise InputError("marker_area must be a positive number of pixels", column="marker_area",
                              value=marker_area)
     floor = float(min_area) if min_area is not None else max(noise_floor, single / 4.0)
@@ -600,6 +621,9 @@ def find_bars(image, calibration: Calibration, color, *, tolerance: float = DEFA
                              "(e.g. the axis' lowest value)", column="baseline")
         baseline = 0.0
     baseline = float(baseline)
+    if not math.isfinite(baseline):
+        raise InputError("the baseline must be a finite number (the value bars start from)", column="baseline",
+                         value=baseline)
     if calibration.y_log and not baseline > 0:
         raise InputError("the baseline of bars on a log y axis must be positive", column="baseline", value=baseline)
     from scipy import ndimage
