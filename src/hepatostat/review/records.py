@@ -185,7 +185,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     if data.startswith(codecs.BOM_UTF8):
         text, enc = data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text, enc = data.decode("utf-16"), "utf-16"
+        text, enc = data.decode("utf-16", errors="replace"), "utf-16"  # a cut-off file must not crash
     else:
         try:
             text, enc = data.decode("utf-8"), "utf-8"
@@ -622,8 +622,8 @@ def _parse_endnote_xml(data: bytes, text: str, path: str, database: str | None) 
     name = Path(path).name
     try:
         root = ET.fromstring(data)
-    except ET.ParseError:
-        try:  # e.g. a latin-1 file that declares no encoding
+    except (ET.ParseError, LookupError, ValueError):
+        try:  # e.g. a latin-1 file that declares no encoding, or an encoding Python does not know
             body = re.sub(r"^<\?xml[^>]*\?>", "", text.lstrip())
             root = ET.fromstring(body)
         except ET.ParseError as exc:
