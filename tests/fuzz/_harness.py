@@ -25,7 +25,7 @@ import re
 import warnings
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, currently_in_test_context, event, settings
 
 from hepatostat.cli import main
 
@@ -80,7 +80,8 @@ def check(args, path, *, json_keys=(), option_errors=()) -> tuple[int, dict | No
     (not the file's content), which need not name the file.
     """
     status, out, err = invoke(args)
-    event(f"exit status {status}")  # --hypothesis-show-statistics shows the mix
+    if currently_in_test_context():
+        event(f"exit status {status}")  # --hypothesis-show-statistics shows the mix
     shown = f"hepatostat {' '.join(map(str, args))}\nstatus {status}\nstdout: {out[:500]!r}\nstderr: {err[-1500:]!r}"
     assert "Traceback" not in out + err, shown
     if "internal error" in err:

@@ -182,3 +182,19 @@ def invoke_dedup(paths):
     # the single-file rule, for the first file the error names (or a success)
     return check(args, next((p for p in paths if p.name in err), paths[0]),
                  json_keys=("records_in", "unique", "duplicates", "clusters"))
+
+
+# -- regressions this fuzzing found -------------------------------------------------------------
+def test_unknown_xml_encoding_is_not_an_internal_error():
+    path = _TMP / "bogus_encoding.xml"
+    path.write_bytes(b'<?xml version="1.0" encoding="bogus-42"?><xml><records><record><titles><title>'
+                     b"Bone marrow MSC in ACLF</title></titles></record></records></xml>")
+    status, obj = check(["review", "records", path, "--format", "json"], path)
+    assert status == 0
+
+
+def test_cut_off_utf16_file_is_not_an_internal_error():
+    path = _TMP / "cut.ris"
+    path.write_bytes("TY  - JOUR\nTI  - Bone marrow MSC in ACLF\nER  - \n".encode("utf-16")[:-1])
+    status, _ = check(["review", "records", path, "--format", "json"], path)
+    assert status in (0, 1)
