@@ -35,6 +35,8 @@ SCALE = float(os.environ.get("HEPATOSTAT_FUZZ_SCALE", "1"))
 #: ``internal error`` messages already reported and routed, not yet fixed:
 #: regular expression -> where it was reported. Keep this list short and honest.
 KNOWN_FINDINGS: dict[str, str] = {
+    r"UnicodeDecodeError: 'utf-8' codec": "issue 14 'a non-UTF-8 plan or criteria file' (criteria loader in "
+                                          "cohort/, plan loader in report/; cohort and report helpers)",
     r"Error: no studies left to pool": "meta pool with every study excluded: the EstimationError names rows "
                                        "but not the file (meta/fit.py; meta helper)",
 }

@@ -119,7 +119,7 @@ def _write(data: bytes, name="studies.csv") -> Path:
     return p
 
 
-@fuzz_settings(60)
+@fuzz_settings(40)
 @given(study_table())
 def test_fuzz_meta_effects(table):
     data, measure = table
@@ -134,7 +134,7 @@ def test_fuzz_meta_effects(table):
 POOL_KEYS = ("k", "estimate", "se", "ci_low", "ci_high", "pval", "tau2", "I2", "Q", "studies")
 
 
-@fuzz_settings(60)
+@fuzz_settings(40)
 @given(study_table(), st.sampled_from(METHODS), st.booleans())
 def test_fuzz_meta_pool(table, method, knha):
     data, measure = table

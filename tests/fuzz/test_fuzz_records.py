@@ -150,7 +150,7 @@ def export_file(draw):
     return suffix, data
 
 
-@fuzz_settings(60)
+@fuzz_settings(40)
 @given(export_file())
 def test_fuzz_review_records(export):
     suffix, data = export
@@ -159,7 +159,7 @@ def test_fuzz_review_records(export):
     check(["review", "records", path, "--format", "json"], path)
 
 
-@fuzz_settings(40)
+@fuzz_settings(25)
 @given(st.lists(export_file(), min_size=1, max_size=3))
 def test_fuzz_review_dedup(exports):
     paths = []
