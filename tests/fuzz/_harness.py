@@ -35,6 +35,10 @@ SCALE = float(os.environ.get("HEPATOSTAT_FUZZ_SCALE", "1"))
 #: ``internal error`` messages already reported and routed, not yet fixed:
 #: regular expression -> where it was reported. Keep this list short and honest.
 KNOWN_FINDINGS: dict[str, str] = {
+    r"OverflowError: math range error": "meta pool --measure PETO with a huge arm (0 events in 3557 vs 0 in 2): "
+                                        "math.exp overflows in PoolResult.exp() (meta/fit.py; meta helper)",
+    r"Error: ML: Fisher scoring did not converge": "the EstimationError names neither the file nor the "
+                                                    "studies (meta/estimators.py; meta helper)",
     r"UnicodeDecodeError: 'utf-8' codec": "issue 14 'a non-UTF-8 plan or criteria file' (criteria loader in "
                                           "cohort/, plan loader in report/; cohort and report helpers)",
     r"Error: no studies left to pool": "meta pool with every study excluded: the EstimationError names rows "
