@@ -14,6 +14,7 @@ the first time it is touched.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from .errors import EstimationError, HepatostatError, InputError
 
@@ -22,12 +23,19 @@ __version__ = "0.1.0"
 #: subpackages and modules loaded on first attribute access
 _LAZY_SUBMODULES = ("meta", "cohort", "review", "digitize", "report", "scores", "units", "stats", "io", "datasets")
 
-__all__ = ["EstimationError", "HepatostatError", "InputError", "__version__", *_LAZY_SUBMODULES]
+# only the subpackages this installation has (``from hepatostat import *`` must not fail)
+__all__ = ["EstimationError", "HepatostatError", "InputError", "__version__",
+           *(n for n in _LAZY_SUBMODULES if importlib.util.find_spec(f"{__name__}.{n}") is not None)]
 
 
 def __getattr__(name: str):
     if name in _LAZY_SUBMODULES:
-        module = importlib.import_module(f".{name}", __name__)
+        try:
+            module = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise  # a dependency is missing: say which
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
         globals()[name] = module  # later look-ups skip this function
         return module
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
