@@ -245,7 +245,7 @@ def test_request_dripping_one_byte_at_a_time_hits_the_deadline():
         sock.sendall(b"POST /api/convert HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         t0 = time.monotonic()
         closed = False
-        while time.monotonic() - t0 < 6:
+        while time.monotonic() - t0 < 8:
             try:
                 sock.sendall(b"X")
             except OSError:
@@ -258,7 +258,7 @@ def test_request_dripping_one_byte_at_a_time_hits_the_deadline():
                     break
             except socket.timeout:
                 pass
-        assert closed and time.monotonic() - t0 < 4
+        assert closed and time.monotonic() - t0 < 6  # deadline 1 s; slack for a loaded machine
         sock.close()
     finally:
         _stop(srv, thread)
