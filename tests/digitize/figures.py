@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 DPI = 100
 RED = "#d62728"
@@ -66,14 +64,15 @@ def _span(lim, log):
 def _save(fig, path):
     fig.savefig(path, dpi=DPI)
     w, h = fig.canvas.get_width_height()
-    plt.close(fig)
     return int(w), int(h)
 
 
 def scatter(path, *, log=False):
     """Scatter of 24 known points (one touching pair); linear or log-log axes."""
     rng = np.random.default_rng(20240607)
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=DPI)
+    fig = Figure(figsize=(6.4, 4.8), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     if log:
         x = 10 ** rng.uniform(0.1, 2.9, 22)
         y = 10 ** rng.uniform(0.1, 2.9, 22)
@@ -119,7 +118,9 @@ def bars(path):
     values = np.array([12.0, -7.5, 25.0, 3.2, -18.0, 8.0])
     err = np.array([3.0, 2.0, 4.5, 1.5, 3.5, 2.5])
     xs = np.arange(values.size)
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=DPI)
+    fig = Figure(figsize=(6.4, 4.8), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     ax.bar(xs, values, width=0.6, color=GREEN)
     ax.errorbar(xs, values, yerr=err, fmt="none", ecolor=BLACK, elinewidth=1.5, capsize=5)
     ax.axhline(0, color="0.5", lw=0.8)
@@ -145,7 +146,9 @@ def errorbar_points(path):
     se1 = np.array([1.6, 1.4, 1.8, 1.2])
     m2 = np.array([21.5, 21.0, 20.0, 19.5])
     se2 = np.array([1.5, 1.7, 1.3, 1.6])
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=DPI)
+    fig = Figure(figsize=(6.4, 4.8), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     ax.errorbar(t - 0.08, m1, yerr=se1, fmt="o", color=RED, ecolor=BLACK, elinewidth=1.2, capsize=4, ms=7)
     ax.errorbar(t + 0.08, m2, yerr=se2, fmt="s", color=BLUE, ecolor=BLACK, elinewidth=1.2, capsize=4, ms=7)
     ax.set_xlim(-1, 7)
@@ -161,7 +164,9 @@ def errorbar_points(path):
 
 def line(path):
     """A smooth curve (MELD over days) drawn as a 2-point-wide line."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=DPI)
+    fig = Figure(figsize=(6.4, 4.8), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     xx = np.linspace(0, 180, 400)
     ax.plot(xx, curve_truth(xx), color=BLUE, lw=2)
     ax.set_xlim(-10, 190)

@@ -102,6 +102,15 @@ def test_errors_exit_1(run, scatter_linear, args, message):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_bars_baseline_nan_is_an_error(run, bar_chart, value):
+    # issue 14: `--baseline nan` returned wrong values with exit 0
+    status, out, err = run(["digitize", "bars", bar_chart.path, "--y-axis", "400=0,40=100", "--color", F.GREEN,
+                            "--baseline", value])
+    assert status == 1 and out == "" and "Traceback" not in err
+    assert err.startswith("Error: column 'baseline'") and "must be a finite number" in err
+
+
 def test_unreadable_image_exit_1(run, tmp_path):
     bad = tmp_path / "scan.png"
     bad.write_bytes(b"\x89PNG broken")

@@ -224,3 +224,17 @@ def test_read_image_array_forms():
     np.testing.assert_allclose(read_image(grey), 127.5)
     mask = color_mask(np.full((3, 3, 3), 10.0), "#0a0a0a", 0)
     assert mask.all()
+
+
+def test_results_have_short_repr_and_html_table(scatter_linear, bar_chart):
+    # issue 12 item 7: results print briefly at the prompt and as a table in Jupyter
+    r = scatter_linear
+    res = find_points(r.path, calibrate_axes(r.x_axis, r.y_axis), F.RED)
+    text = repr(res)
+    assert text.startswith("<PointsResult: ") and f"{res.n} point(s)" in text and "\n" not in text
+    html = res._repr_html_()
+    assert html.count("<tr") == res.n + 1 and "PointsResult" in html
+    bars = find_bars(bar_chart.path, calibrate_axes(None, bar_chart.y_axis), F.GREEN, source="<b>")
+    assert repr(bars) == f"<BarsResult: {bars.n} bar(s), color='{F.GREEN}', source='<b>'>"
+    assert "&lt;b&gt;" in bars._repr_html_() and "<b>'" not in bars._repr_html_()
+    assert repr(bars.calibration).startswith("<Calibration axes: x axis: not calibrated")

@@ -16,31 +16,60 @@ import click
 from .. import __version__
 from ..errors import HepatostatError
 
-#: command name -> (module, attribute); modules load only when their command runs,
-#: so that ``hepatostat meta pool`` does not pay for DuckDB or the review engine
+#: command name -> (module, attribute, one-line help). Modules load only when their
+#: command runs (or its own --help is asked for), so that ``hepatostat --help``
+#: imports no engine and ``hepatostat meta pool`` does not pay for DuckDB or the
+#: review engine. The one-line help here is what ``hepatostat --help`` lists;
+#: tests/cli/test_cli.py checks it against each command's own docstring.
 COMMANDS = {
-    "meta": (".meta", "meta_group"),
-    "cohort": (".cohort", "cohort_group"),
-    "review": (".review", "review_group"),
-    "digitize": (".digitize", "digitize_group"),
-    "serve": (".digitize", "serve_cmd"),
-    "demo": (".demo", "demo_cmd"),
-    "run": (".run", "run_cmd"),
-    "workbench": (".workbench", "workbench_cmd"),
+    "meta": (".meta", "meta_group", "Meta-analysis of study-level data (effect sizes, pooling)."),
+    "cohort": (".cohort", "cohort_group", "Patient cohorts: import, eligibility and attrition, groups, visits."),
+    "review": (".review", "review_group",
+               "Systematic-review workflow: import search exports, remove duplicates, screen in pairs, "
+               "PRISMA 2020 flow, risk of bias."),
+    "digitize": (".digitize", "digitize_group", "Read numbers off a published figure (what Engauge Digitizer did)."),
+    "serve": (".digitize", "serve_cmd", "Open the graph digitiser as a local web page."),
+    "demo": (".demo", "demo_cmd", "Run the bundled plans on bundled data and write their reports."),
+    "run": (".run", "run_cmd", "Run an analysis plan (TOML) and write the report in HTML, Word and Excel."),
+    "workbench": (".workbench", "workbench_cmd", "Serve the review workbench for PROJECT (a .duckdb review project; created empty if missing)."),
 }
 
 
+def load_command(name: str) -> click.Command:
+    """Import and return the click command registered as ``name``."""
+    module, attr, _ = COMMANDS[name]
+    return getattr(importlib.import_module(module, __name__), attr)
+
+
 class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
+    """A click group whose subcommands are imported on first use.
+
+    The listing in ``--help`` comes from :data:`COMMANDS`, so printing it
+    imports none of the command modules (and none of pandas, scipy,
+    matplotlib, DuckDB).
+    """
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
 
     def get_command(self, ctx, name):
         if name in COMMANDS and name not in self.commands:
-            module, attr = COMMANDS[name]
-            self.add_command(getattr(importlib.import_module(module, __name__), attr), name)
+            self.add_command(load_command(name), name)
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in COMMANDS and name not in self.commands:
+                rows.append((name, COMMANDS[name][2]))
+                continue
+            cmd = self.get_command(ctx, name)
+            if cmd is None or cmd.hidden:
+                continue
+            rows.append((name, cmd.get_short_help_str(limit=formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -1,13 +1,15 @@
-"""Shared pieces of the command line: output formats and error handling."""
+"""Shared pieces of the command line: output formats, output-path checks and error handling.
+
+:func:`check_output_path` (and the click type :class:`OutputPath`) check an output file or
+folder before any work is done: allowed suffixes, a parent that is a file, a folder that
+cannot be written in. Every command that writes files should use them.
+"""
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 
 import click
-import numpy as np
 
 FORMATS = ("table", "json", "csv")
 
@@ -22,21 +24,10 @@ format_option = click.option(
 
 
 def _clean(obj):
-    """Make an object JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_clean(v) for v in obj.tolist()]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        return x if math.isfinite(x) else None
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
+    """Deprecated alias of :func:`hepatostat.io.jsonsafe.to_jsonable` (kept for old imports)."""
+    from ..io.jsonsafe import to_jsonable
+
+    return to_jsonable(obj)
 
 
 def emit(fmt: str, *, obj=None, frame=None, text=None) -> None:
@@ -53,8 +44,100 @@ def emit(fmt: str, *, obj=None, frame=None, text=None) -> None:
     else:
         text = text() if callable(text) else text
     if fmt == "json":
-        click.echo(json.dumps(_clean(obj), ensure_ascii=False, allow_nan=False, indent=None))
+        from ..io.jsonsafe import dumps
+
+        click.echo(dumps(obj))
     elif fmt == "csv":
         frame.to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
         click.echo(text)
+
+
+def check_output_path(path, *, option: str = "--out", suffixes=None, folder: bool = False):
+    """Check, before any work is done, that an output file or folder can be written.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where the command will write.
+    option : str
+        The option or argument that gave ``path`` (named in the error).
+    suffixes : iterable of str, optional
+        Allowed file suffixes, lower case with the dot (e.g. ``(".png", ".svg",
+        ".pdf")``); the suffix is compared case-insensitively.
+    folder : bool
+        ``path`` is a folder to create or fill (``--out DIR``), not a file.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    hepatostat.errors.InputError
+        If the suffix is not allowed, the path is a folder where a file is
+        expected (or the other way round), a parent is a file, or the nearest
+        existing folder cannot be written in. The message names the option
+        and the path.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    text = os.fspath(path)
+    if not text or "\x00" in text:
+        raise InputError(f"{option} needs a file name", value=text)
+    p = Path(text)
+    what = "folder" if folder else "file"
+    if suffixes and not folder:
+        allowed = tuple(s.lower() for s in suffixes)
+        if p.suffix.lower() not in allowed:
+            raise InputError(f"{option}: the {what} name must end in {', '.join(allowed)}", value=text)
+    try:
+        if p.exists():
+            if folder and not p.is_dir():
+                raise InputError(f"{option}: this is a file, not a folder", value=text)
+            if not folder and p.is_dir():
+                raise InputError(f"{option}: this is a folder; give a file name", value=text)
+        # the nearest existing ancestor must be a folder we can write in
+        parent = p if (folder and p.is_dir()) else p.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        parent = parent if str(parent) else Path(".")
+        if not parent.is_dir():
+            raise InputError(f"{option}: cannot write here: {parent} is a file, not a folder", value=text)
+        try:
+            with tempfile.TemporaryFile(dir=parent):
+                pass
+        except OSError as exc:
+            raise InputError(f"{option}: cannot write in the folder {parent} ({exc.strerror or exc})",
+                             value=text) from None
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise InputError(f"{option}: not a usable {what} name ({exc.strerror or exc})", value=text) from None
+    return p
+
+
+class OutputPath(click.ParamType):
+    """A click type for output files and folders, checked by :func:`check_output_path`.
+
+    Example: ``click.option("--plot", type=OutputPath(suffixes=(".png", ".svg", ".pdf")))``.
+    """
+
+    name = "path"
+
+    def __init__(self, *, suffixes=None, folder: bool = False):
+        self.suffixes = tuple(suffixes) if suffixes else None
+        self.folder = folder
+
+    def convert(self, value, param, ctx):
+        from ..errors import InputError
+
+        if value is None:
+            return None
+        option = param.opts[0] if param is not None and param.opts else "output"
+        try:
+            return str(check_output_path(value, option=option, suffixes=self.suffixes, folder=self.folder))
+        except InputError as exc:
+            self.fail(str(exc), param, ctx)

@@ -138,7 +138,7 @@ def _check_log(values, log: bool, axis: str) -> None:
                              column=f"{axis}_axis", value=v)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Calibration:
     """A map from pixel positions to data values (and back).
 
@@ -245,6 +245,9 @@ class Calibration:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<Calibration {self.kind}: {self.summary()}>"
 
     @classmethod
     def from_dict(cls, obj: dict) -> "Calibration":

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -60,6 +60,12 @@ __all__ = [
     "ErrorBarsResult",
     "CurveResult",
 ]
+
+#: largest image read, in pixels (width x height), checked from the file's header
+#: before the pixels are decoded: a small compressed file can hold a huge image
+#: (a 32 KiB PNG of 80 megapixels needs gigabytes once decoded). 25 megapixels is
+#: a 5000 x 5000 scan, far more than a journal figure needs.
+MAX_PIXELS = 25_000_000
 
 #: default colour tolerance: Euclidean RGB distance (0-441)
 DEFAULT_TOLERANCE = 60.0
@@ -120,6 +126,12 @@ def read_image(source) -> np.ndarray:
     return np.ascontiguousarray(arr[:, :, :3])
 
 
+class _TooLarge(Exception):
+    def __init__(self, w, h):
+        super().__init__(w, h)
+        self.w, self.h = w, h
+
+
 def _read_file(source, name):
     import io
 
@@ -138,12 +150,19 @@ def _read_file(source, name):
     if Image is not None:
         try:
             with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    raise _TooLarge(w, h)
                 im.load()
                 if im.mode not in ("RGB", "RGBA", "L", "LA"):
                     im = im.convert("RGBA")
                 if im.mode == "LA":
                     im = im.convert("RGBA")
                 return np.asarray(im)
+        except _TooLarge as big:
+            raise InputError(f"the image is {big.w} x {big.h} pixels ({big.w * big.h / 1e6:.1f} megapixels); "
+                             f"at most {MAX_PIXELS / 1e6:g} megapixels are read: crop or scale the figure down",
+                             file=name) from None
         except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds
             raise InputError(f"cannot read the image ({type(exc).__name__}: {exc}); "
                              "give a PNG, JPEG, TIFF, BMP or GIF file", file=name) from None
@@ -163,6 +182,8 @@ def _region_slices(shape, region):
         x0, y0, x1, y1 = (float(v) for v in region)
     except (TypeError, ValueError):
         raise InputError("region must be four numbers: left, top, right, bottom (pixels)", value=region) from None
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise InputError("region must be four finite numbers: left, top, right, bottom (pixels)", value=tuple(region))
     x0, x1 = sorted((x0, x1))
     y0, y1 = sorted((y0, y1))
     c0, r0 = max(0, int(math.floor(x0))), max(0, int(math.floor(y0)))
@@ -266,8 +287,28 @@ def _kmeans(coords: np.ndarray, k: int, iters: int = 30) -> np.ndarray:
     return c
 
 
-@dataclass(frozen=True, eq=False)
-class PointsResult:
+class _ResultDisplay:
+    """Short ``repr`` and a Jupyter table for the digitiser's results."""
+
+    _what = "value"
+
+    def __len__(self) -> int:
+        return len(self.to_frame())
+
+    def __repr__(self) -> str:
+        src = f", source={self.source!r}" if self.source else ""
+        return f"<{type(self).__name__}: {len(self)} {self._what}(s), color={self.color!r}{src}>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        caption = html.escape(repr(self))
+        notes = "".join(f"<p>Note: {html.escape(n)}</p>" for n in self.notes)
+        return f"<p><b>{caption}</b></p>" + self.to_frame().to_html(index=False, float_format="{:.6g}".format) + notes
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PointsResult(_ResultDisplay):
     """Points read off a scatter plot, left to right.
 
     Attributes
@@ -283,6 +324,8 @@ class PointsResult:
     marker_area : float
         The area of one marker used to split merged markers (pixels).
     """
+
+    _what: ClassVar[str] = "point"
 
     x: np.ndarray
     y: np.ndarray
@@ -397,7 +440,7 @@ def find_points(image, calibration: Calibration, color, *, tolerance: float = DE
         single = float(np.median(big)) if big.size else float(np.max(areas))
     else:
         single = float(marker_area)
-        if not single > 0:
+        if not (single > 0 and math.isfinite(single)):
             raise InputError("marker_area must be a positive number of pixels", column="marker_area",
                              value=marker_area)
     floor = float(min_area) if min_area is not None else max(noise_floor, single / 4.0)
@@ -437,8 +480,8 @@ def find_points(image, calibration: Calibration, color, *, tolerance: float = DE
 # ---------------------------------------------------------------------------
 # bars
 # ---------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class BarsResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class BarsResult(_ResultDisplay):
     """Bars read off a bar chart, left to right.
 
     Attributes
@@ -456,6 +499,8 @@ class BarsResult:
     baseline : float
         The value bars start from (0 unless given).
     """
+
+    _what: ClassVar[str] = "bar"
 
     x_px: np.ndarray
     value: np.ndarray
@@ -576,6 +621,9 @@ def find_bars(image, calibration: Calibration, color, *, tolerance: float = DEFA
                              "(e.g. the axis' lowest value)", column="baseline")
         baseline = 0.0
     baseline = float(baseline)
+    if not math.isfinite(baseline):
+        raise InputError("the baseline must be a finite number (the value bars start from)", column="baseline",
+                         value=baseline)
     if calibration.y_log and not baseline > 0:
         raise InputError("the baseline of bars on a log y axis must be positive", column="baseline", value=baseline)
     from scipy import ndimage
@@ -628,13 +676,15 @@ def find_bars(image, calibration: Calibration, color, *, tolerance: float = DEFA
 # ---------------------------------------------------------------------------
 # error bars
 # ---------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class ErrorBarsResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class ErrorBarsResult(_ResultDisplay):
     """Error bars at given means: ``mean`` with ``lower`` and ``upper`` ends.
 
     ``lower`` / ``upper`` are NaN where no error bar was found on that side
     (hidden behind the marker or the bar), with a note.
     """
+
+    _what: ClassVar[str] = "error bar"
 
     x: np.ndarray
     mean: np.ndarray
@@ -809,9 +859,11 @@ def find_error_bars(image, calibration: Calibration, color, at, *, tolerance: fl
 # ---------------------------------------------------------------------------
 # curves
 # ---------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class CurveResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class CurveResult(_ResultDisplay):
     """A line's y values at x values a step apart (where the line was found)."""
+
+    _what: ClassVar[str] = "sample"
 
     x: np.ndarray
     y: np.ndarray

@@ -23,7 +23,20 @@ Bad input answers status 400 with ``{error: message}``.
 
 The server binds to 127.0.0.1 by default and then answers only requests
 addressed to a loopback host name (a guard against DNS rebinding); it keeps
-no state and writes no files.
+no state and writes no files. Other guards, because any web page the user
+visits can send requests to a local port:
+
+* the API takes ``Content-Type: application/json`` only (a page can send
+  ``text/plain`` cross-origin without asking; 415 otherwise), and a request
+  whose ``Origin`` is not this server's own, or that the browser marks as
+  cross-site (``Sec-Fetch-Site``), is refused (403);
+* images above :data:`hepatostat.digitize.extract.MAX_PIXELS` are refused
+  from their header, before any pixel is decoded (400); bodies above
+  :data:`MAX_BODY_BYTES` are refused before they are read (413);
+* a connection idle for :data:`IDLE_TIMEOUT` seconds is closed, and one
+  request may take at most :data:`REQUEST_TIMEOUT` seconds to arrive;
+* the listen backlog is :data:`BACKLOG` connections;
+* JSON nested too deeply to parse is a 400, like any other bad JSON.
 """
 
 from __future__ import annotations
@@ -33,6 +46,8 @@ import binascii
 import io
 import ipaddress
 import json
+import math
+import socket
 import sys
 import threading
 from http import HTTPStatus
@@ -45,11 +60,17 @@ import pandas as pd
 
 from ..errors import HepatostatError, InputError
 
-__all__ = ["make_server", "serve", "STATIC_DIR", "MAX_BODY_BYTES"]
+__all__ = ["make_server", "serve", "STATIC_DIR", "MAX_BODY_BYTES", "IDLE_TIMEOUT", "REQUEST_TIMEOUT", "BACKLOG"]
 
 STATIC_DIR = Path(__file__).with_name("static")
 #: largest request accepted (an image sent as a data URL)
 MAX_BODY_BYTES = 50 * 1024 * 1024
+#: seconds a connection may stay silent (between requests or inside one)
+IDLE_TIMEOUT = 20.0
+#: seconds one request (request line, headers and body) may take to arrive
+REQUEST_TIMEOUT = 60.0
+#: connections waiting to be accepted (the standard library's default is 5)
+BACKLOG = 128
 
 _STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -85,9 +106,12 @@ def _number(obj: dict, key: str, default=None):
     if val is None or val == "":
         return default
     try:
-        return float(val)
-    except (TypeError, ValueError):
+        out = float(val)
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"{key} must be a number", column=key, value=val) from None
+    if not math.isfinite(out):
+        raise InputError(f"{key} must be a finite number", column=key, value=val)
+    return out
 
 
 def _pixels(obj: dict) -> np.ndarray:
@@ -181,6 +205,30 @@ def api_csv(obj: dict) -> str:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "hepatostat-digitize/1"
     protocol_version = "HTTP/1.1"
+    #: socket timeout: an idle connection is closed after this many seconds
+    timeout = IDLE_TIMEOUT
+
+    def setup(self):
+        self.timeout = getattr(self.server, "idle_timeout", IDLE_TIMEOUT)
+        super().setup()
+
+    def handle_one_request(self):
+        # a deadline for the whole request to arrive (a client dripping one byte
+        # at a time never trips the idle timeout); cancelled once the body is in
+        self._deadline = threading.Timer(getattr(self.server, "request_timeout", REQUEST_TIMEOUT), self._abort)
+        self._deadline.daemon = True
+        self._deadline.start()
+        try:
+            super().handle_one_request()
+        finally:
+            self._deadline.cancel()
+
+    def _abort(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def log_message(self, fmt, *args):  # noqa: D401 - quiet unless asked
         if not getattr(self.server, "quiet", True):
@@ -200,10 +248,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, status: int, obj) -> None:
-        from ..cli.common import _clean
+        from ..io.jsonsafe import dumps
 
-        body = json.dumps(_clean(obj), allow_nan=False).encode("utf-8")
-        self._send(status, body, "application/json; charset=utf-8")
+        self._send(status, dumps(obj).encode("utf-8"), "application/json; charset=utf-8")
+
+    def _origin_ok(self) -> bool:
+        """No foreign web page may drive the API: the Origin, when the browser
+        sends one, must be this server's own address, and a request the browser
+        marks as cross-site is refused."""
+        site = (self.headers.get("Sec-Fetch-Site") or "").lower()
+        if site in ("cross-site", "same-site"):
+            return False
+        origin = self.headers.get("Origin")
+        if origin is None:
+            return True  # not a browser (curl, scripts), or a same-origin GET
+        parts = urlsplit(origin)
+        host = (self.headers.get("Host") or "").lower()
+        return parts.scheme == "http" and bool(host) and parts.netloc.lower() == host
 
     def _host_ok(self) -> bool:
         if not getattr(self.server, "loopback_only", False):
@@ -231,10 +292,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         if not self._host_ok():
+            self.close_connection = True
             return self._json(HTTPStatus.FORBIDDEN, {"error": "forbidden host"})
+        if not self._origin_ok():
+            self.close_connection = True
+            return self._json(HTTPStatus.FORBIDDEN, {"error": "requests from other web sites are refused"})
+        ctype = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        if ctype != "application/json":
+            self.close_connection = True
+            return self._json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                              {"error": "the API takes JSON only (Content-Type: application/json)"})
         path = urlsplit(self.path).path
         handlers = {"/api/extract": api_extract, "/api/convert": api_convert, "/api/csv": api_csv}
         if path not in handlers:
+            self.close_connection = True
             return self._json(HTTPStatus.NOT_FOUND, {"error": f"no endpoint {path}"})
         try:
             length = int(self.headers.get("Content-Length", "0"))
@@ -245,6 +316,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                               {"error": f"request too large (at most {MAX_BODY_BYTES // 2**20} MiB)"})
         raw = self.rfile.read(length)
+        if len(raw) < length:  # the client went away, or the request deadline passed
+            self.close_connection = True
+            return None
+        self._deadline.cancel()
         try:
             obj = json.loads(raw.decode("utf-8") or "{}")
             if not isinstance(obj, dict):
@@ -252,6 +327,8 @@ class _Handler(BaseHTTPRequestHandler):
             out = handlers[path](obj)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return self._json(HTTPStatus.BAD_REQUEST, {"error": "the request is not valid JSON"})
+        except RecursionError:
+            return self._json(HTTPStatus.BAD_REQUEST, {"error": "the request's JSON is nested too deeply"})
         except HepatostatError as exc:
             return self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         except Exception as exc:  # noqa: BLE001 - answer, do not crash the server
@@ -267,6 +344,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     quiet = True
     loopback_only = True
+    request_queue_size = BACKLOG
+    request_timeout = REQUEST_TIMEOUT
+    idle_timeout = IDLE_TIMEOUT
 
     @property
     def url(self) -> str:
