@@ -147,9 +147,10 @@ def test_import_from_page_with_dedup_and_export(wb_app, tmp_path):
     extra = ("TY  - JOUR\nTI  - A brand new randomised trial of hepatocyte transplantation\nAU  - Zed, A\n"
              "PY  - 2024\nDO  - 10.9999/new.1\nER  - \n\n")
     # a copy of a record already in the project (same DOI) is a duplicate, not a new record
-    known = wb_app.state.wb.store.query("SELECT doi, title FROM records WHERE doi IS NOT NULL AND "
+    # (same DOI, title and year: de-duplication needs a shared DOI confirmed by the title and year)
+    known = wb_app.state.wb.store.query("SELECT doi, title, year FROM records WHERE doi IS NOT NULL AND "
                                         "duplicate_of IS NULL LIMIT 1")[0]
-    extra += f"TY  - JOUR\nTI  - {known[1]}\nDO  - {known[0]}\nPY  - 2020\nER  - \n"
+    extra += f"TY  - JOUR\nTI  - {known[1]}\nDO  - {known[0]}\nPY  - {known[2]}\nER  - \n"
     r = ow.post("/import", data={"csrf_token": ow.csrf, "database": "Scopus"},
                 files={"files": ("scopus.ris", extra.encode(), "application/x-research-info-systems")},
                 headers=ORIGIN)
