@@ -59,6 +59,7 @@ def run_demo(out, *, echo: bool = True, quiet: bool = False, min_cell: int = 0, 
                 res = run_plan(plan, tmp / folder, quiet=quiet, min_cell=min_cell, points=points)
             reports.append({"plan": name, "folder": folder, "synthetic": res.synthetic, "seconds": res.timings.get("total"),
                             "files": len(res.files)})
+        project = _workbench_project(tmp / "workbench")
         _replace(tmp, out)
         tmp = None
     finally:
@@ -67,6 +68,7 @@ def run_demo(out, *, echo: bool = True, quiet: bool = False, min_cell: int = 0, 
     for r in reports:
         r["out"] = str((out / r["folder"]).resolve())
         r["report"] = str((out / r["folder"] / "report.html").resolve())
+    project = out / "workbench" / project.name
     elapsed = time.perf_counter() - t0
     if echo:
         for r in reports:
@@ -74,4 +76,23 @@ def run_demo(out, *, echo: bool = True, quiet: bool = False, min_cell: int = 0, 
         click.echo(f"\nDemo finished in {elapsed:.1f} s. Open the reports:")
         for r in reports:
             click.echo(f"  {r['report']}" + ("   (SYNTHETIC data)" if r["synthetic"] else ""))
-    return {"out": str(out.resolve()), "seconds": elapsed, "reports": reports}
+        click.echo("\nScreen and extract the example search records in the browser (the review team's workbench):")
+        click.echo(f"  hepatostat workbench {project}")
+    return {"out": str(out.resolve()), "seconds": elapsed, "reports": reports, "workbench": str(project.resolve())}
+
+
+def _workbench_project(folder: Path) -> Path:
+    """A screening project made from the bundled EXAMPLE search exports, for ``hepatostat workbench``.
+
+    The records are de-duplicated on the way in (as ``review init`` does); no account exists
+    yet, so the first visit from this machine creates the owner.
+    """
+    from ..review.screening import create_project
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files = resources.files("hepatostat.review").joinpath("data")
+    names = ("example_pubmed.nbib", "example_embase.ris", "example_wos.bib")
+    with resources.as_file(files) as data:
+        project = create_project(folder / "example_review.duckdb", [Path(data) / n for n in names],
+                                 database=dict(zip(names, ("PubMed", "Embase", "Web of Science"))))
+    return Path(project.path)

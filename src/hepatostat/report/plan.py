@@ -84,6 +84,7 @@ SCHEMA: dict[str, Any] = {
     "meta": ({
         "data": (STR, False), "measure": (STR, False), "method": (STR, False), "outcome_col": (STR, False),
         "time_col": (STR, False), "baseline": (STR, False), "outcomes_table": (BOOL, False),
+        "check_extraction": (BOOL, False), "integer_outcomes": (LIST, False),
         "check_reported": (STR, False), "analysis": ([_ANALYSIS], False), "symptoms": (STR, False),
         "favours": (LIST, False),
     }, False),
@@ -216,6 +217,10 @@ class MetaPlan:
     time_col: str = "timepoint"
     baseline: str | None = None
     outcomes_table: bool = True
+    #: check the extracted numbers (GRIM, GRIMMER, SD/range, unit scale, ...) before pooling
+    check_extraction: bool = True
+    #: outcomes whose patient values are whole numbers (GRIM/GRIMMER run on these)
+    integer_outcomes: tuple = ()
     check_reported: str | None = None
     symptoms: str | None = None
     favours: tuple | None = None

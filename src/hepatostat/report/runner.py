@@ -556,6 +556,27 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
     m = plan.spec.meta
     ocol, tcol = m.outcome_col, m.time_col
     main = inputs.table("meta.data", m.data) if m.data is not None else None
+    if main is not None and m.check_extraction and {"study", "m1", "sd1", "n1"} <= set(main.columns):
+        from ..meta.extraction_checks import check_extraction
+
+        # numbers as text, so that the checks judge the decimals as printed in the table
+        printed = main.astype(object).where(main.notna(), None).map(lambda v: None if v is None else (
+            str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+        chk = steps.run("meta: checks of the extracted numbers", check_extraction, printed,
+                        integer_outcomes=tuple(o for o in m.integer_outcomes if o in set(main[ocol].astype(str)))
+                        if ocol in main.columns else (), source=str(m.data))
+        s = rep.section("Checks of the extracted numbers (before pooling)", mark=bool(main.attrs.get("synthetic")))
+        counts = chk.counts()
+        s.text(f"{counts.get('rows', len(main))} extracted rows were checked before pooling: GRIM and GRIMMER for "
+               "whole-number outcomes, SD against the range, quartile order, mean within the range, the reported P "
+               "against the means and SDs, an SE entered as an SD, a unit-scale mix-up (×10, ×17.1, ×88.4, ×1000), "
+               "sample sizes that grow over time, and skew that makes a median-to-mean conversion doubtful. "
+               + (f"{counts.get('flags', 0)} flag(s) on {counts.get('rows_flagged', 0)} row(s) were raised; they are "
+                  "listed below and should be settled before the pooled results are used."
+                  if counts.get("flags") else "No check raised a flag."))
+        ff = chk.to_frame()
+        if len(ff):
+            s.table("Flags raised on the extracted numbers", _labelled(ff))
     if main is not None and m.outcomes_table and ocol in main.columns and tcol in main.columns:
         tab = steps.run("meta: every outcome × time point", outcome_table, main, m.measure, m.method,
                         outcome=ocol, timepoint=tcol, baseline=m.baseline, source=str(m.data))
