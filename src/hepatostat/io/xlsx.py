@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .format import DEFAULT, Style, is_number, kind_of
 
-__all__ = ["Sheet", "write_workbook", "clean_text", "sheet_name"]
+__all__ = ["Sheet", "write_workbook", "clean_text", "sheet_name", "no_formulas"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PLAIN_NUMBER = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.(\d+))?$")
@@ -51,6 +51,26 @@ class Sheet:
     caption: str = ""
     notes: list = field(default_factory=list)
     kinds: dict = field(default_factory=dict)
+
+
+def no_formulas(ws) -> int:
+    """Turn every cell of worksheet ``ws`` that openpyxl would store as a formula into text.
+
+    openpyxl stores any string that starts with ``=`` as a formula, so a record title or a study
+    label such as ``=HYPERLINK(...)`` would become a live formula in a sheet written from data.
+    hepatostat never writes formulas into cells: each such cell is kept as typed text (shown as
+    after an apostrophe in Excel). Returns how many cells were changed.
+    """
+    changed = 0
+    for row in ws.iter_rows():
+        for c in row:
+            if c.data_type == "f" or (isinstance(c.value, str) and c.value.startswith(_FORMULA_START)):
+                text = clean_text(str(c.value))
+                c.value = text
+                c.data_type = "s"
+                c.quotePrefix = True
+                changed += 1
+    return changed
 
 
 def sheet_name(name, used: set) -> str:

@@ -151,6 +151,9 @@ def write_table(frame: pd.DataFrame | None, path, *, columns: dict[str, str] | N
                 ws.column_dimensions[ws.cell(row=start + 1, column=j).column_letter].width = min(width, 30)
             if note:
                 ws.cell(row=start + len(out) + 3, column=1, value=note).font = Font(italic=True, size=9)
+            from ..io.xlsx import no_formulas
+
+            no_formulas(ws)  # a trial label such as '=HYPERLINK(...)' stays text, never a formula
     elif suffix == ".docx":
         from docx import Document
         from docx.enum.section import WD_ORIENT

@@ -1262,6 +1262,9 @@ def _write_sheet(sheet: pd.DataFrame, out, *, stage: str, title: str) -> Path:
             for i in range(2, len(sheet) + 2):
                 ws.cell(row=i, column=j).alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "B2"
+    from ..io.xlsx import no_formulas
+
+    no_formulas(ws)  # a title such as '=HYPERLINK(...)' stays text, never a live formula
     if "decision" in cols and len(sheet):
         j = cols.index("decision") + 1
         dv = DataValidation(type="list", formula1='"' + ",".join(DECISIONS[stage]) + '"', allow_blank=True)
