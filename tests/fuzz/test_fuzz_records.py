@@ -189,8 +189,9 @@ def test_unknown_xml_encoding_is_not_an_internal_error():
     path = _TMP / "bogus_encoding.xml"
     path.write_bytes(b'<?xml version="1.0" encoding="bogus-42"?><xml><records><record><titles><title>'
                      b"Bone marrow MSC in ACLF</title></titles></record></records></xml>")
+    # a clear error naming the file and the encoding (issue 17), or the records read by a fallback
     status, obj = check(["review", "records", path, "--format", "json"], path)
-    assert status == 0
+    assert status in (0, 1)
 
 
 def test_cut_off_utf16_file_is_not_an_internal_error():
