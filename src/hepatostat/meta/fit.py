@@ -62,6 +62,15 @@ def review_rule(Q_pval: float, I2: float) -> tuple[bool, str]:
     return random, why
 
 
+
+def _exp(x: float) -> float:
+    """``math.exp`` that gives inf instead of raising OverflowError (NaN stays NaN)."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
 @dataclass(frozen=True, eq=False)
 class PoolResult:
     """A pooled meta-analytic estimate.
@@ -119,13 +128,19 @@ class PoolResult:
         """Back-transformed estimate, CI and PI for OR/RR/PETO (else None)."""
         if not self.log_scale:
             return None
-        return {
-            "estimate": math.exp(self.estimate),
-            "ci_low": math.exp(self.ci_low),
-            "ci_high": math.exp(self.ci_high),
-            "pi_low": math.exp(self.pi_low),
-            "pi_high": math.exp(self.pi_high),
-        }
+        return {key: _exp(getattr(self, key)) for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")}
+
+    def _exp_note(self) -> str | None:
+        """A sentence when a back-transformed bound exceeds the floating-point range (shown as inf / null)."""
+        e = self.exp()
+        if e is None:
+            return None
+        over = [key for key, v in e.items() if math.isinf(v) and math.isfinite(getattr(self, key))]
+        if not over:
+            return None
+        return (f"the back-transformed {', '.join(over)} (exp of the {MEASURES[self.measure][1]}) "
+                f"{'exceeds' if len(over) == 1 else 'exceed'} the largest floating-point number; shown as inf (null in JSON): the data carry "
+                "almost no information on this effect")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``hepatostat meta pool`` (NaN as None)."""
@@ -165,6 +180,9 @@ class PoolResult:
             "excluded": [e.to_dict() for e in self.excluded],
             "notes": list(self.notes),
         }
+        note = self._exp_note()
+        if note is not None:
+            out["notes"].append(note)
         if self.method == "MH" and self.measure == "OR":
             out["cmh"] = {"stat": _f(self.cmh), "pval": _f(self.cmh_pval)}
         e = self.exp()
@@ -249,6 +267,9 @@ class PoolResult:
             lines.append(f"Excluded: {e.study}: {e.reason}")
         for n in self.notes:
             lines.append(f"Note: {n}")
+        note = self._exp_note()
+        if note is not None:
+            lines.append(f"Note: {note}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -347,7 +368,7 @@ def pool(
     if not isinstance(es, EffectSizes):
         raise InputError("pool() needs the EffectSizes returned by hepatostat.meta.effects() (or yi= and vi=)")
     if es.k == 0:
-        raise EstimationError("no studies left to pool" + _excluded_text(es.excluded))
+        raise EstimationError(_in_file(es, "no studies left to pool" + _excluded_text(es.excluded)))
     out = pool_many([es], method, knha=knha, level=level, auto_random=auto_random, convention=convention)[0]
     if isinstance(out, NotEstimable):
         raise EstimationError(out.reason)
@@ -415,7 +436,8 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
     todo = []
     for i, es in enumerate(ess):
         if es.k == 0:
-            out[i] = NotEstimable("no studies left to pool" + _excluded_text(es.excluded), 0, tuple(es.excluded))
+            out[i] = NotEstimable(_in_file(es, "no studies left to pool" + _excluded_text(es.excluded)), 0,
+                                  tuple(es.excluded))
         else:
             todo.append(i)
     if not todo:
@@ -434,7 +456,7 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
                 out[i] = replace(_pool_counts(es, method, level, _rule_text(method, wants, why, auto_random), notes),
                                  convention=conv.name)
             except EstimationError as exc:
-                out[i] = NotEstimable(str(exc), es.k, tuple(es.excluded))
+                out[i] = NotEstimable(_in_file(es, str(exc), studies=True), es.k, tuple(es.excluded))
         return out
     if method == "AUTO":
         wants = np.array([w for w, _ in rules])
@@ -449,7 +471,7 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
         m = chosen[j]
         f = fits[m]
         if f.status[j] != "ok":
-            out[i] = NotEstimable(str(f.reason[j]), es.k, tuple(es.excluded))
+            out[i] = NotEstimable(_in_file(es, str(f.reason[j]), studies=True), es.k, tuple(es.excluded))
             continue
         notes = list(es.notes)
         if es.k == 1:
@@ -561,6 +583,18 @@ def _pool_counts(es, method, level, rule, notes):
         study=es.study, yi=yi, vi=vi, weights=w, model_rule=rule, random=False,
         excluded=es.excluded, notes=tuple(notes), cmh=cf.cmh, cmh_pval=cf.cmh_pval, effects=es,
     )
+
+
+def _in_file(es, reason: str, *, studies: bool = False) -> str:
+    """``reason`` with the input file in front (as InputError puts it) and, with ``studies``,
+    the studies analysed at the end."""
+    if studies and es.k:
+        names = [str(s) for s in es.study]
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        reason = f"{reason} (studies analysed: {shown})"
+    if es.source is not None and f"file {es.source}" not in reason:
+        reason = f"file {es.source}: {reason}"
+    return reason
 
 
 def _excluded_text(excluded) -> str:
