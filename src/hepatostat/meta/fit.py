@@ -27,7 +27,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from . import _dist
 from .._util import finite_or_none as _f
@@ -193,6 +192,7 @@ class PoolResult:
     def to_frame(self) -> pd.DataFrame:
         """Per-study rows (``study, yi, vi, sei, ci_low, ci_high, weight``)
         followed by the pooled row (``study == "Pooled (<model>)"``)."""
+        import pandas as pd
         crit = _dist.norm_isf((1 - self.level) / 2)
         sei = np.sqrt(self.vi)
         rows = pd.DataFrame(
@@ -636,6 +636,7 @@ class PerResult:
         (``excluded``: the studies left out of that analysis, with row and
         reason). Rows with a blank ``per`` value come last, with status
         ``excluded`` and their reason, so that nothing vanishes from a CSV."""
+        import pandas as pd
         cols = ["k", "estimate", "se", "ci_low", "ci_high", "pval", "tau2", "I2", "Q", "Q_pval"]
         table: dict[str, list] = {self.column: list(self.values)}
         for c in cols:
@@ -685,6 +686,7 @@ def pool_per(
     estimated (e.g. no studies left) is reported with its reason instead of
     stopping the others; bad input still raises.
     """
+    import pandas as pd
     if per not in data.columns:
         raise InputError(
             f"--per column '{per}' not found; columns are {', '.join(map(str, data.columns))}", file=source
