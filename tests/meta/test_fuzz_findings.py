@@ -89,3 +89,14 @@ def test_a_tau2_estimator_failing_names_the_file_and_the_studies(monkeypatch):
     out = pool_many([es], "ML")[0]
     assert out.reason == msg
     assert np.isfinite(pool(es, "REML").estimate)  # the other estimators are untouched
+
+
+def test_peto_method_with_a_risk_ratio_names_the_file(tmp_path, capsys):
+    # fuzz: `--measure RR --method PETO` on a one-study table: the error named no file
+    path = tmp_path / "rr.csv"
+    path.write_text("study,e1,n1,e2,n2\nS0,0,2,0,2\n")
+    status, out, err = _run(["meta", "pool", path, "--measure", "RR", "--method", "PETO"], capsys)
+    assert status == 1
+    assert f"Error: file {path}: Peto's method pools odds ratios" in err
+    status, out, err = _run(["meta", "pool", path, "--measure", "SMD", "--method", "MH"], capsys)
+    assert status == 1 and f"file {path}" in err

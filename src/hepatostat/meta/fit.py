@@ -524,11 +524,12 @@ _K1_NOTE = "k = 1: the pooled estimate is the study's own; heterogeneity (tau²,
 
 def _pool_counts(es, method, level, rule, notes):
     if es.kind != "binary":
-        raise InputError(f"method {method} needs event counts (study,e1,n1,e2,n2), not {es.kind} data")
+        raise InputError(f"method {method} needs event counts (study,e1,n1,e2,n2), not {es.kind} data",
+                         file=es.source)
     if method == "PETO" and es.measure not in ("OR", "PETO"):
-        raise InputError(f"Peto's method pools odds ratios: use measure OR or PETO, not {es.measure}")
+        raise InputError(f"Peto's method pools odds ratios: use measure OR or PETO, not {es.measure}", file=es.source)
     if method == "MH" and es.measure not in ("OR", "RR", "RD"):
-        raise InputError(f"Mantel-Haenszel pooling is for OR, RR or RD, not {es.measure}")
+        raise InputError(f"Mantel-Haenszel pooling is for OR, RR or RD, not {es.measure}", file=es.source)
     d = es.data
     counts = [d[c].to_numpy(float) for c in ("e1", "n1", "e2", "n2")]
     measure = "OR" if method == "PETO" else es.measure
