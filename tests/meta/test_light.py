@@ -49,6 +49,16 @@ def test_fast_path_equals_the_pandas_path(tmp_path, text, measure):
             assert a[key] == pytest.approx(b[key], rel=1e-11, abs=1e-13), (method, key)
 
 
+def test_windows_line_ends_and_bom_take_the_fast_path(tmp_path):
+    p = tmp_path / "win.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + CONT.replace("\n", "\r\n").encode())
+    light = read_light(p)
+    assert light is not None and light.header[0] == "study"
+    fast, slow = effects(light, "SMD"), effects(read_table(p), "SMD")
+    assert fast.study == slow.study
+    np.testing.assert_allclose(fast.yi, slow.yi, rtol=1e-13)
+
+
 @pytest.mark.parametrize("text", [
     "study,m1,sd1,n1,m2,sd2,n2\nA,1,1,10,2,1,10\n\nB,1,1,10,2,1,10\n",   # blank row (noted by read_table)
     "study;m1;sd1;n1;m2;sd2;n2\nA;1;1;10;2;1;10\nB;1;1;10;2;1;10\n",      # sniffed separator

@@ -28,14 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .codes import MEASURES
-
 __all__ = ["LightTable", "read_light"]
 
 _NUMBER = re.compile(r"^[+-]?(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?\d+))?$")
 #: pandas' default missing-value markers: such a cell leaves the fast path
 _NA = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
        "NA", "NULL", "NaN", "None", "n/a", "nan", "null", "."}
+#: labels pandas may read as a float or a boolean (then printed differently)
+_SPECIAL = {"inf", "infinity", "nan", "true", "false"}
 _MAX_BYTES = 5_000_000  # a larger table is read by pandas (its C parser is faster than the csv module)
 
 
@@ -81,8 +81,8 @@ class LightTable:
         study = []
         for row in self.rows:
             label = row[cols["study"]].strip()
-            if label in _NA or _NUMBER.match(label):  # pandas would read a number or NA here
-                return None
+            if label in _NA or _NUMBER.match(label) or label.lower().lstrip("+-") in _SPECIAL:
+                return None  # pandas would read a number, a boolean or NA here
             study.append(label)
         if len(set(study)) != len(study) or not study:
             return None
@@ -144,6 +144,7 @@ def read_light(path) -> LightTable | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    text = text.replace("\r\n", "\n")  # Windows line ends (pandas reads them alike)
     if "\r" in text or "\x00" in text:
         return None
     lines = text.split("\n")
@@ -172,7 +173,3 @@ def read_light(path) -> LightTable | None:
         return None
     return LightTable(str(path), header, body)
 
-
-def measure_kind(measure: str) -> str | None:
-    m = MEASURES.get(str(measure).upper())
-    return None if m is None else m[0]
