@@ -140,8 +140,14 @@ def pool_cmd(file, measure, method, knha, level, auto_random, per, plot_path, ti
       hepatostat meta pool trials.csv --measure SMD --method auto --plot forest.png
       hepatostat meta pool long.csv --measure SMD --method REML --per timepoint --format csv
     """
-    data = read_table(file)
     eopts = _effect_kwargs(kw)
+    if per is None:
+        # a plain CSV is read without pandas (start-up time, issue 12); anything unusual goes to read_table
+        from ..meta._light import read_light
+
+        data = read_light(file) or read_table(file)
+    else:
+        data = read_table(file)
     if per is not None:
         if plot_path:
             raise click.UsageError("--plot draws one analysis; leave it out with --per")

@@ -13,7 +13,6 @@ import difflib
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..errors import InputError
 
@@ -56,6 +55,7 @@ def exclusion_text(excluded) -> str | None:
 
 
 def _as_frame(data) -> pd.DataFrame:
+    import pandas as pd
     if isinstance(data, pd.DataFrame):
         return data.copy()
     try:
@@ -99,6 +99,7 @@ def spreadsheet_rows(frame: pd.DataFrame) -> np.ndarray:
     A frame read from a file has the default index 0..n-1, so row = index + 2;
     a subset of it keeps its file rows. Other indexes count from the top.
     """
+    import pandas as pd
     if pd.api.types.is_integer_dtype(frame.index) and frame.index.is_unique:
         return np.asarray(frame.index, dtype=int) + 2
     return np.arange(frame.shape[0]) + 2
@@ -129,6 +130,7 @@ def validate_meta_frame(data, kind: str, *, source=None, check_duplicates: bool 
     exclusions : list of Exclusion
         One per removed row.
     """
+    import pandas as pd
     frame = _as_frame(data)
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.shape[0] == 0:

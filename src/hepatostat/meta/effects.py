@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import math
+
 import numpy as np
-import pandas as pd
-from scipy.special import gammaln
 
 from ..errors import InputError
 from .codes import MEASURES
@@ -51,6 +51,18 @@ _SMD_VTYPES = ("LS", "UB", "REVMAN")
 _TO_CHOICES = ("only0", "all", "if0all", "none")
 
 
+def _lgamma(x):
+    """``log|Gamma(x)|`` elementwise with math.lgamma (scipy.special.gammaln without its import cost);
+    inf at the poles (0, -1, -2, ...), NaN stays NaN."""
+    def one(v):
+        try:
+            return math.lgamma(v)
+        except ValueError:
+            return math.inf
+    x = np.asarray(x, dtype=float)
+    return np.array([one(float(v)) for v in x.ravel()], dtype=float).reshape(x.shape)
+
+
 def smd_correction_factor(m, exact: bool = True):
     """Small-sample bias correction ``c(m)`` for the SMD (Hedges 1981).
 
@@ -70,7 +82,7 @@ def smd_correction_factor(m, exact: bool = True):
     m = np.asarray(m, dtype=float)
     if exact:
         with np.errstate(invalid="ignore"):
-            return np.exp(gammaln(m / 2) - 0.5 * np.log(m / 2) - gammaln((m - 1) / 2))
+            return np.exp(_lgamma(m / 2) - 0.5 * np.log(m / 2) - _lgamma((m - 1) / 2))
     return 1 - 3 / (4 * m - 1)
 
 
@@ -143,6 +155,7 @@ class EffectSizes:
         ``study`` labels them (default ``"1"``, ``"2"``, ...); ``measure`` names
         their scale (``"GEN"`` by default; ``"OR"``, ``"RR"`` for log ratios).
         """
+        import pandas as pd
         yi = np.atleast_1d(np.asarray(yi, dtype=float))
         vi = np.atleast_1d(np.asarray(vi, dtype=float))
         measure = str(measure).upper()
@@ -181,6 +194,7 @@ class EffectSizes:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per study: ``study, yi, vi, sei``."""
+        import pandas as pd
         return pd.DataFrame(
             {"study": list(self.study), "yi": self.yi, "vi": self.vi, "sei": self.sei}
         )
@@ -304,6 +318,17 @@ def effects(
         raise InputError(f"add must be a non-negative number, got {add!r}")
 
     kind = MEASURES[measure][0]
+    args = dict(correction=correction, vtype=vtype, add=add, to=to, drop00=drop00, source=source, by=by)
+    from ._light import LightTable
+
+    if isinstance(data, LightTable):
+        # a plain CSV read without pandas: used when every row is complete and legal; otherwise
+        # the usual reader and checks (the same messages and exclusions as always)
+        light = data.validated(kind) if by is None else None
+        if light is None:
+            return effects(data.full(), measure, **args)
+        out = _effects_light(data, light, measure, kind, args)
+        return effects(data.full(), measure, **args) if out is None else out
     frame, excluded = validate_meta_frame(data, kind, source=source, by=by)
     excluded = list(excluded)
     options: dict[str, Any] = {}
@@ -345,6 +370,35 @@ def effects(
     )
 
 
+def _effects_light(table, light, measure, kind, args):
+    """EffectSizes from a validated LightTable; None when a study's effect is not estimable
+    (the full path then logs it as an exclusion)."""
+    study, cols = light
+    options: dict[str, Any] = {}
+    flags: dict[str, np.ndarray] = {}
+    reasons = np.full(len(study), None, dtype=object)
+    if kind == "continuous":
+        yi, vi = _continuous(cols, measure, args["correction"], args["vtype"], options)
+    elif kind == "binary":
+        yi, vi = _binary(cols, measure, args["add"], args["to"], args["drop00"], options, flags, reasons)
+    else:
+        yi, vi = cols["yi"], cols["vi"]
+    if not (np.all(np.isfinite(yi)) and np.all(np.isfinite(vi))):
+        return None
+    return EffectSizes(
+        measure=measure,
+        study=study,
+        yi=np.asarray(yi, dtype=float),
+        vi=np.asarray(vi, dtype=float),
+        _data=partial(table.frame, kind),
+        excluded=(),
+        notes=tuple(_notes(measure, study, flags, options)),
+        options=options,
+        source=None if args["source"] is None else str(args["source"]),
+        flags=flags,
+    )
+
+
 def _notes(measure, study, flags, options) -> list[str]:
     """The automatic choices to report for these studies."""
     notes = []
@@ -366,7 +420,7 @@ def _notes(measure, study, flags, options) -> list[str]:
 
 
 def _continuous(frame, measure, correction, vtype, options):
-    m1, sd1, n1, m2, sd2, n2 = (frame[c].to_numpy(dtype=float) for c in CONTINUOUS_COLUMNS[1:])
+    m1, sd1, n1, m2, sd2, n2 = (np.asarray(frame[c], dtype=float) for c in CONTINUOUS_COLUMNS[1:])
     if measure == "MD":
         options.update(vtype="LS")
         return m1 - m2, sd1**2 / n1 + sd2**2 / n2
@@ -407,7 +461,7 @@ def peto_yi_vi(a, b, c, d):
 
 
 def _binary(frame, measure, add, to, drop00, options, flags, reasons):
-    e1, n1, e2, n2 = (frame[c].to_numpy(dtype=float) for c in BINARY_COLUMNS[1:])
+    e1, n1, e2, n2 = (np.asarray(frame[c], dtype=float) for c in BINARY_COLUMNS[1:])
     a, b, c, d = e1, n1 - e1, e2, n2 - e2
     double = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
     any_zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from . import _dist
 from .._util import finite_or_none as _f
@@ -60,6 +59,15 @@ def review_rule(Q_pval: float, I2: float) -> tuple[bool, str]:
         f"I² = {I2:.1f}% {'>' if I2 > RULE_I2 else '<='} {RULE_I2:g}%"
     )
     return random, why
+
+
+
+def _exp(x: float) -> float:
+    """``math.exp`` that gives inf instead of raising OverflowError (NaN stays NaN)."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,13 +127,19 @@ class PoolResult:
         """Back-transformed estimate, CI and PI for OR/RR/PETO (else None)."""
         if not self.log_scale:
             return None
-        return {
-            "estimate": math.exp(self.estimate),
-            "ci_low": math.exp(self.ci_low),
-            "ci_high": math.exp(self.ci_high),
-            "pi_low": math.exp(self.pi_low),
-            "pi_high": math.exp(self.pi_high),
-        }
+        return {key: _exp(getattr(self, key)) for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")}
+
+    def _exp_note(self) -> str | None:
+        """A sentence when a back-transformed bound exceeds the floating-point range (shown as inf / null)."""
+        e = self.exp()
+        if e is None:
+            return None
+        over = [key for key, v in e.items() if math.isinf(v) and math.isfinite(getattr(self, key))]
+        if not over:
+            return None
+        return (f"the back-transformed {', '.join(over)} (exp of the {MEASURES[self.measure][1]}) "
+                f"{'exceeds' if len(over) == 1 else 'exceed'} the largest floating-point number; shown as inf (null in JSON): the data carry "
+                "almost no information on this effect")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``hepatostat meta pool`` (NaN as None)."""
@@ -165,6 +179,9 @@ class PoolResult:
             "excluded": [e.to_dict() for e in self.excluded],
             "notes": list(self.notes),
         }
+        note = self._exp_note()
+        if note is not None:
+            out["notes"].append(note)
         if self.method == "MH" and self.measure == "OR":
             out["cmh"] = {"stat": _f(self.cmh), "pval": _f(self.cmh_pval)}
         e = self.exp()
@@ -175,6 +192,7 @@ class PoolResult:
     def to_frame(self) -> pd.DataFrame:
         """Per-study rows (``study, yi, vi, sei, ci_low, ci_high, weight``)
         followed by the pooled row (``study == "Pooled (<model>)"``)."""
+        import pandas as pd
         crit = _dist.norm_isf((1 - self.level) / 2)
         sei = np.sqrt(self.vi)
         rows = pd.DataFrame(
@@ -249,6 +267,9 @@ class PoolResult:
             lines.append(f"Excluded: {e.study}: {e.reason}")
         for n in self.notes:
             lines.append(f"Note: {n}")
+        note = self._exp_note()
+        if note is not None:
+            lines.append(f"Note: {note}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -347,7 +368,7 @@ def pool(
     if not isinstance(es, EffectSizes):
         raise InputError("pool() needs the EffectSizes returned by hepatostat.meta.effects() (or yi= and vi=)")
     if es.k == 0:
-        raise EstimationError("no studies left to pool" + _excluded_text(es.excluded))
+        raise EstimationError(_in_file(es, "no studies left to pool" + _excluded_text(es.excluded)))
     out = pool_many([es], method, knha=knha, level=level, auto_random=auto_random, convention=convention)[0]
     if isinstance(out, NotEstimable):
         raise EstimationError(out.reason)
@@ -415,7 +436,8 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
     todo = []
     for i, es in enumerate(ess):
         if es.k == 0:
-            out[i] = NotEstimable("no studies left to pool" + _excluded_text(es.excluded), 0, tuple(es.excluded))
+            out[i] = NotEstimable(_in_file(es, "no studies left to pool" + _excluded_text(es.excluded)), 0,
+                                  tuple(es.excluded))
         else:
             todo.append(i)
     if not todo:
@@ -434,7 +456,7 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
                 out[i] = replace(_pool_counts(es, method, level, _rule_text(method, wants, why, auto_random), notes),
                                  convention=conv.name)
             except EstimationError as exc:
-                out[i] = NotEstimable(str(exc), es.k, tuple(es.excluded))
+                out[i] = NotEstimable(_in_file(es, str(exc), studies=True), es.k, tuple(es.excluded))
         return out
     if method == "AUTO":
         wants = np.array([w for w, _ in rules])
@@ -449,7 +471,7 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
         m = chosen[j]
         f = fits[m]
         if f.status[j] != "ok":
-            out[i] = NotEstimable(str(f.reason[j]), es.k, tuple(es.excluded))
+            out[i] = NotEstimable(_in_file(es, str(f.reason[j]), studies=True), es.k, tuple(es.excluded))
             continue
         notes = list(es.notes)
         if es.k == 1:
@@ -502,11 +524,12 @@ _K1_NOTE = "k = 1: the pooled estimate is the study's own; heterogeneity (tau²,
 
 def _pool_counts(es, method, level, rule, notes):
     if es.kind != "binary":
-        raise InputError(f"method {method} needs event counts (study,e1,n1,e2,n2), not {es.kind} data")
+        raise InputError(f"method {method} needs event counts (study,e1,n1,e2,n2), not {es.kind} data",
+                         file=es.source)
     if method == "PETO" and es.measure not in ("OR", "PETO"):
-        raise InputError(f"Peto's method pools odds ratios: use measure OR or PETO, not {es.measure}")
+        raise InputError(f"Peto's method pools odds ratios: use measure OR or PETO, not {es.measure}", file=es.source)
     if method == "MH" and es.measure not in ("OR", "RR", "RD"):
-        raise InputError(f"Mantel-Haenszel pooling is for OR, RR or RD, not {es.measure}")
+        raise InputError(f"Mantel-Haenszel pooling is for OR, RR or RD, not {es.measure}", file=es.source)
     d = es.data
     counts = [d[c].to_numpy(float) for c in ("e1", "n1", "e2", "n2")]
     measure = "OR" if method == "PETO" else es.measure
@@ -563,6 +586,18 @@ def _pool_counts(es, method, level, rule, notes):
     )
 
 
+def _in_file(es, reason: str, *, studies: bool = False) -> str:
+    """``reason`` with the input file in front (as InputError puts it) and, with ``studies``,
+    the studies analysed at the end."""
+    if studies and es.k:
+        names = [str(s) for s in es.study]
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        reason = f"{reason} (studies analysed: {shown})"
+    if es.source is not None and f"file {es.source}" not in reason:
+        reason = f"file {es.source}: {reason}"
+    return reason
+
+
 def _excluded_text(excluded) -> str:
     if not excluded:
         return ""
@@ -602,6 +637,7 @@ class PerResult:
         (``excluded``: the studies left out of that analysis, with row and
         reason). Rows with a blank ``per`` value come last, with status
         ``excluded`` and their reason, so that nothing vanishes from a CSV."""
+        import pandas as pd
         cols = ["k", "estimate", "se", "ci_low", "ci_high", "pval", "tau2", "I2", "Q", "Q_pval"]
         table: dict[str, list] = {self.column: list(self.values)}
         for c in cols:
@@ -651,6 +687,7 @@ def pool_per(
     estimated (e.g. no studies left) is reported with its reason instead of
     stopping the others; bad input still raises.
     """
+    import pandas as pd
     if per not in data.columns:
         raise InputError(
             f"--per column '{per}' not found; columns are {', '.join(map(str, data.columns))}", file=source

@@ -742,7 +742,11 @@ def _omnibus(beta, vb, btt, use_t, df_t):
                 pass
     mq = len(btt)
     QM = np.where(use_t, QM / mq, QM)
-    QMp = np.where(use_t, _dist.f_sf(QM, mq, df_t), _dist.chi2_sf(QM, mq))
+    QMp = np.full(QM.shape, np.nan)
+    if use_t.any():
+        QMp[use_t] = _dist.f_sf(QM[use_t], mq, df_t[use_t])
+    if not use_t.all():
+        QMp[~use_t] = _dist.chi2_sf(QM[~use_t], mq)
     return QM, QMp
 
 
