@@ -443,7 +443,9 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
     if not todo:
         return out
     sets = [ess[i] for i in todo]
-    y, v, mask = _pad([es.yi for es in sets], [es.vi for es in sets])
+    from .batch import pad
+
+    y, v, mask = pad([es.yi for es in sets], [es.vi for es in sets])
     fe = kernel_fit(y, v, mask, method="FE", qprofile=False)
     rules = [review_rule(fe.QE_pval[j], fe.I2[j]) for j in range(len(sets))]
     if method in ("MH", "PETO"):
@@ -502,21 +504,6 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
             excluded=es.excluded, notes=tuple(notes), effects=es, convention=conv.name,
         )
     return out
-
-
-def _pad(groups_y, groups_v):
-    """Pad lists of per-analysis arrays into ``(y, v, mask)`` of shape (m, kmax)."""
-    m = len(groups_y)
-    kmax = max((len(g) for g in groups_y), default=0)
-    y = np.zeros((m, kmax))
-    v = np.ones((m, kmax))
-    mask = np.zeros((m, kmax), dtype=bool)
-    for i, (gy, gv) in enumerate(zip(groups_y, groups_v)):
-        n = len(gy)
-        y[i, :n] = gy
-        v[i, :n] = gv
-        mask[i, :n] = True
-    return y, v, mask
 
 
 _K1_NOTE = "k = 1: the pooled estimate is the study's own; heterogeneity (tau², Q, I²) is not estimable"
