@@ -6,10 +6,8 @@ from pathlib import Path
 
 import click
 
-from .. import cohort as _cohort
 from ..errors import InputError
-from ..io import read_table
-from .common import emit, format_option
+from .common import OutputPath, check_output_path, emit, format_option
 
 
 @click.group(name="cohort")
@@ -56,6 +54,9 @@ def build_cmd(source, criteria, out_dir, schema, units_file, ignore, pt_to_inr, 
       hepatostat cohort build cohort.duckdb --schema cdm --criteria my_study.toml --format json
       hepatostat cohort build pbc_folder --criteria pbc.toml --units lab_units.csv --ignore comment --pt-to-inr 1.0,12.0
     """
+    from .. import cohort as _cohort
+    from ..io import read_table
+
     spec = _cohort.load_criteria(criteria)
     units = read_table(units_file) if units_file else None
     ign = [c.strip() for c in ignore.split(",") if c.strip()] if ignore else ()

@@ -7,13 +7,14 @@ import shutil
 from pathlib import Path
 
 import click
-import pandas as pd
 
-from .. import review as _review
 from ..errors import InputError
-from .common import emit, format_option
+from .common import OutputPath, emit, format_option
 
-STAGE_CHOICE = click.Choice(list(_review.STAGES), case_sensitive=False)
+#: :data:`hepatostat.review.STAGES` as a plain constant, so that ``--help``
+#: imports no engine (a test keeps the two equal)
+STAGES = ("title_abstract", "full_text")
+STAGE_CHOICE = click.Choice(list(STAGES), case_sensitive=False)
 
 _stage_option = click.option("--stage", required=True, type=STAGE_CHOICE,
                              help="Screening stage: title_abstract or full_text.")
@@ -103,6 +104,10 @@ def examples_cmd(folder, fmt):
     Example:
       hepatostat review examples searches/
     """
+    import pandas as pd
+
+    from .. import review as _review
+
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -134,6 +139,10 @@ def records_cmd(files, databases, out, fmt):
     Example:
       hepatostat review records pubmed.nbib embase.ris wos.bib --out records.csv
     """
+    import pandas as pd
+
+    from .. import review as _review
+
     rs = _review.read_records(files, database=_databases(databases))
     if out:
         rs.to_frame().to_csv(out, index=False, lineterminator="\n")
@@ -172,6 +181,8 @@ def dedup_cmd(files, databases, merge_threshold, review_threshold, prefer, out, 
       hepatostat review dedup pubmed.nbib embase.ris wos.bib --format json
       hepatostat review dedup *.ris --prefer PubMed,Embase --out dedup.csv
     """
+    from .. import review as _review
+
     rs = _review.read_records(files, database=_databases(databases))
     order = tuple(p.strip() for p in prefer.split(",") if p.strip()) if prefer else ()
     res = _review.deduplicate(rs, merge_threshold=merge_threshold, review_threshold=review_threshold, prefer=order)
@@ -200,6 +211,8 @@ def init_cmd(project, records, databases, screeners, merge_threshold, review_thr
     Example:
       hepatostat review init project.duckdb pubmed.nbib embase.ris wos.bib
     """
+    from .. import review as _review
+
     p = _review.create_project(project, records, database=_databases(databases), merge_threshold=merge_threshold,
                                review_threshold=review_threshold, screeners_per_record=screeners, overwrite=overwrite)
     st = p.status()
@@ -224,6 +237,10 @@ def export_cmd(project, reviewer, stage, out, order, user, fmt):
     Example:
       hepatostat review export project.duckdb --reviewer YL --stage title_abstract --out yl.xlsx
     """
+    import pandas as pd
+
+    from .. import review as _review
+
     p = _review.open_project(project)
     _gate(p, user, reviewer=reviewer)
     path = p.export_sheet(reviewer, stage, out, order=order)
@@ -250,6 +267,8 @@ def import_cmd(project, file, reviewer, stage, replace, user, fmt):
     Example:
       hepatostat review import project.duckdb yl.xlsx --reviewer YL --stage title_abstract
     """
+    from .. import review as _review
+
     p = _review.open_project(project)
     _gate(p, user, reviewer=reviewer)
     rep = p.import_sheet(file, reviewer, stage, replace=replace)
@@ -272,6 +291,8 @@ def conflicts_cmd(project, stage, out, include_resolved, user, fmt):
     Example:
       hepatostat review conflicts project.duckdb --stage title_abstract --out conflicts.xlsx
     """
+    from .. import review as _review
+
     p = _review.open_project(project)
     _gate(p, user, role="adjudicator")
     c = p.conflicts(stage, include_resolved=include_resolved)
@@ -303,6 +324,8 @@ def resolve_cmd(project, file, reviewer, stage, replace, user, fmt):
     Example:
       hepatostat review resolve project.duckdb conflicts.xlsx --reviewer XW --stage title_abstract
     """
+    from .. import review as _review
+
     p = _review.open_project(project)
     _gate(p, user, reviewer=reviewer, role="adjudicator")
     rep = p.resolve(file, reviewer, stage, replace=replace)
@@ -322,6 +345,8 @@ def mark_duplicate_cmd(project, record, of, fmt):
     Example:
       hepatostat review mark-duplicate project.duckdb example_embase.ris#6 --of example_pubmed.nbib#4
     """
+    from .. import review as _review
+
     p = _review.open_project(project)
     p.mark_duplicate(record, of)
     st = p.status()
@@ -339,6 +364,8 @@ def status_cmd(project, fmt):
     Example:
       hepatostat review status project.duckdb --format json
     """
+    from .. import review as _review
+
     st = _review.open_project(project).status()
     emit(fmt, obj=st.to_dict(), frame=st.to_frame(), text=st.summary())
 
@@ -357,6 +384,8 @@ def history_cmd(project, record, user, fmt):
     Example:
       HEPATOSTAT_USER=owner hepatostat review history project.duckdb --format csv
     """
+    from .. import review as _review
+
     p = _review.open_project(project)
     _gate(p, user, role="owner")
     h = p.history(record)
@@ -382,6 +411,8 @@ def simulate_cmd(file, seed, fmt):
     Example:
       hepatostat review simulate labelled.csv --format json --seed 1
     """
+    import pandas as pd
+
     from ..review.prioritise import read_labelled, simulate
 
     titles, abstracts, labels = read_labelled(file)
@@ -410,6 +441,8 @@ def prisma_cmd(source, liu2022, plot, title, allow_incomplete, fmt):
       hepatostat review prisma counts.csv --plot prisma.svg
       hepatostat review prisma --liu2022 --plot liu2022_prisma.png
     """
+    from .. import review as _review
+
     if liu2022 == (source is not None):
         raise click.UsageError("give either SOURCE (a project .duckdb or a counts .csv) or --liu2022")
     if liu2022:
@@ -445,6 +478,8 @@ def rob_cmd(file, tool, traffic, summary_plot, weighted, fmt):
     Example:
       hepatostat review rob rob.csv --tool rob1 --traffic-light rob_tl.png --summary rob_summary.png
     """
+    from .. import review as _review
+
     a = _review.read_rob(file, tool=tool)
     if traffic:
         a.plot_traffic_light(_paths(traffic))
@@ -466,6 +501,8 @@ def table1_cmd(out, fmt):
     Example:
       hepatostat review table1 --out table1.docx
     """
+    from .. import review as _review
+
     frame = _review.load_liu2022()
     if out:
         _review.write_table(None, out)
