@@ -269,8 +269,9 @@ def test_command_listing_matches_each_commands_own_help():
 
 
 def test_package_attributes_load_lazily():
-    proc = subprocess.run([sys.executable, "-c", "import sys, hepatostat; a = 'pandas' in sys.modules; "
-                           "m = hepatostat.meta; print(a, 'pandas' in sys.modules, m.__name__)"],
+    # the attribute loads its subpackage on first use (hepatostat.meta itself no longer needs pandas to import)
+    proc = subprocess.run([sys.executable, "-c", "import sys, hepatostat; a = 'hepatostat.meta' in sys.modules; "
+                           "m = hepatostat.meta; print(a, 'hepatostat.meta' in sys.modules, m.__name__)"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True", "hepatostat.meta"]
@@ -342,3 +343,92 @@ def test_unwritable_output_folder_is_an_error(tmp_path):
     finally:
         locked.chmod(0o700)
 
+
+
+# -- output paths checked before any work (issue 14: --plot x.exe, a path below a file, unwritable) ----
+def _output_cases(tmp):
+    """(args, option) pairs: each writes to a bad place; the inputs do not even exist, so an
+    error naming the output option proves the output was checked before any work."""
+    missing = str(tmp / "missing.csv")
+    return {
+        "suffix": [
+            (["cohort", "table1", missing, "--group", "g", "--docx", str(tmp / "t.doc")], "--docx"),
+            (["cohort", "table2", missing, "--group", "g", "--xlsx", str(tmp / "t.xls")], "--xlsx"),
+            (["cohort", "changes", missing, "--outcomes", "a", "--plot", str(tmp / "f.exe")], "--plot"),
+            (["cohort", "overtime", missing, "--outcomes", "a", "--plot", str(tmp / "f.exe")], "--plot"),
+            (["review", "records", missing, "--out", str(tmp / "r.xlsx")], "--out"),
+            (["review", "dedup", missing, "--out", str(tmp / "d.txt")], "--out"),
+            (["review", "prisma", "--liu2022", "--plot", str(tmp / "p.exe")], "--plot"),
+            (["review", "rob", missing, "--traffic-light", str(tmp / "tl.jpg")], "--traffic-light"),
+            (["review", "rob", missing, "--summary", str(tmp / "s.gif")], "--summary"),
+            (["review", "table1", "--out", str(tmp / "t.pdf")], "--out"),
+            (["review", "export", missing, "--reviewer", "A", "--stage", "full_text", "--out", str(tmp / "s.ods")],
+             "--out"),
+        ],
+        "below_file": [
+            (["cohort", "build", missing, "--criteria", "seed_jia2020", "--out", str(tmp / "afile" / "out")], "--out"),
+            (["cohort", "synthetic", "--out", str(tmp / "afile" / "out")], "--out"),
+            (["cohort", "table1", missing, "--group", "g", "--docx", str(tmp / "afile" / "t.docx")], "--docx"),
+            (["cohort", "overtime", missing, "--outcomes", "a", "--plot", str(tmp / "afile" / "fig")], "--plot"),
+            (["run", missing, "--out", str(tmp / "afile" / "rep")], "--out"),
+            (["run", missing, "--private", str(tmp / "afile" / "priv")], "--private"),
+            (["demo", "--out", str(tmp / "afile" / "demo")], "--out"),
+            (["review", "examples", str(tmp / "afile" / "ex")], "folder"),
+            (["review", "init", str(tmp / "afile" / "p.duckdb"), missing], "project"),
+            (["review", "table1", "--out", str(tmp / "afile" / "t.csv")], "--out"),
+        ],
+        "file_not_folder": [
+            (["cohort", "build", missing, "--criteria", "seed_jia2020", "--out", str(tmp / "afile")], "--out"),
+            (["run", missing, "--out", str(tmp / "afile")], "--out"),
+            (["demo", "--out", str(tmp / "afile")], "--out"),
+        ],
+    }
+
+
+@pytest.mark.parametrize("kind", ["suffix", "below_file", "file_not_folder"])
+def test_output_path_is_checked_before_any_work(kind, tmp_path, capsys):
+    (tmp_path / "afile").write_text("not a folder\n")
+    for args, option in _output_cases(tmp_path)[kind]:
+        before = sorted(p.name for p in tmp_path.iterdir())
+        status, out, err = run(args, capsys)
+        assert status == 1, (args, out, err)
+        assert "Error:" in err and "internal error" not in err and "Traceback" not in err, (args, err)
+        assert option in err, (args, err)
+        assert sorted(p.name for p in tmp_path.iterdir()) == before, args  # nothing written
+
+
+def test_output_in_an_unwritable_folder_is_an_error(tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = tempfile.TemporaryFile
+
+    def refuse(*a, dir=None, **kw):  # root ignores chmod, so refuse the probe file instead
+        if dir is not None and str(dir) == str(locked):
+            raise PermissionError(13, "Permission denied")
+        return real(*a, dir=dir, **kw)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    for args in (["cohort", "table1", str(tmp_path / "x.csv"), "--group", "g", "--xlsx", str(locked / "t.xlsx")],
+                 ["run", str(tmp_path / "plan.toml"), "--out", str(locked / "report")],
+                 ["review", "prisma", "--liu2022", "--plot", str(locked / "prisma.png")]):
+        status, _, err = run(args, capsys)
+        assert status == 1 and "cannot write in the folder" in err and "Permission denied" in err, (args, err)
+    assert list(locked.iterdir()) == []
+
+
+def test_figure_without_suffix_and_new_folders_are_accepted(tmp_path, capsys):
+    # no suffix = PNG and SVG; a folder that does not exist yet is created
+    status, out, err = run(["review", "prisma", "--liu2022", "--plot", str(tmp_path / "new" / "prisma")], capsys)
+    assert status == 0, err
+    assert (tmp_path / "new" / "prisma.png").exists() and (tmp_path / "new" / "prisma.svg").exists()
+
+
+def test_changes_plot_with_a_suffix_writes_that_format(tmp_path, capsys):
+    # before: --plot fig.pdf gave names like fig.pdf_tbil_interval, refused after all the work
+    path = str(reference_path("cohort_synthetic_long", "cohort_stats.json"))
+    status, _, err = run(["cohort", "changes", path, "--outcomes", "tbil", "--pairs", "A:B", "--no-cumulative",
+                          "--format", "json", "--plot", str(tmp_path / "fig.pdf")], capsys)
+    assert status == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig_tbil_interval.pdf"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from .common import OutputPath, check_output_path, emit, format_option
+from .common import OutputPath, emit, format_option
 
 
 @click.group(name="cohort")
@@ -25,7 +25,7 @@ def cohort_group():
 @click.argument("source", type=click.Path(exists=False))
 @click.option("--criteria", "criteria", required=True, metavar="FILE|NAME",
               help="Criteria file (.toml; .yaml with PyYAML) or a bundled set, e.g. seed_jia2020.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="cohort_out", show_default=True,
+@click.option("--out", "out_dir", type=OutputPath(folder=True), default="cohort_out", show_default=True,
               help="Folder for attrition.csv, flow.png/.svg, visits_long.csv, visits_wide.csv, persons.csv, exclusions.csv.")
 @click.option("--schema", default=None, help="Schema of the OMOP tables in a DuckDB file (e.g. cdm).")
 @click.option("--units", "units_file", type=click.Path(dir_okay=False), default=None,
@@ -80,7 +80,7 @@ def build_cmd(source, criteria, out_dir, schema, units_file, ignore, pt_to_inr, 
 
 
 @cohort_group.command("synthetic")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
+@click.option("--out", "out_dir", type=OutputPath(folder=True), required=True,
               help="Folder to write the SYNTHETIC persons, treatments and labs tables into.")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the seed of the shipped files).")
 @click.option("--file-format", type=click.Choice(["parquet", "csv", "xlsx"]), default="parquet", show_default=True,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import click
 
 from .common import OutputPath, emit, format_option
+from .outputs import DOCX, FIGURE_SUFFIXES, XLSX, FigurePath
 
 __all__ = ["table1_cmd", "table2_cmd", "changes_cmd", "overtime_cmd"]
 
@@ -102,8 +103,8 @@ def describe_options(f):
         click.option("--no-missing-row", "no_missing_row", is_flag=True, help="Leave out the 'missing, n' rows."),
         click.option("--digits", default=None, type=click.IntRange(0, 6), help="Decimals of the summaries (default: automatic)."),
         click.option("--title", default=None, help="Caption of the Word/Excel table."),
-        click.option("--docx", "docx_path", default=None, type=click.Path(dir_okay=False), help="Also write a Word table (.docx)."),
-        click.option("--xlsx", "xlsx_path", default=None, type=click.Path(dir_okay=False), help="Also write an Excel sheet (.xlsx)."),
+        click.option("--docx", "docx_path", default=None, type=OutputPath(suffixes=DOCX), help="Also write a Word table (.docx)."),
+        click.option("--xlsx", "xlsx_path", default=None, type=OutputPath(suffixes=XLSX), help="Also write an Excel sheet (.xlsx)."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -205,8 +206,8 @@ def long_options(f):
         click.option("--quartiles", default="spss", show_default=True, metavar="DEF",
                      help="Quartile definition: spss (type 6), r (type 7) or a type 1-9."),
         click.option("--title", default=None, help="Caption of the Word/Excel table."),
-        click.option("--docx", "docx_path", default=None, type=click.Path(dir_okay=False), help="Also write a Word table (.docx)."),
-        click.option("--xlsx", "xlsx_path", default=None, type=click.Path(dir_okay=False), help="Also write an Excel sheet (.xlsx)."),
+        click.option("--docx", "docx_path", default=None, type=OutputPath(suffixes=DOCX), help="Also write a Word table (.docx)."),
+        click.option("--xlsx", "xlsx_path", default=None, type=OutputPath(suffixes=XLSX), help="Also write an Excel sheet (.xlsx)."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -223,8 +224,9 @@ def long_options(f):
 @click.option("--welch", is_flag=True, help="Welch's t test for normal columns.")
 @click.option("--adjust", default=None, type=ADJUST_CHOICE,
               help="Adjust each pair's P values across the columns of an outcome (default: none).")
-@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False),
-              help="Write Figures 2 and 3 per outcome: PATH_<outcome>_interval and _cumulative (PNG and SVG).")
+@click.option("--plot", "plot_path", default=None, type=FigurePath(),
+              help="Write Figures 2 and 3 per outcome: PATH_<outcome>_interval and _cumulative (no suffix: PNG and "
+                   "SVG; or .png/.svg/.pdf).")
 @long_options
 @format_option
 def changes_cmd(file, outcomes, id_col, week, group, groups, pairs, intervals, no_cumulative, baseline, normality,
@@ -250,11 +252,13 @@ def changes_cmd(file, outcomes, id_col, week, group, groups, pairs, intervals, n
                         adjust=None if adjust is None or adjust.lower() == "none" else adjust, source=file)
     if plot_path:
         from pathlib import Path
-        stem = Path(plot_path)
+        given = Path(plot_path)
+        suffix = given.suffix if given.suffix.lower() in FIGURE_SUFFIXES else ""
+        stem = given.with_suffix("") if suffix else given
         for o in res.outcomes:
             for kind in ("interval", "cumulative"):
                 if any(c[2] == (kind == "cumulative") for c in res.columns):
-                    fig = res.plot(o, stem.with_name(f"{stem.name}_{o}_{kind}"), kind=kind)
+                    fig = res.plot(o, stem.with_name(f"{stem.name}_{o}_{kind}{suffix}"), kind=kind)
                     del fig  # Figure objects are not registered with pyplot
     frame = res.to_frame()
     _write_extras(res, frame, title, docx_path, xlsx_path)
@@ -268,7 +272,7 @@ def changes_cmd(file, outcomes, id_col, week, group, groups, pairs, intervals, n
 @click.option("--weeks", default=None, metavar="0,1,4", help="Visits to use (default: all).")
 @click.option("--adjust", default="holm", show_default=True, type=ADJUST_CHOICE,
               help="Correction of the visit-vs-baseline P values across visits.")
-@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False),
+@click.option("--plot", "plot_path", default=None, type=FigurePath(),
               help="Write Figure 1 (.png/.svg/.pdf; no suffix = PNG and SVG).")
 @click.option("--kind", default="box", show_default=True, type=click.Choice(["box", "median"]),
               help="Figure 1 as box plots or median lines with Q1–Q3.")

@@ -10,11 +10,14 @@ import click
 
 from ..errors import InputError
 from .common import OutputPath, emit, format_option
+from .outputs import CSV, FigurePath
 
 #: :data:`hepatostat.review.STAGES` as a plain constant, so that ``--help``
 #: imports no engine (a test keeps the two equal)
 STAGES = ("title_abstract", "full_text")
 STAGE_CHOICE = click.Choice(list(STAGES), case_sensitive=False)
+#: screening and conflict sheets
+SHEET = (".xlsx", ".csv")
 
 _stage_option = click.option("--stage", required=True, type=STAGE_CHOICE,
                              help="Screening stage: title_abstract or full_text.")
@@ -94,7 +97,7 @@ def review_group():
 
 
 @review_group.command("examples")
-@click.argument("folder", type=click.Path(file_okay=False))
+@click.argument("folder", type=OutputPath(folder=True))
 @format_option
 def examples_cmd(folder, fmt):
     """Copy the bundled example search exports (PubMed, Embase, Web of
@@ -122,7 +125,7 @@ def examples_cmd(folder, fmt):
 @review_group.command("records")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_database_option
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write all records to this CSV file.")
+@click.option("--out", type=OutputPath(suffixes=CSV), default=None, help="Write all records to this CSV file.")
 @format_option
 def records_cmd(files, databases, out, fmt):
     """Read search exports and count the records per file and database.
@@ -161,7 +164,7 @@ def records_cmd(files, databases, out, fmt):
 @click.option("--prefer", default=None, metavar="DB1,DB2,...",
               help="Database preference order for the kept record (e.g. PubMed,Embase); default: the most "
                    "complete record.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", type=OutputPath(suffixes=CSV), default=None,
               help="Write one row per record (cluster, kept, duplicate_of, reason) to this CSV file.")
 @format_option
 def dedup_cmd(files, databases, merge_threshold, review_threshold, prefer, out, fmt):
@@ -192,7 +195,7 @@ def dedup_cmd(files, databases, merge_threshold, review_threshold, prefer, out, 
 
 
 @review_group.command("init")
-@click.argument("project", type=click.Path(dir_okay=False))
+@click.argument("project", type=OutputPath())
 @click.argument("records", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_database_option
 @click.option("--screeners", type=click.IntRange(min=2), default=2, show_default=True,
@@ -223,7 +226,7 @@ def init_cmd(project, records, databases, screeners, merge_threshold, review_thr
 @click.argument("project", type=click.Path(dir_okay=False, exists=True))
 @_reviewer_option
 @_stage_option
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Screening sheet to write (.xlsx or .csv).")
+@click.option("--out", required=True, type=OutputPath(suffixes=SHEET), help="Screening sheet to write (.xlsx or .csv).")
 @click.option("--order", type=click.Choice(["input", "relevance"]), default="input", show_default=True,
               help="relevance: undecided records most likely to be included first (TF-IDF + logistic regression "
                    "on settled decisions and this reviewer's own votes).")
@@ -278,7 +281,7 @@ def import_cmd(project, file, reviewer, stage, replace, user, fmt):
 @review_group.command("conflicts")
 @click.argument("project", type=click.Path(dir_okay=False, exists=True))
 @_stage_option
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", type=OutputPath(suffixes=SHEET), default=None,
               help="Write a sheet for the third reviewer (.xlsx or .csv).")
 @click.option("--all", "include_resolved", is_flag=True, help="Also list conflicts already resolved.")
 @_user_option
@@ -425,7 +428,7 @@ def simulate_cmd(file, seed, fmt):
 @review_group.command("prisma")
 @click.argument("source", required=False, type=click.Path(dir_okay=False))
 @click.option("--liu2022", is_flag=True, help="Draw the study selection of Liu et al. 2022 (892 records ... 12 studies).")
-@click.option("--plot", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--plot", multiple=True, type=FigurePath(),
               help="Write the flow diagram (.png, .svg, .pdf; repeat for several; no suffix = PNG and SVG).")
 @click.option("--title", default=None, help="Title above the diagram.")
 @click.option("--allow-incomplete", is_flag=True,
@@ -464,9 +467,9 @@ def prisma_cmd(source, liu2022, plot, title, allow_incomplete, fmt):
 @click.option("--tool", type=click.Choice(["rob1", "rob2"], case_sensitive=False), default=None,
               help="RoB 1 (7 domains; Low/Unclear/High) or RoB 2 (5 domains + overall; Low/Some concerns/High). "
                    "Default: from the columns.")
-@click.option("--traffic-light", "traffic", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--traffic-light", "traffic", multiple=True, type=FigurePath(),
               help="Write the traffic-light plot (.png, .svg, .pdf; repeatable).")
-@click.option("--summary", "summary_plot", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--summary", "summary_plot", multiple=True, type=FigurePath(),
               help="Write the summary (stacked bar) plot (.png, .svg, .pdf; repeatable).")
 @click.option("--weighted", is_flag=True, help="Summary plot weighted by the 'weight' column (meta-analysis weights).")
 @format_option
@@ -489,7 +492,7 @@ def rob_cmd(file, tool, traffic, summary_plot, weighted, fmt):
 
 
 @review_group.command("table1")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", type=OutputPath(suffixes=(".docx", ".xlsx", ".csv")), default=None,
               help="Write the table (.docx, .xlsx or .csv).")
 @format_option
 def table1_cmd(out, fmt):
