@@ -432,3 +432,54 @@ def test_changes_plot_with_a_suffix_writes_that_format(tmp_path, capsys):
                           "--format", "json", "--plot", str(tmp_path / "fig.pdf")], capsys)
     assert status == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig_tbil_interval.pdf"]
+
+
+# -- issue 14 crashes once routed as fuzz KNOWN_FINDINGS, now clear errors, run as a user runs them ------------
+@pytest.fixture(scope="module")
+def cohort_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cohort") / "data"
+    assert main(["cohort", "synthetic", "--out", str(folder), "--file-format", "csv", "--format", "json"]) == 0
+    return folder
+
+
+def _bundled(*parts):
+    from importlib.resources import files
+
+    return files("hepatostat").joinpath(*parts).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("when, expected", [
+    ("(" * 300 + "hbsag_months > 6" + ")" * 300, "nested more than 50 levels deep"),   # was RecursionError
+    ("hbsag_months > " + "9" * 400, "is too large"),                                   # was OverflowError
+])
+def test_cohort_build_condition_limits_are_clear_errors(when, expected, cohort_folder, tmp_path, capsys):
+    crit = tmp_path / "crit.toml"
+    crit.write_text(_bundled("cohort", "criteria", "seed_jia2020.toml").replace('when = "hbsag_months > 6"',
+                                                                                 f'when = "{when}"'), encoding="utf-8")
+    status, _, err = run(["cohort", "build", str(cohort_folder), "--criteria", str(crit), "--out",
+                          str(tmp_path / "out")], capsys)
+    assert status == 1 and "internal error" not in err, err
+    assert "crit.toml" in err and "inclusion criterion 'inc_A'" in err and expected in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cohort_build_non_utf8_criteria_names_file_and_line(cohort_folder, tmp_path, capsys):
+    crit = tmp_path / "crit.toml"  # was UnicodeDecodeError
+    text = _bundled("cohort", "criteria", "seed_jia2020.toml")
+    line = text.splitlines().index('label = "Age 16 to 60 years"') + 1
+    crit.write_bytes(text.replace('label = "Age 16 to 60 years"', 'label = "Age 16 \u2013 60 years"').encode("cp1252"))
+    status, _, err = run(["cohort", "build", str(cohort_folder), "--criteria", str(crit), "--out",
+                          str(tmp_path / "out")], capsys)
+    assert status == 1 and "internal error" not in err, err
+    assert "crit.toml" in err and f"line {line}" in err and "UTF-8" in err, err
+
+
+def test_run_non_utf8_plan_names_file_and_line(tmp_path, capsys):
+    plan = tmp_path / "plan.toml"  # was UnicodeDecodeError
+    text = _bundled("report", "plans", "cohort_jia2020.toml")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.startswith("title = "))
+    plan.write_bytes(text.replace('title = "UC-MSC', 'title = "Ji\u00e4 UC-MSC', 1).encode("latin-1"))
+    status, _, err = run(["run", str(plan), "--out", str(tmp_path / "report"), "--quiet"], capsys)
+    assert status == 1 and "internal error" not in err, err
+    assert "plan.toml" in err and f"line {line}" in err and "UTF-8" in err, err
+    assert not (tmp_path / "report").exists()

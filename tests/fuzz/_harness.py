@@ -35,18 +35,12 @@ SCALE = float(os.environ.get("HEPATOSTAT_FUZZ_SCALE", "1"))
 #: ``internal error`` messages already reported and routed, not yet fixed:
 #: regular expression -> where it was reported. Keep this list short and honest.
 KNOWN_FINDINGS: dict[str, str] = {
-    r"RecursionError": "issue 14 '300 nested parentheses in a condition' (criteria expressions, cohort/expr.py; "
-                       "cohort helper)",
-    r"OverflowError: int too large to convert to float": "issue 14 'a 400-digit number in a condition' "
-                                                         "(cohort/expr.py; cohort helper)",
     r"OverflowError: math range error": "meta pool --measure PETO with a huge arm (0 events in 3557 vs 0 in 2): "
                                         "math.exp overflows in PoolResult.exp() (meta/fit.py; meta helper)",
     r"Error: (Mantel-Haenszel|Peto) .*not estimable": "the EstimationError names neither the file nor the "
                                                        "studies (meta/mh.py; meta helper)",
     r"Error: ML: Fisher scoring did not converge": "the EstimationError names neither the file nor the "
                                                     "studies (meta/estimators.py; meta helper)",
-    r"UnicodeDecodeError: 'utf-8' codec": "issue 14 'a non-UTF-8 plan or criteria file' (criteria loader in "
-                                          "cohort/, plan loader in report/; cohort and report helpers)",
     r"Error: no studies left to pool": "meta pool with every study excluded: the EstimationError names rows "
                                        "but not the file (meta/fit.py; meta helper)",
 }
