@@ -381,6 +381,8 @@ def _output_cases(tmp):
             (["cohort", "build", missing, "--criteria", "seed_jia2020", "--out", str(tmp / "afile")], "--out"),
             (["run", missing, "--out", str(tmp / "afile")], "--out"),
             (["demo", "--out", str(tmp / "afile")], "--out"),
+            (["cohort", "synthetic", "--out", str(tmp / "afile")], "--out"),
+            (["review", "examples", str(tmp / "afile")], "folder"),
         ],
     }
 

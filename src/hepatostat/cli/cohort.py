@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from ..errors import InputError
@@ -100,8 +98,6 @@ def synthetic_cmd(out_dir, seed, file_format, fmt):
     """
     from ..datasets import synthetic_cohort
 
-    if Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise InputError("--out must be a folder", file=out_dir)
     used = synthetic_cohort.DEFAULT_SEED if seed is None else seed
     written = synthetic_cohort.write(out_dir, seed=used, file_format=file_format)
     design = synthetic_cohort.DESIGN
