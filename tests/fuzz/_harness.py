@@ -35,12 +35,6 @@ SCALE = float(os.environ.get("HEPATOSTAT_FUZZ_SCALE", "1"))
 #: ``internal error`` messages already reported and routed, not yet fixed:
 #: regular expression -> where it was reported. Keep this list short and honest.
 KNOWN_FINDINGS: dict[str, str] = {
-    r"RecursionError": "issue 14 '300 nested parentheses in a condition' (criteria expressions, cohort/expr.py; "
-                       "cohort helper)",
-    r"OverflowError: int too large to convert to float": "issue 14 'a 400-digit number in a condition' "
-                                                         "(cohort/expr.py; cohort helper)",
-    r"UnicodeDecodeError: 'utf-8' codec": "issue 14 'a non-UTF-8 plan or criteria file' (criteria loader in "
-                                          "cohort/, plan loader in report/; cohort and report helpers)",
 }
 
 

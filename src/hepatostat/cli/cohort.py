@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from .. import cohort as _cohort
 from ..errors import InputError
-from ..io import read_table
-from .common import emit, format_option
+from .common import OutputPath, emit, format_option
 
 
 @click.group(name="cohort")
@@ -27,7 +23,7 @@ def cohort_group():
 @click.argument("source", type=click.Path(exists=False))
 @click.option("--criteria", "criteria", required=True, metavar="FILE|NAME",
               help="Criteria file (.toml; .yaml with PyYAML) or a bundled set, e.g. seed_jia2020.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="cohort_out", show_default=True,
+@click.option("--out", "out_dir", type=OutputPath(folder=True), default="cohort_out", show_default=True,
               help="Folder for attrition.csv, flow.png/.svg, visits_long.csv, visits_wide.csv, persons.csv, exclusions.csv.")
 @click.option("--schema", default=None, help="Schema of the OMOP tables in a DuckDB file (e.g. cdm).")
 @click.option("--units", "units_file", type=click.Path(dir_okay=False), default=None,
@@ -56,6 +52,9 @@ def build_cmd(source, criteria, out_dir, schema, units_file, ignore, pt_to_inr, 
       hepatostat cohort build cohort.duckdb --schema cdm --criteria my_study.toml --format json
       hepatostat cohort build pbc_folder --criteria pbc.toml --units lab_units.csv --ignore comment --pt-to-inr 1.0,12.0
     """
+    from .. import cohort as _cohort
+    from ..io import read_table
+
     spec = _cohort.load_criteria(criteria)
     units = read_table(units_file) if units_file else None
     ign = [c.strip() for c in ignore.split(",") if c.strip()] if ignore else ()
@@ -79,7 +78,7 @@ def build_cmd(source, criteria, out_dir, schema, units_file, ignore, pt_to_inr, 
 
 
 @cohort_group.command("synthetic")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
+@click.option("--out", "out_dir", type=OutputPath(folder=True), required=True,
               help="Folder to write the SYNTHETIC persons, treatments and labs tables into.")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the seed of the shipped files).")
 @click.option("--file-format", type=click.Choice(["parquet", "csv", "xlsx"]), default="parquet", show_default=True,
@@ -99,8 +98,6 @@ def synthetic_cmd(out_dir, seed, file_format, fmt):
     """
     from ..datasets import synthetic_cohort
 
-    if Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise InputError("--out must be a folder", file=out_dir)
     used = synthetic_cohort.DEFAULT_SEED if seed is None else seed
     written = synthetic_cohort.write(out_dir, seed=used, file_format=file_format)
     design = synthetic_cohort.DESIGN

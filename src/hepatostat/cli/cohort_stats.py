@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import click
 
-from ..cohort import describe as _describe
-from ..cohort import longitudinal as _long
-from ..cohort import tables_out as _out
-from ..io import read_table
-from .common import emit, format_option
+from .common import OutputPath, emit, format_option
+from .outputs import DOCX, FIGURE_SUFFIXES, XLSX, FigurePath
 
 __all__ = ["table1_cmd", "table2_cmd", "changes_cmd", "overtime_cmd"]
 
-NORMALITY_CHOICE = click.Choice(list(_describe.NORMALITY), case_sensitive=False)
+#: the normality rules of :data:`hepatostat.cohort.describe.NORMALITY`, as a plain
+#: constant so that ``--help`` imports no engine (a test keeps the two equal)
+NORMALITY = ("shapiro", "assume_normal", "nonparametric")
+NORMALITY_CHOICE = click.Choice(list(NORMALITY), case_sensitive=False)
 ADJUST_CHOICE = click.Choice(["holm", "BH", "bonferroni", "hochberg", "BY", "none"], case_sensitive=False)
 
 
@@ -52,6 +52,8 @@ TIME_UNIT_CHOICE = click.Choice(["week", "day", "month"], case_sensitive=False)
 
 def _read(file, kw, *, table=None):
     """The input table (with --dictionary applied) and the lines saying how it was read."""
+    from ..io import read_table
+
     frame = read_table(file, dictionary=kw.pop("dictionary", None), table=kw.pop("table", table))
     return frame, list(frame.attrs.get("read_notes", []))
 
@@ -101,8 +103,8 @@ def describe_options(f):
         click.option("--no-missing-row", "no_missing_row", is_flag=True, help="Leave out the 'missing, n' rows."),
         click.option("--digits", default=None, type=click.IntRange(0, 6), help="Decimals of the summaries (default: automatic)."),
         click.option("--title", default=None, help="Caption of the Word/Excel table."),
-        click.option("--docx", "docx_path", default=None, type=click.Path(dir_okay=False), help="Also write a Word table (.docx)."),
-        click.option("--xlsx", "xlsx_path", default=None, type=click.Path(dir_okay=False), help="Also write an Excel sheet (.xlsx)."),
+        click.option("--docx", "docx_path", default=None, type=OutputPath(suffixes=DOCX), help="Also write a Word table (.docx)."),
+        click.option("--xlsx", "xlsx_path", default=None, type=OutputPath(suffixes=XLSX), help="Also write an Excel sheet (.xlsx)."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -126,6 +128,8 @@ def _describe_kwargs(kw):
 
 
 def _write_extras(res, frame, title, docx_path, xlsx_path):
+    from ..cohort import tables_out as _out
+
     if docx_path:
         _out.write_docx({title: frame} if title else frame, docx_path, note=" ".join(_out.table_notes(res)) or None)
     if xlsx_path:
@@ -153,6 +157,8 @@ def table1_cmd(file, group, groups, digits, title, docx_path, xlsx_path, fmt, **
       hepatostat cohort table1 baseline.csv --group group --docx table1.docx --xlsx table1.xlsx
       hepatostat cohort table1 pbc.sav --group trt --dictionary pbc_dictionary.toml
     """
+    from ..cohort import describe as _describe
+
     data, notes = _read(file, kw)
     res = _describe.table1(data, group, groups=_split(groups), source=file, **_describe_kwargs(kw))
     frame = res.to_frame(digits)
@@ -173,6 +179,8 @@ def table2_cmd(file, group, pairs, digits, title, docx_path, xlsx_path, fmt, **k
       hepatostat cohort table2 baseline.csv --group group --pairs A:C,B:D
       hepatostat cohort table2 baseline.csv --group group --pairs A:B,C:D --format json
     """
+    from ..cohort import describe as _describe
+
     data, notes = _read(file, kw)
     res = _describe.table2(data, group, _pairs(pairs), source=file, **_describe_kwargs(kw))
     frame = res.to_frame(digits)
@@ -198,8 +206,8 @@ def long_options(f):
         click.option("--quartiles", default="spss", show_default=True, metavar="DEF",
                      help="Quartile definition: spss (type 6), r (type 7) or a type 1-9."),
         click.option("--title", default=None, help="Caption of the Word/Excel table."),
-        click.option("--docx", "docx_path", default=None, type=click.Path(dir_okay=False), help="Also write a Word table (.docx)."),
-        click.option("--xlsx", "xlsx_path", default=None, type=click.Path(dir_okay=False), help="Also write an Excel sheet (.xlsx)."),
+        click.option("--docx", "docx_path", default=None, type=OutputPath(suffixes=DOCX), help="Also write a Word table (.docx)."),
+        click.option("--xlsx", "xlsx_path", default=None, type=OutputPath(suffixes=XLSX), help="Also write an Excel sheet (.xlsx)."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -216,8 +224,9 @@ def long_options(f):
 @click.option("--welch", is_flag=True, help="Welch's t test for normal columns.")
 @click.option("--adjust", default=None, type=ADJUST_CHOICE,
               help="Adjust each pair's P values across the columns of an outcome (default: none).")
-@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False),
-              help="Write Figures 2 and 3 per outcome: PATH_<outcome>_interval and _cumulative (PNG and SVG).")
+@click.option("--plot", "plot_path", default=None, type=FigurePath(),
+              help="Write Figures 2 and 3 per outcome: PATH_<outcome>_interval and _cumulative (no suffix: PNG and "
+                   "SVG; or .png/.svg/.pdf).")
 @long_options
 @format_option
 def changes_cmd(file, outcomes, id_col, week, group, groups, pairs, intervals, no_cumulative, baseline, normality,
@@ -234,6 +243,8 @@ def changes_cmd(file, outcomes, id_col, week, group, groups, pairs, intervals, n
       hepatostat cohort changes visits.csv --outcomes tbil --intervals 0-1,1-4,4-12,12-24 --format json
       hepatostat cohort changes visits.csv --outcomes tbil --plot figures/declines --xlsx table3.xlsx
     """
+    from ..cohort import longitudinal as _long
+
     data, notes = _read(file, {"dictionary": dictionary, "table": table})
     res = _long.changes(data, _split(outcomes), time_unit=time_unit.lower(), id=id_col, week=week, group=group, groups=_split(groups),
                         pairs=_pairs(pairs), intervals=intervals, cumulative=not no_cumulative, baseline=baseline,
@@ -241,11 +252,13 @@ def changes_cmd(file, outcomes, id_col, week, group, groups, pairs, intervals, n
                         adjust=None if adjust is None or adjust.lower() == "none" else adjust, source=file)
     if plot_path:
         from pathlib import Path
-        stem = Path(plot_path)
+        given = Path(plot_path)
+        suffix = given.suffix if given.suffix.lower() in FIGURE_SUFFIXES else ""
+        stem = given.with_suffix("") if suffix else given
         for o in res.outcomes:
             for kind in ("interval", "cumulative"):
                 if any(c[2] == (kind == "cumulative") for c in res.columns):
-                    fig = res.plot(o, stem.with_name(f"{stem.name}_{o}_{kind}"), kind=kind)
+                    fig = res.plot(o, stem.with_name(f"{stem.name}_{o}_{kind}{suffix}"), kind=kind)
                     del fig  # Figure objects are not registered with pyplot
     frame = res.to_frame()
     _write_extras(res, frame, title, docx_path, xlsx_path)
@@ -259,7 +272,7 @@ def changes_cmd(file, outcomes, id_col, week, group, groups, pairs, intervals, n
 @click.option("--weeks", default=None, metavar="0,1,4", help="Visits to use (default: all).")
 @click.option("--adjust", default="holm", show_default=True, type=ADJUST_CHOICE,
               help="Correction of the visit-vs-baseline P values across visits.")
-@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False),
+@click.option("--plot", "plot_path", default=None, type=FigurePath(),
               help="Write Figure 1 (.png/.svg/.pdf; no suffix = PNG and SVG).")
 @click.option("--kind", default="box", show_default=True, type=click.Choice(["box", "median"]),
               help="Figure 1 as box plots or median lines with Q1–Q3.")
@@ -275,6 +288,8 @@ def overtime_cmd(file, outcomes, id_col, week, group, groups, weeks, baseline, a
       hepatostat cohort overtime visits.csv --outcomes tbil,alt --group disease
       hepatostat cohort overtime visits.csv --outcomes tbil --group group --plot fig1.png --format json
     """
+    from ..cohort import longitudinal as _long
+
     data, notes = _read(file, {"dictionary": dictionary, "table": table})
     res = _long.over_time(data, _split(outcomes), time_unit=time_unit.lower(), id=id_col, week=week,
                           group=None if group.lower() == "none" else group, groups=_split(groups), weeks=weeks,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from .common import emit, format_option
+from .common import OutputPath, emit, format_option
 
 
 @click.command("demo")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="hepatostat-demo", show_default=True,
+@click.option("--out", "out", type=OutputPath(folder=True), default="hepatostat-demo", show_default=True,
               help="Folder for the reports (created if needed).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--min-cell", "min_cell", type=click.IntRange(min=0), default=0, show_default=True,

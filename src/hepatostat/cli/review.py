@@ -7,13 +7,17 @@ import shutil
 from pathlib import Path
 
 import click
-import pandas as pd
 
-from .. import review as _review
 from ..errors import InputError
-from .common import emit, format_option
+from .common import OutputPath, emit, format_option
+from .outputs import CSV, FigurePath
 
-STAGE_CHOICE = click.Choice(list(_review.STAGES), case_sensitive=False)
+#: :data:`hepatostat.review.STAGES` as a plain constant, so that ``--help``
+#: imports no engine (a test keeps the two equal)
+STAGES = ("title_abstract", "full_text")
+STAGE_CHOICE = click.Choice(list(STAGES), case_sensitive=False)
+#: screening and conflict sheets
+SHEET = (".xlsx", ".csv")
 
 _stage_option = click.option("--stage", required=True, type=STAGE_CHOICE,
                              help="Screening stage: title_abstract or full_text.")
@@ -93,7 +97,7 @@ def review_group():
 
 
 @review_group.command("examples")
-@click.argument("folder", type=click.Path(file_okay=False))
+@click.argument("folder", type=OutputPath(folder=True))
 @format_option
 def examples_cmd(folder, fmt):
     """Copy the bundled example search exports (PubMed, Embase, Web of
@@ -103,6 +107,10 @@ def examples_cmd(folder, fmt):
     Example:
       hepatostat review examples searches/
     """
+    import pandas as pd
+
+    from .. import review as _review
+
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -117,7 +125,7 @@ def examples_cmd(folder, fmt):
 @review_group.command("records")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_database_option
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write all records to this CSV file.")
+@click.option("--out", type=OutputPath(suffixes=CSV), default=None, help="Write all records to this CSV file.")
 @format_option
 def records_cmd(files, databases, out, fmt):
     """Read search exports and count the records per file and database.
@@ -134,6 +142,10 @@ def records_cmd(files, databases, out, fmt):
     Example:
       hepatostat review records pubmed.nbib embase.ris wos.bib --out records.csv
     """
+    import pandas as pd
+
+    from .. import review as _review
+
     rs = _review.read_records(files, database=_databases(databases))
     if out:
         rs.to_frame().to_csv(out, index=False, lineterminator="\n")
@@ -152,7 +164,7 @@ def records_cmd(files, databases, out, fmt):
 @click.option("--prefer", default=None, metavar="DB1,DB2,...",
               help="Database preference order for the kept record (e.g. PubMed,Embase); default: the most "
                    "complete record.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", type=OutputPath(suffixes=CSV), default=None,
               help="Write one row per record (cluster, kept, duplicate_of, reason) to this CSV file.")
 @format_option
 def dedup_cmd(files, databases, merge_threshold, review_threshold, prefer, out, fmt):
@@ -172,6 +184,8 @@ def dedup_cmd(files, databases, merge_threshold, review_threshold, prefer, out, 
       hepatostat review dedup pubmed.nbib embase.ris wos.bib --format json
       hepatostat review dedup *.ris --prefer PubMed,Embase --out dedup.csv
     """
+    from .. import review as _review
+
     rs = _review.read_records(files, database=_databases(databases))
     order = tuple(p.strip() for p in prefer.split(",") if p.strip()) if prefer else ()
     res = _review.deduplicate(rs, merge_threshold=merge_threshold, review_threshold=review_threshold, prefer=order)
@@ -181,7 +195,7 @@ def dedup_cmd(files, databases, merge_threshold, review_threshold, prefer, out, 
 
 
 @review_group.command("init")
-@click.argument("project", type=click.Path(dir_okay=False))
+@click.argument("project", type=OutputPath())
 @click.argument("records", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_database_option
 @click.option("--screeners", type=click.IntRange(min=2), default=2, show_default=True,
@@ -200,6 +214,8 @@ def init_cmd(project, records, databases, screeners, merge_threshold, review_thr
     Example:
       hepatostat review init project.duckdb pubmed.nbib embase.ris wos.bib
     """
+    from .. import review as _review
+
     p = _review.create_project(project, records, database=_databases(databases), merge_threshold=merge_threshold,
                                review_threshold=review_threshold, screeners_per_record=screeners, overwrite=overwrite)
     st = p.status()
@@ -210,7 +226,7 @@ def init_cmd(project, records, databases, screeners, merge_threshold, review_thr
 @click.argument("project", type=click.Path(dir_okay=False, exists=True))
 @_reviewer_option
 @_stage_option
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Screening sheet to write (.xlsx or .csv).")
+@click.option("--out", required=True, type=OutputPath(suffixes=SHEET), help="Screening sheet to write (.xlsx or .csv).")
 @click.option("--order", type=click.Choice(["input", "relevance"]), default="input", show_default=True,
               help="relevance: undecided records most likely to be included first (TF-IDF + logistic regression "
                    "on settled decisions and this reviewer's own votes).")
@@ -224,6 +240,10 @@ def export_cmd(project, reviewer, stage, out, order, user, fmt):
     Example:
       hepatostat review export project.duckdb --reviewer YL --stage title_abstract --out yl.xlsx
     """
+    import pandas as pd
+
+    from .. import review as _review
+
     p = _review.open_project(project)
     _gate(p, user, reviewer=reviewer)
     path = p.export_sheet(reviewer, stage, out, order=order)
@@ -250,6 +270,8 @@ def import_cmd(project, file, reviewer, stage, replace, user, fmt):
     Example:
       hepatostat review import project.duckdb yl.xlsx --reviewer YL --stage title_abstract
     """
+    from .. import review as _review
+
     p = _review.open_project(project)
     _gate(p, user, reviewer=reviewer)
     rep = p.import_sheet(file, reviewer, stage, replace=replace)
@@ -259,7 +281,7 @@ def import_cmd(project, file, reviewer, stage, replace, user, fmt):
 @review_group.command("conflicts")
 @click.argument("project", type=click.Path(dir_okay=False, exists=True))
 @_stage_option
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", type=OutputPath(suffixes=SHEET), default=None,
               help="Write a sheet for the third reviewer (.xlsx or .csv).")
 @click.option("--all", "include_resolved", is_flag=True, help="Also list conflicts already resolved.")
 @_user_option
@@ -272,6 +294,8 @@ def conflicts_cmd(project, stage, out, include_resolved, user, fmt):
     Example:
       hepatostat review conflicts project.duckdb --stage title_abstract --out conflicts.xlsx
     """
+    from .. import review as _review
+
     p = _review.open_project(project)
     _gate(p, user, role="adjudicator")
     c = p.conflicts(stage, include_resolved=include_resolved)
@@ -303,6 +327,8 @@ def resolve_cmd(project, file, reviewer, stage, replace, user, fmt):
     Example:
       hepatostat review resolve project.duckdb conflicts.xlsx --reviewer XW --stage title_abstract
     """
+    from .. import review as _review
+
     p = _review.open_project(project)
     _gate(p, user, reviewer=reviewer, role="adjudicator")
     rep = p.resolve(file, reviewer, stage, replace=replace)
@@ -322,6 +348,8 @@ def mark_duplicate_cmd(project, record, of, fmt):
     Example:
       hepatostat review mark-duplicate project.duckdb example_embase.ris#6 --of example_pubmed.nbib#4
     """
+    from .. import review as _review
+
     p = _review.open_project(project)
     p.mark_duplicate(record, of)
     st = p.status()
@@ -339,6 +367,8 @@ def status_cmd(project, fmt):
     Example:
       hepatostat review status project.duckdb --format json
     """
+    from .. import review as _review
+
     st = _review.open_project(project).status()
     emit(fmt, obj=st.to_dict(), frame=st.to_frame(), text=st.summary())
 
@@ -357,6 +387,8 @@ def history_cmd(project, record, user, fmt):
     Example:
       HEPATOSTAT_USER=owner hepatostat review history project.duckdb --format csv
     """
+    from .. import review as _review
+
     p = _review.open_project(project)
     _gate(p, user, role="owner")
     h = p.history(record)
@@ -382,6 +414,8 @@ def simulate_cmd(file, seed, fmt):
     Example:
       hepatostat review simulate labelled.csv --format json --seed 1
     """
+    import pandas as pd
+
     from ..review.prioritise import read_labelled, simulate
 
     titles, abstracts, labels = read_labelled(file)
@@ -394,7 +428,7 @@ def simulate_cmd(file, seed, fmt):
 @review_group.command("prisma")
 @click.argument("source", required=False, type=click.Path(dir_okay=False))
 @click.option("--liu2022", is_flag=True, help="Draw the study selection of Liu et al. 2022 (892 records ... 12 studies).")
-@click.option("--plot", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--plot", multiple=True, type=FigurePath(),
               help="Write the flow diagram (.png, .svg, .pdf; repeat for several; no suffix = PNG and SVG).")
 @click.option("--title", default=None, help="Title above the diagram.")
 @click.option("--allow-incomplete", is_flag=True,
@@ -410,6 +444,8 @@ def prisma_cmd(source, liu2022, plot, title, allow_incomplete, fmt):
       hepatostat review prisma counts.csv --plot prisma.svg
       hepatostat review prisma --liu2022 --plot liu2022_prisma.png
     """
+    from .. import review as _review
+
     if liu2022 == (source is not None):
         raise click.UsageError("give either SOURCE (a project .duckdb or a counts .csv) or --liu2022")
     if liu2022:
@@ -431,9 +467,9 @@ def prisma_cmd(source, liu2022, plot, title, allow_incomplete, fmt):
 @click.option("--tool", type=click.Choice(["rob1", "rob2"], case_sensitive=False), default=None,
               help="RoB 1 (7 domains; Low/Unclear/High) or RoB 2 (5 domains + overall; Low/Some concerns/High). "
                    "Default: from the columns.")
-@click.option("--traffic-light", "traffic", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--traffic-light", "traffic", multiple=True, type=FigurePath(),
               help="Write the traffic-light plot (.png, .svg, .pdf; repeatable).")
-@click.option("--summary", "summary_plot", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--summary", "summary_plot", multiple=True, type=FigurePath(),
               help="Write the summary (stacked bar) plot (.png, .svg, .pdf; repeatable).")
 @click.option("--weighted", is_flag=True, help="Summary plot weighted by the 'weight' column (meta-analysis weights).")
 @format_option
@@ -445,6 +481,8 @@ def rob_cmd(file, tool, traffic, summary_plot, weighted, fmt):
     Example:
       hepatostat review rob rob.csv --tool rob1 --traffic-light rob_tl.png --summary rob_summary.png
     """
+    from .. import review as _review
+
     a = _review.read_rob(file, tool=tool)
     if traffic:
         a.plot_traffic_light(_paths(traffic))
@@ -454,7 +492,7 @@ def rob_cmd(file, tool, traffic, summary_plot, weighted, fmt):
 
 
 @review_group.command("table1")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", type=OutputPath(suffixes=(".docx", ".xlsx", ".csv")), default=None,
               help="Write the table (.docx, .xlsx or .csv).")
 @format_option
 def table1_cmd(out, fmt):
@@ -466,6 +504,8 @@ def table1_cmd(out, fmt):
     Example:
       hepatostat review table1 --out table1.docx
     """
+    from .. import review as _review
+
     frame = _review.load_liu2022()
     if out:
         _review.write_table(None, out)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import click
 
-from .common import emit, format_option
+from .common import OutputPath, emit, format_option
 
 
 @click.command("run")
 @click.argument("plan", type=click.Path(dir_okay=False))
-@click.option("--out", "out", type=click.Path(file_okay=False), default="hepatostat-report", show_default=True,
+@click.option("--out", "out", type=OutputPath(folder=True), default="hepatostat-report", show_default=True,
               help="Folder for report.html, report.docx, tables.xlsx, figures/, exclusions/ and manifest.json.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--min-cell", "min_cell", type=click.IntRange(min=0), default=0, show_default=True,
               help="Show patient counts below N as '<N' in tables and leave them out of figures (0 = off).")
-@click.option("--private", "private", type=click.Path(file_okay=False), default=None,
+@click.option("--private", "private", type=OutputPath(folder=True), default=None,
               help="Folder for patient-level logs (default: OUT.private, next to the report folder).")
 @click.option("--points", is_flag=True, help="Draw single-patient values in figures (off: privacy).")
 @format_option
