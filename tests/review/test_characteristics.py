@@ -52,9 +52,17 @@ def test_write_docx_xlsx_csv(tmp_path):
     table = doc.tables[0]
     assert len(table.rows) == 14 and table.rows[0].cells[0].text == "Year"
     assert [c.text for c in table.rows[1].cells][:4] == ["2021", "Shi", "27", "China"]
-    assert "doi:10.1186/s13287-022-02882-4" in doc.paragraphs[-1].text
+    assert any("doi:10.1186/s13287-022-02882-4" in para.text for para in doc.paragraphs)
     review.write_table(None, tmp_path / "t.xlsx")
     x = pd.read_excel(tmp_path / "t.xlsx", skiprows=2, nrows=13)
     assert list(x["Author"])[:2] == ["Shi", "Schacher"] and x["Patients, Exp"].sum() == 411
     review.write_table(review.load_liu2022(), tmp_path / "t.csv", columns={"study": "Study", "n_exp": "n"})
     assert list(pd.read_csv(tmp_path / "t.csv").columns) == ["Study", "n"]
+
+
+def test_wide_table_alone_has_no_blank_portrait_page_before_it(tmp_path):
+    # regression: the one Word writer opened a landscape section after an empty portrait page
+    review.write_table(None, tmp_path / "t.docx")
+    doc = Document(tmp_path / "t.docx")
+    assert len(doc.sections) == 1
+    assert doc.sections[0].page_width > doc.sections[0].page_height

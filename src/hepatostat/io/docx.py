@@ -85,7 +85,10 @@ class DocxDocument:
             return
         from docx.enum.section import WD_ORIENT, WD_SECTION
 
-        sec = self.doc.add_section(WD_SECTION.NEW_PAGE)
+        if not self.doc.paragraphs and not self.doc.tables:
+            sec = self.doc.sections[-1]  # nothing written yet: turn the first page, no blank page before it
+        else:
+            sec = self.doc.add_section(WD_SECTION.NEW_PAGE)
         w, h = sec.page_width, sec.page_height
         if landscape != (w > h):
             sec.page_width, sec.page_height = h, w

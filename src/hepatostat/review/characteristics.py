@@ -136,56 +136,17 @@ def write_table(frame: pd.DataFrame | None, path, *, columns: dict[str, str] | N
     if suffix == ".csv":
         out.to_csv(p, index=False, lineterminator="\n")
     elif suffix == ".xlsx":
-        from openpyxl.styles import Alignment, Font
+        from ..io.xlsx import Sheet, write_workbook
 
-        with pd.ExcelWriter(p, engine="openpyxl") as xw:
-            start = 2 if title else 0
-            out.to_excel(xw, index=False, sheet_name="table", startrow=start)
-            ws = xw.sheets["table"]
-            if title:
-                ws.cell(row=1, column=1, value=title).font = Font(bold=True)
-            for j, c in enumerate(out.columns, start=1):
-                ws.cell(row=start + 1, column=j).font = Font(bold=True)
-                ws.cell(row=start + 1, column=j).alignment = Alignment(wrap_text=True, vertical="top")
-                width = max([len(str(c))] + [len(str(x)) for x in out[c]]) + 2
-                ws.column_dimensions[ws.cell(row=start + 1, column=j).column_letter].width = min(width, 30)
-            if note:
-                ws.cell(row=start + len(out) + 3, column=1, value=note).font = Font(italic=True, size=9)
-            from ..io.xlsx import no_formulas
-
-            no_formulas(ws)  # a trial label such as '=HYPERLINK(...)' stays text, never a formula
+        # the one Excel writer: numbers stored as numbers, text never a formula
+        write_workbook(p, [Sheet("table", out, caption=title or "", notes=[note] if note else [])])
     elif suffix == ".docx":
-        from docx import Document
-        from docx.enum.section import WD_ORIENT
-        from docx.shared import Cm, Pt
+        from ..io.docx import DocxDocument
 
-        doc = Document()
-        sec = doc.sections[0]
-        sec.orientation = WD_ORIENT.LANDSCAPE
-        sec.page_width, sec.page_height = sec.page_height, sec.page_width
-        for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-            setattr(sec, side, Cm(1.5))
-        if title:
-            doc.add_paragraph().add_run(title).bold = True
-        table = doc.add_table(rows=1, cols=len(out.columns))
-        table.style = "Table Grid"
-        for j, c in enumerate(out.columns):
-            cell = table.rows[0].cells[j]
-            cell.text = ""
-            run = cell.paragraphs[0].add_run(str(c))
-            run.bold = True
-            run.font.size = Pt(7.5)
-        for row in out.itertuples(index=False):
-            cells = table.add_row().cells
-            for j, v in enumerate(row):
-                text = "NA" if (v is None or (isinstance(v, float) and pd.isna(v))) else str(v)
-                cells[j].text = ""
-                cells[j].paragraphs[0].add_run(text).font.size = Pt(7.5)
-        if note:
-            para = doc.add_paragraph()
-            r = para.add_run(note)
-            r.italic = True
-            r.font.size = Pt(8)
+        # the one Word writer: landscape when the table is wide, header rows repeat
+        doc = DocxDocument()
+        text = out.astype(object).where(out.notna(), "NA").map(str)
+        doc.table(text, caption=title or "", notes=[note] if note else [])
         doc.save(p)
     else:
         raise InputError(f"unknown table format '{suffix or '(none)'}'; allowed: .docx, .xlsx, .csv", file=p)
