@@ -323,3 +323,13 @@ def test_pool_per_duplicate_within_an_analysis_is_an_error():
                      ignore_index=True)
     with pytest.raises(InputError, match="row 11, column 'study', value 'Edinburgh': duplicate study label"):
         pool_per(data, "t", "SMD")
+
+
+def test_confidence_level_is_scipys_name_for_level():
+    from hepatostat import meta
+
+    a = meta.pool(yi=[0.1, 0.3, 0.2], vi=[0.01, 0.02, 0.015], method="DL", level=0.9)
+    b = meta.pool(yi=[0.1, 0.3, 0.2], vi=[0.01, 0.02, 0.015], method="DL", confidence_level=0.9)
+    assert a.ci_low == b.ci_low and a.ci_high == b.ci_high and b.level == 0.9
+    with pytest.raises(ValueError, match="not both"):
+        meta.pool(yi=[0.1, 0.3], vi=[0.01, 0.02], method="DL", level=0.8, confidence_level=0.9)

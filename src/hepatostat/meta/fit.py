@@ -309,6 +309,7 @@ def pool(
     level: float = 0.95,
     auto_random: str = "DL",
     convention: str = "metafor",
+    confidence_level: float | None = None,
 ) -> PoolResult:
     """Pool per-study effect sizes.
 
@@ -329,8 +330,9 @@ def pool(
         for log ratios, which adds the back-transformed ``exp`` block).
     knha : bool
         Knapp-Hartung adjustment (t distribution with k - 1 df).
-    level : float
-        Confidence level (``confidence_level`` in scipy's words), in (0, 1).
+    level, confidence_level : float
+        Confidence level, in (0, 1); ``confidence_level`` is scipy's name and
+        is accepted as the same argument.
     auto_random : str
         The tau^2 estimator ``method="auto"`` uses for random effects;
         ``"DL"`` by default, as Stata's ``metan`` (which the review used).
@@ -369,6 +371,10 @@ def pool(
         raise InputError("pool() needs the EffectSizes returned by hepatostat.meta.effects() (or yi= and vi=)")
     if es.k == 0:
         raise EstimationError(_in_file(es, "no studies left to pool" + _excluded_text(es.excluded)))
+    if confidence_level is not None:  # scipy's name for the same thing
+        if level != 0.95 and level != confidence_level:
+            raise InputError(f"give level or confidence_level, not both ({level!r} and {confidence_level!r})")
+        level = confidence_level
     out = pool_many([es], method, knha=knha, level=level, auto_random=auto_random, convention=convention)[0]
     if isinstance(out, NotEstimable):
         raise EstimationError(out.reason)
