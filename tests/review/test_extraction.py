@@ -213,6 +213,14 @@ def test_verification_log_and_export(ex, tmp_path):
     plan = load_plan(paths["plan"])
     names = [a["name"] for a in plan.data["meta"]["analysis"]]
     assert names == ["MELD at baseline", "MELD at W4"]
+    assert plan.spec.meta.verification_log == "verification_log.csv"
+    # the report shows the verification log: every flag raised and how it was settled (issue 19 item 5)
+    from hepatostat.report.runner import run_plan
+
+    run_plan(paths["plan"], tmp_path / "report", quiet=True)
+    html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Verification log of the extraction" in html
+    assert "raised 2 flag(s)" in html and "1 settled, 1 gone after a correction, 0 open" in html
     # a row settled "excluded" leaves the pooled table but stays in the log
     ex.settle_flag("AD", grim, "excluded", note="cannot be verified")
     t = ex.long_table()

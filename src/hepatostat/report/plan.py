@@ -84,7 +84,7 @@ SCHEMA: dict[str, Any] = {
     "meta": ({
         "data": (STR, False), "measure": (STR, False), "method": (STR, False), "outcome_col": (STR, False),
         "time_col": (STR, False), "baseline": (STR, False), "outcomes_table": (BOOL, False),
-        "check_extraction": (BOOL, False), "integer_outcomes": (LIST, False),
+        "check_extraction": (BOOL, False), "integer_outcomes": (LIST, False), "verification_log": (STR, False),
         "check_reported": (STR, False), "analysis": ([_ANALYSIS], False), "symptoms": (STR, False),
         "favours": (LIST, False),
     }, False),
@@ -221,6 +221,8 @@ class MetaPlan:
     check_extraction: bool = True
     #: outcomes whose patient values are whole numbers (GRIM/GRIMMER run on these)
     integer_outcomes: tuple = ()
+    #: the workbench's verification log (flags raised on the adjudicated extraction and how each was settled)
+    verification_log: str | None = None
     check_reported: str | None = None
     symptoms: str | None = None
     favours: tuple | None = None

@@ -577,6 +577,20 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
         ff = chk.to_frame()
         if len(ff):
             s.table("Flags raised on the extracted numbers", _labelled(ff))
+    if m.verification_log:
+        vlog = inputs.table("meta.verification_log", m.verification_log)
+        s = rep.section("Verification log of the extraction", mark=bool(vlog.attrs.get("synthetic")))
+        status = vlog["status"].astype(str) if "status" in vlog.columns else None
+        if status is None:
+            raise InputError("the verification log needs a 'status' column (open, settled or gone), as the "
+                             "workbench's export writes it", file=str(m.verification_log))
+        s.text(f"The two extractors' adjudicated numbers raised {len(vlog)} flag(s) in the checks before pooling: "
+               f"{int((status == 'settled').sum())} settled, {int((status == 'gone').sum())} gone after a correction, "
+               f"{int((status == 'open').sum())} open.")
+        if len(vlog):
+            keep = [c for c in ("study", "outcome", "timepoint", "arm", "check", "message", "status", "resolution",
+                                "note", "settled_by") if c in vlog.columns]
+            s.table("Flags raised on the extracted numbers and how each was settled", _labelled(vlog[keep]))
     if main is not None and m.outcomes_table and ocol in main.columns and tcol in main.columns:
         tab = steps.run("meta: every outcome × time point", outcome_table, main, m.measure, m.method,
                         outcome=ocol, timepoint=tcol, baseline=m.baseline, source=str(m.data))

@@ -903,6 +903,7 @@ class Extraction:
             "",
             "[meta]",
             'data = "extraction.csv"',
+            'verification_log = "verification_log.csv"',
             f"measure = {q(measure)}",
             'method = "auto"',
             "outcomes_table = true",
