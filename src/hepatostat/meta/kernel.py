@@ -512,7 +512,7 @@ def _as_2d(a, m, k, name):
 
 
 def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, level: float = 0.95,
-        qprofile: bool = True, btt=None) -> KernelFit:
+        qprofile: bool = True, btt=None, inference: bool = True) -> KernelFit:
     """Fit m independent meta-analytic models in one vectorised pass.
 
     Parameters
@@ -537,6 +537,12 @@ def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, le
     btt : sequence of int, optional
         Coefficients in the omnibus test QM (default: all but the first
         when p > 1, else the intercept).
+    inference : bool
+        Compute p-values, confidence and prediction intervals (default). With
+        ``False`` those fields are NaN and only estimates, standard errors,
+        test statistics, QE and QM are filled: a permutation test needs no
+        more, and skipping the tail probabilities of many refits spares the
+        import of ``scipy.special``.
 
     Returns
     -------
@@ -582,7 +588,7 @@ def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, le
     for s in range(0, m, chunk):
         sl = slice(s, min(m, s + chunk))
         parts.append(_fit_chunk(y[sl], v[sl], mask[sl], None if X is None else X[sl], p, method, knha, level,
-                                qprofile, btt))
+                                qprofile and inference, btt, inference))
     if len(parts) == 1:
         out = parts[0]
     else:
@@ -591,7 +597,7 @@ def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, le
     return KernelFit(method=method, level=level, p=p, **out)
 
 
-def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt):
+def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt, inference=True):
     n, k = y.shape
     kk = mask.sum(1)
     status = np.full(n, OK, dtype=object)
@@ -618,7 +624,7 @@ def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt):
         vg = np.where(mask[good], v[good], 1.0)
         Xg = None if X is None else np.where(mask[good][:, :, None], X[good], 0.0)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            part = _fit_good(_Chunk(yg, vg, mask[good], Xg, p), method, knha, level, qprofile, btt)
+            part = _fit_good(_Chunk(yg, vg, mask[good], Xg, p), method, knha, level, qprofile, btt, inference)
         for key, val in part.items():
             if key == "failed":
                 continue
@@ -651,7 +657,7 @@ def _empty(n, k, p):
     return out
 
 
-def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
+def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt, inference=True):
     n = ch.y.shape[0]
     p = ch.p
     D = ch.D
@@ -664,7 +670,7 @@ def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
     w0 = ch.fmask / ch.v
     _, B0, r0 = D.wls(w0, ch.y, ch.mask)
     QE = np.where(active, np.maximum(0.0, (w0 * r0 * r0).sum(1)), 0.0)
-    QEp = np.where(active, _dist.chi2_sf(QE, np.maximum(dfr, 1)), np.nan)
+    QEp = np.where(active, _dist.chi2_sf(QE, np.maximum(dfr, 1)), np.nan) if inference else np.full(n, np.nan)
     vt = np.where(active, dfr / D.trP(w0, B0), np.nan)
     if random:
         I2 = 100 * tau2 / (vt + tau2)
@@ -689,9 +695,9 @@ def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
     alpha = 1 - level
     df_t = np.maximum(dfr, 1)
     # t quantiles and tails only where Knapp-Hartung applies (they are slow to compute)
-    crit = np.full(n, float(_dist.norm_isf(alpha / 2)))
-    pval = 2 * _dist.norm_sf(np.abs(stat))
-    if use_t.any():
+    crit = np.full(n, float(_dist.norm_isf(alpha / 2)) if inference else np.nan)
+    pval = 2 * _dist.norm_sf(np.abs(stat)) if inference else np.full(stat.shape, np.nan)
+    if inference and use_t.any():
         crit[use_t] = _dist.t_isf(alpha / 2, df_t[use_t])
         pval[use_t] = 2 * _dist.t_sf(np.abs(stat[use_t]), df_t[use_t][:, None])
     ci_low, ci_high = beta - crit[:, None] * se, beta + crit[:, None] * se
@@ -704,7 +710,7 @@ def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
     if btt is None:
         QM = QMp = np.full(n, np.nan)
     else:
-        QM, QMp = _omnibus(beta, vb, btt, use_t, df_t)
+        QM, QMp = _omnibus(beta, vb, btt, use_t, df_t, inference)
     # Q-profile intervals
     nan = np.full(n, np.nan)
     t_lo = t_hi = nan
@@ -726,7 +732,7 @@ def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
     }
 
 
-def _omnibus(beta, vb, btt, use_t, df_t):
+def _omnibus(beta, vb, btt, use_t, df_t, inference=True):
     """Wald test of the coefficients ``btt``: QM (chi-square; F = QM/m under Knapp-Hartung) and its p."""
     n = beta.shape[0]
     b = beta[:, btt]
@@ -743,6 +749,8 @@ def _omnibus(beta, vb, btt, use_t, df_t):
     mq = len(btt)
     QM = np.where(use_t, QM / mq, QM)
     QMp = np.full(QM.shape, np.nan)
+    if not inference:
+        return QM, QMp
     if use_t.any():
         QMp[use_t] = _dist.f_sf(QM[use_t], mq, df_t[use_t])
     if not use_t.all():
