@@ -83,6 +83,8 @@ THRESHOLD = 1e-10  #: convergence of Fisher scoring on tau^2 (metafor's default 
 FISHER_MAXITER = 100  #: Fisher scoring iterations before the bracketed fallback
 _EPS = np.finfo(float).eps
 _CELLS = 1 << 19  # analyses x studies x coefficients handled per chunk (bounds memory)
+_SORT_MIN = 256  #: from this many analyses of unequal k, they are fitted in pieces sorted by k
+_PIECES = 4  #: how many pieces
 
 
 @dataclass(frozen=True, eq=False)
@@ -583,17 +585,54 @@ def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, le
         btt = list(range(1, p)) if p > 1 else None
     else:
         btt = list(btt)
-    chunk = max(1, _CELLS // max(1, k * p * p))
-    parts = []
-    for s in range(0, m, chunk):
-        sl = slice(s, min(m, s + chunk))
-        parts.append(_fit_chunk(y[sl], v[sl], mask[sl], None if X is None else X[sl], p, method, knha, level,
-                                qprofile and inference, btt, inference))
-    if len(parts) == 1:
-        out = parts[0]
+    args = (p, method, knha, level, qprofile and inference, btt, inference)
+    kk = mask.sum(1)
+    if m >= _SORT_MIN and kk.size and kk.min() < k:
+        # analyses of unequal size: fitted in pieces of similar k, each trimmed to the columns its
+        # analyses use, so short analyses do not pay for the padding of the longest
+        order = np.argsort(kk, kind="stable")
+        bounds = np.linspace(0, m, _PIECES + 1).astype(int)
+        groups = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     else:
-        out = {key: (parts[0][key] if key in ("QM_df",) else np.concatenate([pp[key] for pp in parts]))
-               for key in parts[0]}
+        groups = [None]
+    placed = []
+    for g in groups:
+        if g is None:
+            gy, gv, gm, gX = y, v, mask, X
+            cols = None
+        else:
+            cols = np.flatnonzero(mask[g].any(0))
+            if cols.size == k:
+                cols = None
+                gy, gv, gm, gX = y[g], v[g], mask[g], None if X is None else X[g]
+            else:
+                gy, gv, gm = y[g][:, cols], v[g][:, cols], mask[g][:, cols]
+                gX = None if X is None else X[g][:, cols]
+        ng, kg = gm.shape
+        chunk = max(1, _CELLS // max(1, kg * p * p))
+        for s in range(0, ng, chunk):
+            sl = slice(s, min(ng, s + chunk))
+            part = _fit_chunk(gy[sl], gv[sl], gm[sl], None if gX is None else gX[sl], *args)
+            if cols is not None:  # weights back on all k columns (0 in unused cells, NaN when not estimable)
+                wt = part["weights"]
+                full = np.zeros((wt.shape[0], k))
+                full[:, cols] = wt
+                full[np.all(np.isnan(wt), axis=1) & (wt.shape[1] > 0)] = np.nan
+                part["weights"] = full
+            placed.append((sl if g is None else g[sl], part))
+    if len(placed) == 1 and groups[0] is None:
+        out = placed[0][1]
+    else:
+        first = placed[0][1]
+        out = {}
+        for key, val in first.items():
+            if key == "QM_df":
+                out[key] = val
+                continue
+            arr = np.empty((m,) + val.shape[1:], dtype=val.dtype)
+            for where, part in placed:
+                arr[where] = part[key]
+            out[key] = arr
     return KernelFit(method=method, level=level, p=p, **out)
 
 
