@@ -50,5 +50,25 @@ def test_edges_and_shapes():
 
 
 def test_batches_use_scipy_itself():
+    # a batch with fractional df (no closed form here) goes to scipy.special itself
     x = np.linspace(0, 50, _dist.SMALL + 1)
-    assert np.array_equal(_dist.chi2_sf(x, 7.0), special.chdtrc(7.0, x))
+    assert np.array_equal(_dist.chi2_sf(x, 7.5), special.chdtrc(7.5, x))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_batches_of_analyses_without_scipy(seed):
+    # a batch of analyses: whole df (closed-form sums), normal tails by erfc, quantiles per distinct df
+    rng = np.random.default_rng(seed)
+    n = 5 * _dist.SMALL
+    df = rng.integers(1, _dist._WHOLE_DF_MAX + 1, n).astype(float)
+    x = df * rng.uniform(0.01, 6, n)
+    x[:6] = [0.0, 1e-12, np.inf, np.nan, 1500.0, 3000.0]  # edges and underflow go through the scalar path
+    assert _rel(_dist.chi2_sf(x, df), special.chdtrc(df, x)) < 1e-12
+    z = rng.normal(0, 6, n)  # far tails (1e-50) too: math.erfc there agrees to about 1e-13
+    assert _rel(_dist.norm_sf(z), special.ndtr(-z)) < 1e-12
+    assert _rel(_dist.norm_cdf(z), special.ndtr(z)) < 1e-12
+    few = rng.integers(1, 30, n).astype(float)
+    assert _rel(_dist.chi2_isf(0.025, few), special.chdtri(few, 0.025)) < 1e-12
+    assert _rel(_dist.chi2_ppf(0.025, few), special.chdtri(few, 0.975)) < 1e-12
+    many = rng.uniform(0.5, 300, n)  # more distinct df than SMALL: scipy.special
+    assert np.array_equal(_dist.chi2_isf(0.025, many), special.chdtri(many, 0.025))

@@ -53,6 +53,10 @@ def fit_batch(y, v, mask, method: str = "REML", *, knha: bool = False, level: fl
 
 
 def fit_batch_reg(y, v, X, method: str = "REML", *, knha: bool = False, btt=None) -> dict:
-    """Fit m meta-regressions (X of shape (m, k, p)); dict with ``beta, se, stat`` (m, p), ``QM, tau2`` (m,)."""
-    f = fit(y, v, None, X, method=method, knha=knha, qprofile=False, btt=btt)
+    """Fit m meta-regressions (X of shape (m, k, p)); dict with ``beta, se, stat`` (m, p), ``QM, tau2`` (m,).
+
+    No p-values or intervals are computed (``inference=False``): the
+    permutation test needs the statistics only.
+    """
+    f = fit(y, v, None, X, method=method, knha=knha, qprofile=False, btt=btt, inference=False)
     return {"beta": f.beta, "se": f.se, "stat": f.stat, "QM": f.QM, "tau2": f.tau2, "status": f.status}

@@ -452,8 +452,13 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
     from .batch import pad
 
     y, v, mask = pad([es.yi for es in sets], [es.vi for es in sets])
-    fe = kernel_fit(y, v, mask, method="FE", qprofile=False)
-    rules = [review_rule(fe.QE_pval[j], fe.I2[j]) for j in range(len(sets))]
+    if method in ("AUTO", "MH", "PETO") or (method == "FE" and not knha and level == 0.95):
+        fe = kernel_fit(y, v, mask, method="FE", qprofile=False)
+        rules = [review_rule(fe.QE_pval[j], fe.I2[j]) for j in range(len(sets))]
+    else:
+        # one inverse-variance method: its fit carries the fixed-effect Q (and so the rule's I²) already
+        fits = {method: kernel_fit(y, v, mask, method=method, knha=knha, level=level)}
+        rules = _rules_from_q(fits[method])
     if method in ("MH", "PETO"):
         for j, (i, es) in enumerate(zip(todo, sets)):
             wants, why = rules[j]
@@ -472,12 +477,23 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
                 auto_random: kernel_fit(y, v, mask, method=auto_random, knha=knha, level=level)}
         chosen = [auto_random if w else "FE" for w in wants]
     else:
-        fits = {method: fe if (method == "FE" and not knha and level == 0.95)
-                else kernel_fit(y, v, mask, method=method, knha=knha, level=level)}
+        if method == "FE" and not knha and level == 0.95:
+            fits = {method: fe}
         chosen = [method] * len(sets)
+    # per-analysis numbers as Python lists once (indexing numpy arrays element by element is slow)
+    cols = {}
+    for m_, f_ in fits.items():
+        c = {name: getattr(f_, name).tolist() for name in (
+            "df", "tau2", "se_tau2", "tau2_ci_low", "tau2_ci_high", "I2", "I2_ci_low", "I2_ci_high", "H2",
+            "H2_ci_low", "H2_ci_high", "QE", "QE_df", "QE_pval", "pi_low", "pi_high", "knha", "fallback",
+            "iterations")}
+        c.update({name: getattr(f_, name)[:, 0].tolist() for name in ("beta", "se", "stat", "pval", "ci_low",
+                                                                       "ci_high")})
+        cols[m_] = c
     for j, (i, es) in enumerate(zip(todo, sets)):
         m = chosen[j]
         f = fits[m]
+        c = cols[m]
         if f.status[j] != "ok":
             out[i] = NotEstimable(_in_file(es, str(f.reason[j]), studies=True), es.k, tuple(es.excluded))
             continue
@@ -487,29 +503,40 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
             if knha:
                 notes.append("Knapp-Hartung needs k >= 2: z test used")
         random = m in RE_METHODS
-        if es.k > 1 and random and f.tau2[j] == 0:
+        if es.k > 1 and random and c["tau2"][j] == 0:
             notes.append(f"tau² estimated at its lower bound 0 ({m}): the random-effects model reduces to the fixed-effect model")
-        if f.fallback[j]:
-            notes.append(f"{m}: Fisher scoring did not settle in {int(f.iterations[j])} iterations; tau² was found "
+        if c["fallback"][j]:
+            notes.append(f"{m}: Fisher scoring did not settle in {int(c['iterations'][j])} iterations; tau² was found "
                          "by the bracketed root finder on the same estimating equation")
-        used_knha = bool(f.knha[j])
+        used_knha = bool(c["knha"][j])
         k = es.k
         out[i] = PoolResult(
             measure=es.measure, method=m, knha=used_knha, level=level, k=k,
-            estimate=float(f.beta[j, 0]), se=float(f.se[j, 0]), stat=float(f.stat[j, 0]), pval=float(f.pval[j, 0]),
-            ci_low=float(f.ci_low[j, 0]), ci_high=float(f.ci_high[j, 0]),
-            df=float(f.df[j]) if used_knha else None,
-            tau2=float(f.tau2[j]), se_tau2=float(f.se_tau2[j]) if random else np.nan,
-            tau2_ci=(float(f.tau2_ci_low[j]), float(f.tau2_ci_high[j])),
-            I2=float(f.I2[j]), I2_ci=(float(f.I2_ci_low[j]), float(f.I2_ci_high[j])),
-            H2=float(f.H2[j]), H2_ci=(float(f.H2_ci_low[j]), float(f.H2_ci_high[j])),
-            Q=float(f.QE[j]), Q_df=int(f.QE_df[j]), Q_pval=float(f.QE_pval[j]),
-            pi_low=float(f.pi_low[j]), pi_high=float(f.pi_high[j]),
+            estimate=c["beta"][j], se=c["se"][j], stat=c["stat"][j], pval=c["pval"][j],
+            ci_low=c["ci_low"][j], ci_high=c["ci_high"][j],
+            df=float(c["df"][j]) if used_knha else None,
+            tau2=c["tau2"][j], se_tau2=c["se_tau2"][j] if random else np.nan,
+            tau2_ci=(c["tau2_ci_low"][j], c["tau2_ci_high"][j]),
+            I2=c["I2"][j], I2_ci=(c["I2_ci_low"][j], c["I2_ci_high"][j]),
+            H2=c["H2"][j], H2_ci=(c["H2_ci_low"][j], c["H2_ci_high"][j]),
+            Q=c["QE"][j], Q_df=int(c["QE_df"][j]), Q_pval=c["QE_pval"][j],
+            pi_low=c["pi_low"][j], pi_high=c["pi_high"][j],
             study=es.study, yi=es.yi, vi=es.vi, weights=f.weights[j, :k].copy(),
             model_rule=_rule_text(method, rules[j][0], rules[j][1], auto_random), random=random,
             excluded=es.excluded, notes=tuple(notes), effects=es, convention=conv.name,
         )
     return out
+
+
+def _rules_from_q(f) -> list:
+    """:func:`review_rule` of each analysis from a kernel fit's fixed-effect Q: the rule's I² is the
+    fixed-effect one, ``max(0, (Q - df) / Q)``, exactly as the kernel computes it for ``FE``."""
+    QE, dfr = f.QE, f.QE_df
+    active = dfr >= 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        I2 = np.where(QE > 0, np.maximum(0.0, 100 * (QE - dfr) / np.where(QE > 0, QE, 1.0)), 0.0)
+    I2 = np.where(active, I2, np.nan)
+    return [review_rule(f.QE_pval[j], I2[j]) for j in range(len(QE))]
 
 
 _K1_NOTE = "k = 1: the pooled estimate is the study's own; heterogeneity (tau², Q, I²) is not estimable"

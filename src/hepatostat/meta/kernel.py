@@ -83,6 +83,8 @@ THRESHOLD = 1e-10  #: convergence of Fisher scoring on tau^2 (metafor's default 
 FISHER_MAXITER = 100  #: Fisher scoring iterations before the bracketed fallback
 _EPS = np.finfo(float).eps
 _CELLS = 1 << 19  # analyses x studies x coefficients handled per chunk (bounds memory)
+_SORT_MIN = 256  #: from this many analyses of unequal k, they are fitted in pieces sorted by k
+_PIECES = 4  #: how many pieces
 
 
 @dataclass(frozen=True, eq=False)
@@ -512,7 +514,7 @@ def _as_2d(a, m, k, name):
 
 
 def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, level: float = 0.95,
-        qprofile: bool = True, btt=None) -> KernelFit:
+        qprofile: bool = True, btt=None, inference: bool = True) -> KernelFit:
     """Fit m independent meta-analytic models in one vectorised pass.
 
     Parameters
@@ -537,6 +539,12 @@ def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, le
     btt : sequence of int, optional
         Coefficients in the omnibus test QM (default: all but the first
         when p > 1, else the intercept).
+    inference : bool
+        Compute p-values, confidence and prediction intervals (default). With
+        ``False`` those fields are NaN and only estimates, standard errors,
+        test statistics, QE and QM are filled: a permutation test needs no
+        more, and skipping the tail probabilities of many refits spares the
+        import of ``scipy.special``.
 
     Returns
     -------
@@ -577,21 +585,58 @@ def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, le
         btt = list(range(1, p)) if p > 1 else None
     else:
         btt = list(btt)
-    chunk = max(1, _CELLS // max(1, k * p * p))
-    parts = []
-    for s in range(0, m, chunk):
-        sl = slice(s, min(m, s + chunk))
-        parts.append(_fit_chunk(y[sl], v[sl], mask[sl], None if X is None else X[sl], p, method, knha, level,
-                                qprofile, btt))
-    if len(parts) == 1:
-        out = parts[0]
+    args = (p, method, knha, level, qprofile and inference, btt, inference)
+    kk = mask.sum(1)
+    if m >= _SORT_MIN and kk.size and kk.min() < k:
+        # analyses of unequal size: fitted in pieces of similar k, each trimmed to the columns its
+        # analyses use, so short analyses do not pay for the padding of the longest
+        order = np.argsort(kk, kind="stable")
+        bounds = np.linspace(0, m, _PIECES + 1).astype(int)
+        groups = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     else:
-        out = {key: (parts[0][key] if key in ("QM_df",) else np.concatenate([pp[key] for pp in parts]))
-               for key in parts[0]}
+        groups = [None]
+    placed = []
+    for g in groups:
+        if g is None:
+            gy, gv, gm, gX = y, v, mask, X
+            cols = None
+        else:
+            cols = np.flatnonzero(mask[g].any(0))
+            if cols.size == k:
+                cols = None
+                gy, gv, gm, gX = y[g], v[g], mask[g], None if X is None else X[g]
+            else:
+                gy, gv, gm = y[g][:, cols], v[g][:, cols], mask[g][:, cols]
+                gX = None if X is None else X[g][:, cols]
+        ng, kg = gm.shape
+        chunk = max(1, _CELLS // max(1, kg * p * p))
+        for s in range(0, ng, chunk):
+            sl = slice(s, min(ng, s + chunk))
+            part = _fit_chunk(gy[sl], gv[sl], gm[sl], None if gX is None else gX[sl], *args)
+            if cols is not None:  # weights back on all k columns (0 in unused cells, NaN when not estimable)
+                wt = part["weights"]
+                full = np.zeros((wt.shape[0], k))
+                full[:, cols] = wt
+                full[np.all(np.isnan(wt), axis=1) & (wt.shape[1] > 0)] = np.nan
+                part["weights"] = full
+            placed.append((sl if g is None else g[sl], part))
+    if len(placed) == 1 and groups[0] is None:
+        out = placed[0][1]
+    else:
+        first = placed[0][1]
+        out = {}
+        for key, val in first.items():
+            if key == "QM_df":
+                out[key] = val
+                continue
+            arr = np.empty((m,) + val.shape[1:], dtype=val.dtype)
+            for where, part in placed:
+                arr[where] = part[key]
+            out[key] = arr
     return KernelFit(method=method, level=level, p=p, **out)
 
 
-def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt):
+def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt, inference=True):
     n, k = y.shape
     kk = mask.sum(1)
     status = np.full(n, OK, dtype=object)
@@ -618,7 +663,7 @@ def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt):
         vg = np.where(mask[good], v[good], 1.0)
         Xg = None if X is None else np.where(mask[good][:, :, None], X[good], 0.0)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            part = _fit_good(_Chunk(yg, vg, mask[good], Xg, p), method, knha, level, qprofile, btt)
+            part = _fit_good(_Chunk(yg, vg, mask[good], Xg, p), method, knha, level, qprofile, btt, inference)
         for key, val in part.items():
             if key == "failed":
                 continue
@@ -651,7 +696,7 @@ def _empty(n, k, p):
     return out
 
 
-def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
+def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt, inference=True):
     n = ch.y.shape[0]
     p = ch.p
     D = ch.D
@@ -664,7 +709,7 @@ def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
     w0 = ch.fmask / ch.v
     _, B0, r0 = D.wls(w0, ch.y, ch.mask)
     QE = np.where(active, np.maximum(0.0, (w0 * r0 * r0).sum(1)), 0.0)
-    QEp = np.where(active, _dist.chi2_sf(QE, np.maximum(dfr, 1)), np.nan)
+    QEp = np.where(active, _dist.chi2_sf(QE, np.maximum(dfr, 1)), np.nan) if inference else np.full(n, np.nan)
     vt = np.where(active, dfr / D.trP(w0, B0), np.nan)
     if random:
         I2 = 100 * tau2 / (vt + tau2)
@@ -689,9 +734,9 @@ def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
     alpha = 1 - level
     df_t = np.maximum(dfr, 1)
     # t quantiles and tails only where Knapp-Hartung applies (they are slow to compute)
-    crit = np.full(n, float(_dist.norm_isf(alpha / 2)))
-    pval = 2 * _dist.norm_sf(np.abs(stat))
-    if use_t.any():
+    crit = np.full(n, float(_dist.norm_isf(alpha / 2)) if inference else np.nan)
+    pval = 2 * _dist.norm_sf(np.abs(stat)) if inference else np.full(stat.shape, np.nan)
+    if inference and use_t.any():
         crit[use_t] = _dist.t_isf(alpha / 2, df_t[use_t])
         pval[use_t] = 2 * _dist.t_sf(np.abs(stat[use_t]), df_t[use_t][:, None])
     ci_low, ci_high = beta - crit[:, None] * se, beta + crit[:, None] * se
@@ -704,7 +749,7 @@ def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
     if btt is None:
         QM = QMp = np.full(n, np.nan)
     else:
-        QM, QMp = _omnibus(beta, vb, btt, use_t, df_t)
+        QM, QMp = _omnibus(beta, vb, btt, use_t, df_t, inference)
     # Q-profile intervals
     nan = np.full(n, np.nan)
     t_lo = t_hi = nan
@@ -726,7 +771,7 @@ def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt):
     }
 
 
-def _omnibus(beta, vb, btt, use_t, df_t):
+def _omnibus(beta, vb, btt, use_t, df_t, inference=True):
     """Wald test of the coefficients ``btt``: QM (chi-square; F = QM/m under Knapp-Hartung) and its p."""
     n = beta.shape[0]
     b = beta[:, btt]
@@ -743,6 +788,8 @@ def _omnibus(beta, vb, btt, use_t, df_t):
     mq = len(btt)
     QM = np.where(use_t, QM / mq, QM)
     QMp = np.full(QM.shape, np.nan)
+    if not inference:
+        return QM, QMp
     if use_t.any():
         QMp[use_t] = _dist.f_sf(QM[use_t], mq, df_t[use_t])
     if not use_t.all():
