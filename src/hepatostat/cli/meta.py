@@ -37,8 +37,10 @@ def _figure_path(ctx, param, value):
     if value is None:
         return None
     from ..meta.plots import check_figure_path
+    from .common import check_output_path
 
-    return str(check_figure_path(value))
+    # the folder must be writable and no parent a file (issue 14: a path below a file was an internal error)
+    return str(check_output_path(check_figure_path(value), option="--plot"))
 
 
 CONVENTION_CHOICE = click.Choice(["metafor", "cochrane2025", "revman5", "stata"], case_sensitive=False)
