@@ -161,7 +161,21 @@ def pool_cmd(file, measure, method, knha, level, auto_random, per, plot_path, ti
     res = _meta.pool(es, method, knha=knha, level=level, auto_random=auto_random, convention=kw["convention"])
     if plot_path:
         res.plot(plot_path, title=title)
-    emit(fmt, obj=res.to_dict, frame=res.to_frame, text=res.summary)
+    emit(fmt, obj=res.to_dict, frame=lambda: _frame_with_excluded(res), text=res.summary)
+
+
+def _frame_with_excluded(res):
+    """The CSV of ``meta pool``: studies, the pooled row, then one row per study left out, with its row and
+    reason in ``excluded`` (issue 14: a study dropped for a blank cell vanished from the CSV)."""
+    import pandas as pd
+
+    f = res.to_frame()
+    if not res.excluded:
+        return f
+    gone = pd.DataFrame({"study": [e.study for e in res.excluded],
+                         "excluded": [f"row {e.row}: {e.reason}" if e.row is not None else e.reason
+                                      for e in res.excluded]})
+    return pd.concat([f.assign(excluded=None), gone], ignore_index=True)
 
 
 def _pooled(file, measure, method, knha, level, kw, auto_random="DL"):

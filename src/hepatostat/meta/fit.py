@@ -217,13 +217,7 @@ class PoolResult:
                 "weight": [100.0],
             }
         )
-        out = pd.concat([rows, pooled], ignore_index=True)
-        if self.excluded:  # issue 14: a study left out for a blank cell vanished from the CSV
-            gone = pd.DataFrame({"study": [e.study for e in self.excluded]})
-            out = pd.concat([out, gone], ignore_index=True)
-            out["excluded"] = [None] * len(rows) + [None] + [
-                f"row {e.row}: {e.reason}" if e.row is not None else e.reason for e in self.excluded]
-        return out
+        return pd.concat([rows, pooled], ignore_index=True)
 
     def summary(self, digits: int = 4) -> str:
         """A plain-text report in the spirit of metafor's ``print.rma``."""
