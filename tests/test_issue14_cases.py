@@ -50,6 +50,29 @@ def test_pool_csv_without_exclusions_keeps_its_columns(capsys, tmp_path):
     assert out.splitlines()[0] == "study,yi,vi,sei,ci_low,ci_high,weight"
 
 
+BLANK = "study,yi,vi,g\nA,0.1,0.01,x\nB,0.2,0.02,x\nC,,0.03,y\nD,0.4,0.02,y\nE,0.3,0.02,y\nF,0.25,0.02,x\n"
+
+
+@pytest.mark.parametrize("command, fmt", [
+    (["meta", "effects"], "csv"), (["meta", "loo"], "csv"), (["meta", "cumul"], "csv"), (["meta", "bias"], "csv"),
+    (["meta", "subgroup", "--by", "g"], "csv"), (["meta", "regress", "--mods", "g"], "csv"),
+    (["meta", "influence"], "csv"), (["meta", "influence"], "json"), (["meta", "influence"], "table")])
+def test_csv_of_other_meta_commands_kept_quiet_about_a_dropped_study(capsys, tmp_path, command, fmt):
+    f = tmp_path / "blank.csv"
+    f.write_text(BLANK)
+    status, out, err = run([*command[:2], f, *command[2:], "--measure", "GEN", "--format", fmt], capsys)
+    assert status == 0, err
+    assert "Excluded (not in the" in err and "C (row 4): missing value in column 'yi'" in err
+    assert "\nC," not in out  # the study is not among the rows
+
+
+def test_csv_with_nothing_excluded_says_nothing_on_stderr(capsys, tmp_path):
+    f = tmp_path / "ok.csv"
+    f.write_text("study,yi,vi\nA,0.1,0.01\nB,0.2,0.02\nC,0.3,0.03\n")
+    status, _, err = run(["meta", "loo", f, "--measure", "GEN", "--format", "csv"], capsys)
+    assert status == 0 and err == ""
+
+
 @pytest.mark.parametrize("command", [["meta", "pool"], ["meta", "loo"], ["meta", "bias"]])
 def test_plot_path_below_a_file_was_an_internal_error(capsys, tmp_path, command):
     f = tmp_path / "ok.csv"
