@@ -100,6 +100,20 @@ def test_prefixed_labs_file_split_by_period_was_skipped_unsaid(tmp_path):
     assert any("study_labs.csv, study_labs_2021.csv" in n for n in d.read_notes)
 
 
+def test_cohort_build_text_never_said_which_files_were_left_out(capsys, tmp_path):
+    t = tiny_tables()
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name, frame in t.items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    (folder / "bloods_2021.csv").write_text("person_id,value\n1,2\n")  # not a name hepatostat knows
+    crit = tmp_path / "c.toml"
+    crit.write_text('name = "t"\n[[inclusion]]\nid = "a"\nwhen = "age > 1"\n', encoding="utf-8")
+    status, out, err = run(["cohort", "build", folder, "--criteria", crit, "--out", tmp_path / "o"], capsys)
+    assert status == 0, err
+    assert "not a cohort table, not read: bloods_2021.csv" in out
+
+
 # ---------------------------------------------------------------- digitize
 
 
