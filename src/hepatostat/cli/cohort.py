@@ -74,6 +74,9 @@ def build_cmd(source, criteria, out_dir, schema, units_file, ignore, pt_to_inr, 
     obj = res.to_dict()
     obj["files"] = written
     text = res.summary() + "\n\nWritten:\n" + "\n".join(f"  {p}" for p in written)
+    if data.read_notes:  # issue 14: which files were read, appended or left out was said nowhere
+        obj.setdefault("read_notes", list(data.read_notes))
+        text += "\n\nRead:\n" + "\n".join(f"  {n}" for n in data.read_notes)
     emit(fmt, obj=obj, frame=res.to_frame(), text=text)
 
 

@@ -6,7 +6,24 @@ import click
 
 from .. import meta as _meta
 from ..io import read_table
-from .common import emit, format_option
+from .common import emit as _emit, format_option
+
+
+def emit(fmt, *, obj=None, frame=None, text=None, excluded=None, every_format=False):
+    """:func:`.common.emit`; with ``--format csv`` (or ``every_format``), studies the output leaves out are
+    named on stderr (issue 14: a study dropped for a blank cell vanished from the CSV of effects, loo, ...).
+    ``excluded``: those studies, when ``frame`` is not a bound ``to_frame`` of a result that knows them."""
+    _emit(fmt, obj=obj, frame=frame, text=text)
+    if fmt.lower() != "csv" and not every_format:
+        return
+    owner = getattr(frame, "__self__", None)  # the result whose to_frame made the CSV
+    for part in (owner, *(getattr(owner, a, None) for a in ("effects", "full", "pooled", "overall", "fit"))):
+        excluded = excluded or getattr(part, "excluded", None) or getattr(getattr(part, "effects", None), "excluded", None)
+    from ..meta.data import exclusion_text
+
+    line = exclusion_text(excluded) if excluded else None
+    if line:
+        click.echo(f"Excluded (not in the {fmt.upper() if fmt.lower() != 'table' else 'table'}): {line}", err=True)
 
 MEASURE_CHOICE = click.Choice(list(_meta.MEASURES), case_sensitive=False)
 METHOD_CHOICE = click.Choice(list(_meta.ALL_METHODS), case_sensitive=False)
@@ -37,8 +54,10 @@ def _figure_path(ctx, param, value):
     if value is None:
         return None
     from ..meta.plots import check_figure_path
+    from .common import check_output_path
 
-    return str(check_figure_path(value))
+    # the folder must be writable and no parent a file (issue 14: a path below a file was an internal error)
+    return str(check_output_path(check_figure_path(value), option="--plot"))
 
 
 CONVENTION_CHOICE = click.Choice(["metafor", "cochrane2025", "revman5", "stata"], case_sensitive=False)
@@ -159,7 +178,21 @@ def pool_cmd(file, measure, method, knha, level, auto_random, per, plot_path, ti
     res = _meta.pool(es, method, knha=knha, level=level, auto_random=auto_random, convention=kw["convention"])
     if plot_path:
         res.plot(plot_path, title=title)
-    emit(fmt, obj=res.to_dict, frame=res.to_frame, text=res.summary)
+    emit(fmt, obj=res.to_dict, frame=lambda: _frame_with_excluded(res), text=res.summary)
+
+
+def _frame_with_excluded(res):
+    """The CSV of ``meta pool``: studies, the pooled row, then one row per study left out, with its row and
+    reason in ``excluded`` (issue 14: a study dropped for a blank cell vanished from the CSV)."""
+    import pandas as pd
+
+    f = res.to_frame()
+    if not res.excluded:
+        return f
+    gone = pd.DataFrame({"study": [e.study for e in res.excluded],
+                         "excluded": [f"row {e.row}: {e.reason}" if e.row is not None else e.reason
+                                      for e in res.excluded]})
+    return pd.concat([f.assign(excluded=None), gone], ignore_index=True)
 
 
 def _pooled(file, measure, method, knha, level, kw, auto_random="DL"):
@@ -257,7 +290,8 @@ def influence_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
     out = influence(res)
     if plot_path:
         baujat_plot(baujat(res), plot_path)
-    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary)
+    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary,
+         excluded=res.excluded, every_format=True)  # influence's outputs do not list them
 
 
 @meta_group.command("subgroup")
@@ -346,7 +380,7 @@ def regress_cmd(file, measure, method, knha, level, mods, factors, predict, perm
         text += "\n" + perm.summary()
         frame = perm.to_frame()
     obj.setdefault("convention", kw.get("convention", "metafor"))
-    emit(fmt, obj=obj, frame=frame, text=text)
+    emit(fmt, obj=obj, frame=frame, text=text, excluded=es.excluded)
 
 
 def _parse_point(spec: str, data) -> dict:

@@ -107,7 +107,8 @@ def _table_of(stem: str) -> str | None:
     s = snake(stem)
     for table, names in _TABLE_NAMES.items():
         for n in names:
-            if s == n or s.endswith("_" + n) or s.startswith(n + "_"):
+            # prefix and period together (synthetic_labs_2021) count too: issue 14, such a file was skipped unsaid
+            if s == n or s.endswith("_" + n) or s.startswith(n + "_") or f"_{n}_" in s:
                 return table
     return None
 

@@ -148,8 +148,13 @@ def _read_file(source, name):
     except ImportError:  # pragma: no cover - Pillow comes with matplotlib
         Image = None
     if Image is not None:
+        import warnings
+
         try:
-            with Image.open(io.BytesIO(data)) as im:
+            with warnings.catch_warnings():  # our own budget below says it plainly, not Pillow's warning on stderr
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                im = Image.open(io.BytesIO(data))
+            with im:
                 w, h = im.size
                 if w * h > MAX_PIXELS:
                     raise _TooLarge(w, h)
