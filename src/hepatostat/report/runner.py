@@ -482,7 +482,15 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
         per_file = pd.DataFrame([f.to_dict() for f in rs.files])
         if "file" in per_file.columns:
             per_file["file"] = per_file["file"].map(lambda f: Path(str(f)).name)
-        s.table("Records per file", _labelled(per_file, {"file": "File", "format": "Format", "records": "Records"}))
+        for col in ("notes", "skipped"):  # lists in the engine's summary: one readable cell each
+            if col in per_file.columns:
+                per_file[col] = per_file[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple))
+                                                  else ("" if v is None else v))
+        if "notes" in per_file.columns and not per_file["notes"].astype(str).str.len().any():
+            per_file = per_file.drop(columns=["notes"])
+        s.table("Records per file", _labelled(per_file, {"file": "File", "format": "Format", "records": "Records",
+                                                         "encoding": "Encoding", "database": "Database",
+                                                         "skipped": "Records skipped", "notes": "Notes"}))
         frame = dd.to_frame()
         if "cluster" in frame.columns:
             sizes = frame["cluster"].map(frame["cluster"].value_counts())
@@ -493,7 +501,10 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
         frame = frame[keep] if keep else frame
         if "kept" in frame.columns:
             frame = frame.assign(kept=frame["kept"].map(lambda v: "kept" if v is True or str(v).lower() == "true" else ""))
-        s.table("Duplicate clusters (kept record first) and why they matched", _labelled(frame),
+        s.table("Duplicate clusters (kept record first) and why they matched",
+                _labelled(frame, {"cluster": "Cluster", "kept": "Kept", "database": "Database",
+                                  "first_author": "First author", "year": "Year", "title": "Title",
+                                  "reason": "Why they matched"}),
                 note="Uncertain pairs are listed for a person to decide, not merged; the full table is in "
                      "exclusions/review_duplicates.csv.")
         logs["review_duplicates"] = dd.to_frame()
