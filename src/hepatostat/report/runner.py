@@ -348,6 +348,7 @@ HEADERS = {
     "df": "df", "tval": "t", "zval": "z", "QM": "QM", "QMp": "P (QM)", "QE": "QE", "QEp": "P (QE)",
     "smd_before": "SMD before", "smd_after": "SMD after", "smd_unweighted": "SMD before", "smd_weighted": "SMD after",
     "variable": "Variable", "coef": "Effect", "p_perm": "P (permutation)", "pval_perm": "P (permutation)",
+    "influential": "Influential", "resid": "Residual", "status": "Status",
 }
 
 
