@@ -94,6 +94,12 @@ def _with_convention(obj, convention):
     return make
 
 
+def _emit_result(fmt, out, kw, **extra):
+    """Print a result object (``to_dict``/``to_frame``/``summary``) in the chosen format, with its convention."""
+    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame,
+         text=out.summary, **extra)
+
+
 def _effect_kwargs(kw):
     return {
         "correction": kw.pop("correction"),
@@ -239,7 +245,7 @@ def bias_cmd(file, measure, method, knha, level, estimator, plot_path, fmt, **kw
     out = publication_bias(res, estimator=estimator)
     if plot_path:
         out.plot(plot_path)
-    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary)
+    _emit_result(fmt, out, kw)
 
 
 @meta_group.command("loo")
@@ -266,7 +272,7 @@ def loo_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
     out = leave_one_out(res)
     if plot_path:
         out.plot(plot_path)
-    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary)
+    _emit_result(fmt, out, kw)
 
 
 @meta_group.command("influence")
@@ -290,8 +296,7 @@ def influence_cmd(file, measure, method, knha, level, plot_path, fmt, **kw):
     out = influence(res)
     if plot_path:
         baujat_plot(baujat(res), plot_path)
-    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary,
-         excluded=res.excluded, every_format=True)  # influence's outputs do not list them
+    _emit_result(fmt, out, kw, excluded=res.excluded, every_format=True)  # influence's outputs do not list them
 
 
 @meta_group.command("subgroup")
@@ -318,7 +323,7 @@ def subgroup_cmd(file, measure, method, knha, level, by, plot_path, fmt, **kw):
     out = subgroup_analysis(es, by, method, knha=knha, level=level)
     if plot_path:
         out.plot(plot_path)
-    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary)
+    _emit_result(fmt, out, kw)
 
 
 @meta_group.command("regress")
@@ -427,7 +432,7 @@ def cumul_cmd(file, measure, method, knha, level, order, plot_path, fmt, **kw):
     out = cumulative(res, order=order)
     if plot_path:
         out.plot(plot_path)
-    emit(fmt, obj=_with_convention(out.to_dict, kw.get("convention", "metafor")), frame=out.to_frame, text=out.summary)
+    _emit_result(fmt, out, kw)
 
 
 @meta_group.command("analyse")
