@@ -59,7 +59,7 @@ from ...errors import InputError
 from ..eligibility import Attrition, CohortSpec, load_criteria
 from ..expr import All, Any_, Between, Compare, Condition, ConditionError, Flag, In, IsMissing, Not
 from ..schema import PERSON_COLUMNS, snake
-from .engines import Engine, duckdb_engine, local_spark_session, spark_engine
+from .engines import Engine, duckdb_engine, require_pyspark, spark_engine, spark_frames, spark_session
 from .inputs import int_argument, is_synthetic, memory_limit_argument, table_paths
 from .sql import DUCKDB, TREATMENT_STATS_SQL, Dialect
 
@@ -803,28 +803,16 @@ def eligibility_at_scale(parquet_dir=None, *, criteria, out=None, tables: Mappin
 def eligibility_spark(parquet_dir=None, *, criteria, out=None, tables: Mapping | None = None, spark=None,
                       log=None) -> ScaleAttrition:
     """:func:`eligibility_at_scale` on Spark (``tables`` may hold DataFrames; ``out`` any path Spark writes)."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise InputError("eligibility_spark needs pyspark (pip install pyspark) and Java 17 or later") from None
+    require_pyspark("eligibility_spark")
     spec = criteria_spec(criteria)
-    frames = {k: v for k, v in (tables or {}).items() if hasattr(v, "createOrReplaceTempView")}
-    paths = table_paths(parquet_dir, None if tables is None else
-                        {k: (f"<DataFrame {k}>" if k in frames else v) for k, v in tables.items()})
-    if spark is None:
-        spark = SparkSession.getActiveSession()
-    own = spark is None
-    if own:
-        spark = local_spark_session(2)
+    frames, named = spark_frames(tables)
+    paths = table_paths(parquet_dir, named)
     t0 = time.perf_counter()
-    try:
+    with spark_session(spark) as spark:
         engine = spark_engine(spark, paths, frames)
         steps, groups = prepare_eligibility(engine, paths, spec, log)
         if out is not None:
             spark.sql(status_select(engine.dialect)).write.mode("overwrite").parquet(str(out))
-    finally:
-        if own:
-            spark.stop()
     return ScaleAttrition(steps, groups, spec.name, "spark", None if out is None else str(out),
                           time.perf_counter() - t0, is_synthetic(paths["person"]))
 

@@ -10,14 +10,16 @@ session, making a local one when none is given.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from .sql import DUCKDB, SPARK, Dialect
 
-__all__ = ["Engine", "DuckDBEngine", "SparkEngine", "duckdb_engine", "spark_engine", "local_spark_session"]
+__all__ = ["Engine", "DuckDBEngine", "SparkEngine", "duckdb_engine", "spark_engine", "local_spark_session",
+           "require_pyspark", "spark_frames", "spark_session"]
 
 
 class Engine(abc.ABC):
@@ -111,6 +113,45 @@ def local_spark_session(threads: int = 2, *, shuffle_partitions: int = 8):
             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", str(int(shuffle_partitions)))
             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+
+
+def require_pyspark(what: str) -> None:
+    """Stop with an :class:`InputError` naming ``what`` when pyspark cannot be imported."""
+    from ...errors import InputError
+
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise InputError(f"{what} needs pyspark (pip install pyspark) and Java 17 or later") from None
+
+
+def spark_frames(tables: Mapping | None) -> tuple[dict, Mapping | None]:
+    """Split ``tables`` into Spark DataFrames and the mapping :func:`.inputs.table_paths` takes.
+
+    A DataFrame is shown in the paths as ``<DataFrame name>``, so messages and
+    the synthetic-data check name it without reading it.
+    """
+    frames = {k: v for k, v in (tables or {}).items() if hasattr(v, "createOrReplaceTempView")}
+    if tables is None:
+        return frames, None
+    return frames, {k: (f"<DataFrame {k}>" if k in frames else v) for k, v in tables.items()}
+
+
+@contextmanager
+def spark_session(spark=None, threads: int = 2) -> Iterator:
+    """The given or active Spark session; otherwise a local one, stopped on exit."""
+    from pyspark.sql import SparkSession
+
+    if spark is None:
+        spark = SparkSession.getActiveSession()
+    own = spark is None
+    if own:
+        spark = local_spark_session(threads)
+    try:
+        yield spark
+    finally:
+        if own:
+            spark.stop()
 
 
 def spark_engine(spark, paths: Mapping[str, str], frames: Mapping | None = None) -> SparkEngine:

@@ -37,7 +37,7 @@ from ...errors import InputError
 from ..eligibility import CohortSpec, VisitSpec
 from ..visits import VISIT_SQL, visit_lab_tests, window_table
 from .criteria import ScaleAttrition, baseline_step, criteria_spec, prepare_eligibility, status_select
-from .engines import Engine, duckdb_engine, local_spark_session, spark_engine
+from .engines import Engine, duckdb_engine, require_pyspark, spark_engine, spark_frames, spark_session
 from .inputs import (LAB_COLUMNS_NEEDED, int_argument, is_synthetic, lab_keys, memory_limit_argument, op_codes,
                      outcome_info, spec_for,
                      table_paths)
@@ -443,21 +443,12 @@ def extract_spark(parquet_dir=None, *, out, tables: Mapping[str, str] | None = N
     InputError
         As for :func:`extract_at_scale`; also when pyspark is not installed.
     """
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise InputError("extract_spark needs pyspark (pip install pyspark) and Java 17 or later") from None
+    require_pyspark("extract_spark")
     spec, cs = _with_criteria(spec, outcomes, criteria)
-    frames = {k: v for k, v in (tables or {}).items() if hasattr(v, "createOrReplaceTempView")}
-    paths = table_paths(parquet_dir, None if tables is None else
-                         {k: (f"<DataFrame {k}>" if k in frames else v) for k, v in tables.items()})
-    if spark is None:
-        spark = SparkSession.getActiveSession()
-    own = spark is None
-    if own:
-        spark = local_spark_session(2)
+    frames, named = spark_frames(tables)
+    paths = table_paths(parquet_dir, named)
     t0 = time.perf_counter()
-    try:
+    with spark_session(spark) as spark:
         engine = spark_engine(spark, paths, frames)
 
         def write(sql):
@@ -469,9 +460,6 @@ def extract_spark(parquet_dir=None, *, out, tables: Mapping[str, str] | None = N
 
         info, lab_rows, persons, n_out, steps, att = _run(engine, paths, spec, log, write, cs, write_persons)
         spark.sql("UNCACHE TABLE IF EXISTS picked")
-    finally:
-        if own:
-            spark.stop()
     seconds = time.perf_counter() - t0
     synthetic = is_synthetic(paths["measurement"])
     attrition = _attrition(att, cs, "spark", _persons_path(out, "spark"), seconds, synthetic)
