@@ -10,8 +10,6 @@ download); Chromium runs headless with a fresh temporary profile.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 
 import numpy as np
@@ -21,26 +19,11 @@ import pytest
 from hepatostat.digitize import calibrate_axes
 from hepatostat.digitize.server import _start_in_thread
 
+from tests.browser import BROWSER_MARKS, chromium
+
 from . import figures as F
 
-CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")
-                 if p and os.path.exists(p)), None)
-CHROMEDRIVER = next((p for p in (shutil.which("chromedriver"), "/usr/bin/chromedriver")
-                     if p and os.path.exists(p)), None)
-try:
-    import selenium  # noqa: F401
-
-    HAVE_SELENIUM = True
-except ImportError:  # pragma: no cover - depends on the machine
-    HAVE_SELENIUM = False
-
-pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed "
-                       "(apt-get install -y chromium chromium-driver)"),
-    pytest.mark.skipif(CHROMEDRIVER is None, reason="chromedriver is not installed "
-                       "(apt-get install -y chromium-driver)"),
-    pytest.mark.skipif(not HAVE_SELENIUM, reason="the selenium package is not installed (pip install selenium)"),
-]
+pytestmark = BROWSER_MARKS
 
 TOL = 0.01  # of the axis span, as in test_extract.py
 WAIT = 20.0
@@ -57,25 +40,8 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="hepatostat-chromium-")
-    downloads = str(tmp_path_factory.mktemp("downloads"))
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
-                "--window-size=1400,1000", "--disable-dev-shm-usage"):
-        opts.add_argument(arg)
-    opts.add_experimental_option("prefs", {"download.default_directory": downloads,
-                                           "download.prompt_for_download": False})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
-    driver.downloads = downloads
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chromium(1400, 1000, downloads=str(tmp_path_factory.mktemp("downloads"))) as driver:
+        yield driver
 
 
 def wait_for(cond, what, timeout=WAIT):

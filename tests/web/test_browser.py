@@ -8,59 +8,28 @@ Set HEPATOSTAT_SCREENSHOTS=DIR to keep screenshots of every page.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.browser import BROWSER_MARKS, chromium, serve
+
 from .conftest import PASSWORD
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)),
-                                reason="chromium and chromedriver are not installed (apt install chromium "
-                                       "chromium-driver)")
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def server(wb_app):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(wb_app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    t0 = time.time()
-    while not srv.started and time.time() - t0 < 30:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(timeout=10)
+    with serve(wb_app, lifespan="off") as srv:
+        yield srv.base
 
 
 @pytest.fixture
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
-              "--disable-gpu"):
-        opts.add_argument(a)
-    try:
-        d = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    except Exception as exc:  # pragma: no cover - a broken browser install
-        pytest.skip(f"cannot start headless chromium: {exc}")
-    d.set_page_load_timeout(60)
-    yield d
-    d.quit()
+    with chromium(1280, 900) as d:
+        yield d
 
 
 def _shot(d, name):

@@ -9,83 +9,36 @@ missing, otherwise. Screenshots go to ``$HEPATOSTAT_SCREENSHOTS`` when that is s
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.browser import BROWSER_MARKS, chromium, serve
 from tests.digitize import figures
 
-CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")
-                 if p and os.path.exists(p)), None)
-CHROMEDRIVER = next((p for p in (shutil.which("chromedriver"), "/usr/bin/chromedriver")
-                     if p and os.path.exists(p)), None)
-try:
-    import selenium  # noqa: F401
-
-    HAVE_SELENIUM = True
-except ImportError:  # pragma: no cover - depends on the machine
-    HAVE_SELENIUM = False
-
-pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium chromium-driver)"),
-    pytest.mark.skipif(CHROMEDRIVER is None, reason="chromedriver is not installed (apt-get install -y chromium-driver)"),
-    pytest.mark.skipif(not HAVE_SELENIUM, reason="the selenium package is not installed (pip install selenium)"),
-]
+pytestmark = BROWSER_MARKS
 
 WAIT = 25.0
 PASSWORD = "correct horse battery"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(example_project):
-    import uvicorn
-
     from hepatostat.web.app import create_app
 
     app = create_app(example_project, fast_hashing=True)
     for name, role in (("OW", "owner"), ("R1", "reviewer"), ("R2", "reviewer"), ("AD", "adjudicator")):
         app.state.wb.accounts.add(name, PASSWORD, role)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    srv.base = f"http://127.0.0.1:{port}"
-    srv.app = app
-    yield srv
-    srv.should_exit = True
-    th.join(10)
+    with serve(app) as srv:
+        srv.app = app
+        yield srv
 
 
 @pytest.fixture
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="hepatostat-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
-                "--window-size=1500,1400", "--disable-dev-shm-usage"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chromium(1500, 1400) as driver:
+        yield driver
 
 
 def shot(driver, name):
