@@ -45,7 +45,7 @@ ALLOWLIST = {
     ("web/*", "*"): OWNED_ELSEWHERE,
 }
 
-_NUMERIC_SPEC = re.compile(r"^(?:.?[<>=^])?[+\- ]?#?0?\d*[,_]?(?:\.(?:\d+|\{\}))?[bcdeEfFgGnoxX%]?$")
+_NUMERIC_SPEC = re.compile(r"^(?:.?[<>=^])?[+\- ]?#?0?\d*[,_]?(?:\.\d+)?[bcdeEfFgGnoxX%]?$")
 _PERCENT = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgG]")
 _BRACE = re.compile(r"\{[^{}]*:([^{}]*)\}")
 
@@ -91,7 +91,8 @@ def findings(path: Path):
         what = None
         if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
             spec = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.format_spec.values)
-            if _numeric_spec(spec) or "{}" in spec:
+            # a nested field ("{x:.{d}f}", "{s:<{width}}") is judged with a number in its place
+            if _numeric_spec(spec.replace("{}", "9")):
                 what = f"format spec {spec!r}"
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) \
                 and isinstance(node.left.value, str) and _PERCENT.search(node.left.value):

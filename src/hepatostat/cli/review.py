@@ -392,8 +392,10 @@ def history_cmd(project, record, user, fmt):
     p = _review.open_project(project)
     _gate(p, user, role="owner")
     h = p.history(record)
+    from ..io.format import table_text
+
     emit(fmt, obj={"events": h.to_dict(orient="records")}, frame=h,
-         text=h.to_string(index=False) if len(h) else "no decisions yet")
+         text=table_text(h) if len(h) else "no decisions yet")
 
 
 @review_group.command("simulate")
@@ -510,7 +512,9 @@ def table1_cmd(out, fmt):
     if out:
         _review.write_table(None, out)
     summ = _review.summarize_characteristics(frame)
-    text = frame[["study", "country", "disease_group", "cell_source", "route_group", "injections", "n_exp",
-                  "n_con"]].to_string(index=False) + "\n" + _review.LIU2022_CITATION
+    from ..io.format import table_text
+
+    text = table_text(frame[["study", "country", "disease_group", "cell_source", "route_group", "injections", "n_exp",
+                             "n_con"]]) + "\n" + _review.LIU2022_CITATION
     emit(fmt, obj={"rows": frame.to_dict(orient="records"), "summary": summ, "citation": _review.LIU2022_CITATION},
          frame=frame, text=text)

@@ -49,6 +49,7 @@ __all__ = ["Style", "DEFAULT", "fmt", "fmt_p", "fmt_p_eq", "fmt_ci", "fmt_est_ci
 _DECIMALS = {
     "estimate": 2, "ci": 2, "se": 3, "mean": 1, "sd": 1, "median": 1, "percent": 1, "I2": 1, "tau2": 3,
     "stat": 2, "weight": 1, "default": 2, "int": 0, "smd": 2, "ratio": 2,
+    "kappa": 3,  # agreement statistics (kappa, observed and chance agreement), as Cohen reported them
     "diag": 3,  # regression diagnostics with small values: hat values, Cook's distances
 }
 
