@@ -128,7 +128,9 @@ def build_cohort(data: CohortData, spec: CohortSpec) -> CohortBuild:
     lacking = base[base["value"].isna()].groupby("person_id", sort=False)["outcome"].apply(list).to_dict()
     ids = frame["person_id"].tolist()
     no_base = np.array([p in lacking for p in ids], bool) & still
-    look = f"{spec.visits.lookback_days:g} days"
+    from ..io.format import fmt_plain
+
+    look = f"{fmt_plain(spec.visits.lookback_days)} days"
     reasons = np.empty(len(ids), dtype=object)
     for i in np.flatnonzero(no_base):
         reasons[i] = f"no baseline value within {look} before the first infusion for: {', '.join(lacking[ids[i]])}"

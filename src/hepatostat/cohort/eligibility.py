@@ -77,7 +77,9 @@ import pandas as pd
 
 from .. import units as _units
 from ..errors import InputError
+from ..io.format import fmt_plain
 from .expr import Condition, ConditionError, parse_condition
+from .timeunits import week_label
 from .schema import CohortData
 
 __all__ = [
@@ -408,7 +410,7 @@ def _visits(d, source) -> VisitSpec:
             for nm, v in (("before_days", before), ("after_days", after)):
                 if not _finite_number(v) or v < 0:
                     raise InputError(f"[[visits.window]] #{k}: {nm} must be a number >= 0, got {v!r}", file=source)
-            name = str(w.get("visit", f"W{week:g}"))
+            name = str(w.get("visit", week_label(week)))
             windows.append(VisitWindow(name, float(week), float(before), float(after)))
     names = [w.visit for w in windows]
     if len(set(names)) != len(names):
@@ -419,13 +421,14 @@ def _visits(d, source) -> VisitSpec:
             raise InputError(f"[visits] windows must be in increasing week order ({a.visit} then {b.visit})", file=source)
         if b.low <= a.high:
             raise InputError(
-                f"[visits] windows {a.visit} (days {a.low:g} to {a.high:g}) and {b.visit} (days {b.low:g} to {b.high:g}) "
+                f"[visits] windows {a.visit} (days {fmt_plain(a.low)} to {fmt_plain(a.high)}) and {b.visit} "
+                f"(days {fmt_plain(b.low)} to {fmt_plain(b.high)}) "
                 "overlap; a value could count for two visits",
                 file=source,
             )
     if follow and follow[0].low <= 0:
         raise InputError(
-            f"[visits] window {follow[0].visit} starts on day {follow[0].low:g}; follow-up windows must start after day 0 "
+            f"[visits] window {follow[0].visit} starts on day {fmt_plain(follow[0].low)}; follow-up windows must start after day 0 "
             "(the baseline is on or before the first infusion)",
             file=source,
         )

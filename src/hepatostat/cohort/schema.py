@@ -95,6 +95,7 @@ import pandas as pd
 
 from .. import units as _units
 from ..errors import InputError
+from ..io.format import fmt_plain
 from ..io.jsonsafe import to_jsonable
 
 __all__ = [
@@ -833,7 +834,7 @@ def _derive_inr(lb: pd.DataFrame, params, log) -> pd.DataFrame:
     inr["loinc"] = _units.TESTS["inr"].loinc
     inr["value"] = np.atleast_1d(_units.pt_to_inr(pt["value"].to_numpy(), isi, mnpt))
     inr["unit"] = _units.canonical_unit("inr")
-    inr["value_source"] = [f"PT {v} s -> INR (ISI {isi:g}, MNPT {mnpt:g} s)" for v in pt["value_source"]]
+    inr["value_source"] = [f"PT {v} s -> INR (ISI {fmt_plain(isi)}, MNPT {fmt_plain(mnpt)} s)" for v in pt["value_source"]]
     measured = lb[lb["test"] == "inr"]
     key = ["person_id", "day"]
     clash = inr.merge(measured[key].drop_duplicates(), on=key, how="left", indicator=True)["_merge"].eq("both").to_numpy()

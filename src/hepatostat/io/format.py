@@ -43,7 +43,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 __all__ = ["Style", "DEFAULT", "fmt", "fmt_p", "fmt_p_eq", "fmt_ci", "fmt_est_ci", "kind_of", "format_frame", "merge_ci",
-           "is_number", "fmt_n", "fmt_pct", "fmt_sig", "fmt_plain", "fmt_seconds", "fmt_level", "fmt_stat",
+           "is_number", "fmt_fixed", "fmt_n", "fmt_pct", "fmt_sig", "fmt_plain", "fmt_seconds", "fmt_level", "fmt_stat",
            "with_digits", "table_text"]
 
 _DECIMALS = {
@@ -297,6 +297,25 @@ def merge_ci(frame, low: str = "95% CI lower", high: str = "95% CI upper", name:
     out = out.drop(columns=[low, high])
     out.insert(at, name, merged)
     return out
+
+
+def fmt_fixed(x, decimals: int, style: Style = DEFAULT, *, trim: bool = False) -> str:
+    """A number with exactly ``decimals`` decimals, for when the decimals depend on the data
+    (Table 1 chooses them from the values' magnitude); separators, minus and missing as ``style``.
+
+    ``trim=True`` drops trailing zeros (``37.5``, ``5.25``, ``214``), the
+    layout of the seed paper's Table 3 of declines.
+    """
+    if isinstance(x, str):
+        return x
+    if _missing(x):
+        return style.missing
+    if not is_number(x):
+        return fmt(x, "default", style)
+    text = _fixed(float(x), int(decimals), style)
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def fmt_n(n, style: Style = DEFAULT) -> str:
