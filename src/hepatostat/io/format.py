@@ -427,8 +427,8 @@ def with_digits(digits, style: Style = DEFAULT) -> Style:
 def table_text(frame, kinds: dict | None = None, style: Style = DEFAULT, *, index: bool = False) -> str:
     """A data frame as an aligned plain-text table, every number through :func:`format_frame`.
 
-    Text columns are left-aligned, number columns right-aligned (as a
-    journal table reads in a terminal).
+    Text columns are left-aligned, number and P-value columns right-aligned
+    (as a journal table reads in a terminal).
     """
     import pandas as pd
 
@@ -436,8 +436,10 @@ def table_text(frame, kinds: dict | None = None, style: Style = DEFAULT, *, inde
         return ""
     shown = frame.reset_index() if index else frame
     text = format_frame(shown, kinds, style)
-    numeric = [pd.api.types.is_numeric_dtype(shown.iloc[:, j]) and not pd.api.types.is_bool_dtype(shown.iloc[:, j])
-               for j in range(shown.shape[1])]
+    kinds = dict(kinds or {})
+    # numbers, and P values already written as text ("<0.001"), are right-aligned so decimals line up
+    numeric = [(pd.api.types.is_numeric_dtype(shown.iloc[:, j]) and not pd.api.types.is_bool_dtype(shown.iloc[:, j]))
+               or (kinds.get(c) or kind_of(c)) == "p" for j, c in enumerate(shown.columns)]
     header = [str(c) for c in shown.columns]
     cells = [[str(v) for v in text.iloc[:, j].tolist()] for j in range(text.shape[1])]
     widths = [max([len(h)] + [len(v) for v in col]) for h, col in zip(header, cells)]

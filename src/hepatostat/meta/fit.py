@@ -64,8 +64,8 @@ def review_rule(Q_pval: float, I2: float) -> tuple[bool, str]:
     while fmt(I2, "I2", i_style) == fmt(RULE_I2, "I2", i_style) and I2 != RULE_I2 and i_style.digits("I2") < 8:
         i_style = i_style.with_(decimals={"I2": i_style.digits("I2") + 1})
     why = (
-        f"{fmt_p_eq(Q_pval, p_style, letter='Q p')} ({'<' if Q_pval < RULE_Q_P else '>='} {fmt_plain(RULE_Q_P)}), "
-        f"I² = {fmt(I2, 'I2', i_style)} ({'>' if I2 > RULE_I2 else '<='} {fmt_plain(RULE_I2)}%)"
+        f"{fmt_p_eq(Q_pval, p_style, letter='Q p')} {'<' if Q_pval < RULE_Q_P else '>='} {fmt_plain(RULE_Q_P)}, "
+        f"I² = {fmt(I2, 'I2', i_style)} {'>' if I2 > RULE_I2 else '<='} {fmt_plain(RULE_I2)}%"
     )
     return random, why
 

@@ -338,8 +338,9 @@ class RegressionResult:
         else:
             lines.append(f"Test of moderators: {fmt_stat('QM', self.QM, self.QM_df[0], style=st)}, "
                          f"{fmt_p_eq(self.QM_pval, st)}")
+        tst = st if digits is not None else _coef_style(self.estimate, st)
         lines.append(table_text(merge_ci(self.to_frame(), "ci_low", "ci_high", f"{fmt_level(self.level)} CI",
-                                         style=st), _COEF_KINDS, st))
+                                         style=tst), _COEF_KINDS, tst))
         for e in self.excluded:
             lines.append(f"Excluded: {e.study}: {e.reason}")
         for n in self.notes:
@@ -348,6 +349,16 @@ class RegressionResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _coef_style(estimates, style):
+    """Decimals for a coefficient table: a slope per year or per unit is often 0.003, which the journal's
+    two decimals would print as 0.00; use up to four so the smallest coefficient keeps two significant digits."""
+    vals = [abs(float(v)) for v in np.atleast_1d(estimates) if np.isfinite(v) and v != 0]
+    d = style.digits("estimate")
+    if vals:
+        d = int(min(4, max(d, 1 - math.floor(math.log10(min(vals))))))
+    return style.with_(decimals={"estimate": d, "ci": d, "se": max(style.digits("se"), d)})
 
 
 #: how the coefficient table prints (io.format kinds)
