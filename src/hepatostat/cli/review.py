@@ -303,7 +303,9 @@ def conflicts_cmd(project, stage, out, include_resolved, user, fmt):
         p.export_conflicts(stage, out)
     cols = ["record_id", "conflict", "votes", "status", "resolved_by", "final", "title"]
     frame = c[cols]
-    lines = [f"{len(c)} conflict(s) at {stage}" + (f"; sheet for the third reviewer: {out}" if out else "")]
+    from ..io.format import fmt_n
+
+    lines = [f"{fmt_n(len(c))} conflict(s) at {stage}" + (f"; sheet for the third reviewer: {out}" if out else "")]
     for r in frame.itertuples(index=False):
         lines.append(f"  {r.record_id}: {r.votes}" + (f" -> {r.final} ({r.resolved_by})" if r.resolved_by else "")
                      + f"  | {str(r.title)[:70]}")

@@ -72,7 +72,9 @@ class CohortBuild:
             parts.append("SYNTHETIC DATA - not real patients")
         parts += [self.attrition.summary(), "", self.visits.summary(), ""]
         by_stage = self.exclusions.groupby("stage").size()
-        parts.append("Exclusion log: " + ", ".join(f"{k} {v}" for k, v in by_stage.items()) if len(by_stage) else "Exclusion log: empty")
+        from ..io.format import fmt_n
+
+        parts.append("Exclusion log: " + ", ".join(f"{k} {fmt_n(v)}" for k, v in by_stage.items()) if len(by_stage) else "Exclusion log: empty")
         return "\n".join(parts)
 
     def plot(self, path=None, *, title=None):

@@ -335,7 +335,7 @@ class Table1Result:
             if r.note:
                 lines.append(f"Note ({r.variable}): {r.note}")
         if self.excluded:
-            lines.append(f"Excluded: {len(self.excluded)} row(s) with missing {self.group}")
+            lines.append(f"Excluded: {fmt_n(len(self.excluded))} row(s) with missing {self.group}")
         for n in self.notes:
             lines.append(f"Note: {n}")
         return "\n".join(lines)

@@ -77,7 +77,7 @@ import pandas as pd
 
 from .. import units as _units
 from ..errors import InputError
-from ..io.format import fmt_plain
+from ..io.format import fmt_n, fmt_plain
 from .expr import Condition, ConditionError, parse_condition
 from .timeunits import week_label
 from .schema import CohortData
@@ -620,11 +620,13 @@ class Attrition:
         lines.append(f"{'step':>4}  {'criterion':<14} {'before':>6} {'excl.':>6} {'after':>6} {'unknown':>7}  reason")
         for r in self.steps.itertuples():
             lines.append(
-                f"{r.step:>4}  {str(r.criterion):<14} {r.n_before:>6} {r.n_excluded:>6} {r.n_after:>6} {r.n_missing:>7}  {r.reason}"
+                f"{r.step:>4}  {str(r.criterion):<14} {fmt_n(r.n_before):>6} {fmt_n(r.n_excluded):>6} "
+                f"{fmt_n(r.n_after):>6} {fmt_n(r.n_missing):>7}  {r.reason}"
             )
-        lines.append(f"Screened {self.n_screened}, included {self.n_included}, excluded {self.n_screened - self.n_included}")
+        lines.append(f"Screened {fmt_n(self.n_screened)}, included {fmt_n(self.n_included)}, "
+                     f"excluded {fmt_n(self.n_screened - self.n_included)}")
         if len(self.groups):
-            lines.append("Groups: " + ", ".join(f"{g.group} = {g.n}" for g in self.groups.itertuples()))
+            lines.append("Groups: " + ", ".join(f"{g.group} = {fmt_n(g.n)}" for g in self.groups.itertuples()))
         return "\n".join(lines)
 
     def plot(self, path=None, *, title=None):

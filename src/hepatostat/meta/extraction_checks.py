@@ -95,7 +95,7 @@ from fractions import Fraction
 from typing import Any, Iterable
 
 from ..errors import InputError
-from ..io.format import fmt_sig
+from ..io.format import fmt_n, fmt_sig
 
 __all__ = [
     "CHECKS",
@@ -490,9 +490,9 @@ class ExtractionCheck:
 
     def summary(self) -> str:
         c = self.counts()
-        lines = [f"Checked {c['rows']} rows: {c['flags']} flag(s) on {c['rows_flagged']} row(s)."]
+        lines = [f"Checked {fmt_n(c['rows'])} rows: {fmt_n(c['flags'])} flag(s) on {fmt_n(c['rows_flagged'])} row(s)."]
         if c["flags"]:
-            lines.append("  by check: " + ", ".join(f"{k} {v}" for k, v in c["by_check"].items() if v))
+            lines.append("  by check: " + ", ".join(f"{k} {fmt_n(v)}" for k, v in c["by_check"].items() if v))
         for f in self.flags:
             arm = "" if f.arm is None else f" arm {f.arm}"
             lines.append(f"row {f.row} {f.study} / {f.outcome} / {f.timepoint}{arm} [{f.check}]: {f.message}")
