@@ -617,10 +617,11 @@ class Attrition:
 
     def summary(self) -> str:
         lines = [f"Attrition{': ' + self.name if self.name else ''}"]
-        lines.append(f"{'step':>4}  {'criterion':<14} {'before':>6} {'excl.':>6} {'after':>6} {'unknown':>7}  reason")
+        w = max([14] + [len(str(c)) for c in self.steps["criterion"]])
+        lines.append(f"{'step':>4}  {'criterion':<{w}} {'before':>6} {'excl.':>6} {'after':>6} {'unknown':>7}  reason")
         for r in self.steps.itertuples():
             lines.append(
-                f"{r.step:>4}  {str(r.criterion):<14} {fmt_n(r.n_before):>6} {fmt_n(r.n_excluded):>6} "
+                f"{r.step:>4}  {str(r.criterion):<{w}} {fmt_n(r.n_before):>6} {fmt_n(r.n_excluded):>6} "
                 f"{fmt_n(r.n_after):>6} {fmt_n(r.n_missing):>7}  {r.reason}"
             )
         lines.append(f"Screened {fmt_n(self.n_screened)}, included {fmt_n(self.n_included)}, "

@@ -43,7 +43,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
-from ..io.format import fmt, fmt_fixed, fmt_n, fmt_plain, fmt_sig, table_text
+from ..io.format import fmt, fmt_fixed, fmt_n, fmt_plain, table_text
 from ..stats import (
     TestResult,
     adjust_pvalues,
@@ -59,7 +59,7 @@ from ..stats import (
     welch_t,
 )
 from .columns import check_column, check_frame, group_label, group_labels, numeric_values, sheet_row, sheet_rows
-from .describe import NORMALITY
+from .describe import NORMALITY, _auto_digits
 from .timeunits import check_schedule, time_label, week_label
 
 __all__ = [
@@ -395,11 +395,13 @@ class OverTimeResult:
             lines.append(f"{s.outcome} — {s.group}: Friedman chi² = {fmt(fr.statistic, 'stat')}, df = {len(s.weeks) - 1}, "
                          f"{p_text(fr.pval)} ({fmt_n(s.n_complete)} of {fmt_n(s.n_patients)} patients complete)"
                          + (f" [{fr.note}]" if fr.note else ""))
+            # decimals from the values' magnitude, as Table 1 (describe._auto_digits)
+            d = _auto_digits([float(x) for x in (*s.median, *s.q1, *s.q3)])
             for i, w in enumerate(s.weeks):
                 v = next((x for x in s.visits if x.week == w), None)
                 ptxt = f", {p_text(v.pval)} (adjusted {p_text(v.pval_adj)}, n = {fmt_n(v.n)})" if v else " (baseline)"
-                lines.append(f"  {time_label(w, self.time_unit)}: n = {fmt_n(s.n[i])}, median {fmt_sig(s.median[i])} "
-                             f"({fmt_sig(s.q1[i])}–{fmt_sig(s.q3[i])}){ptxt}")
+                lines.append(f"  {time_label(w, self.time_unit)}: n = {fmt_n(s.n[i])}, median {fmt_fixed(s.median[i], d)} "
+                             f"({fmt_fixed(s.q1[i], d)}–{fmt_fixed(s.q3[i], d)}){ptxt}")
         for n in self.notes:
             lines.append(f"Note: {n}")
         return "\n".join(lines)

@@ -664,9 +664,10 @@ class ScaleAttrition:
     def summary(self) -> str:
         lines = ["SYNTHETIC DATA - not real patients"] if self.synthetic else []
         lines.append(f"Attrition{': ' + self.name if self.name else ''} ({self.engine})")
-        lines.append(f"{'step':>4}  {'criterion':<16} {'before':>10} {'excl.':>10} {'after':>10} {'unknown':>9}  reason")
+        w = max([16] + [len(str(c)) for c in self.steps["criterion"]])
+        lines.append(f"{'step':>4}  {'criterion':<{w}} {'before':>10} {'excl.':>10} {'after':>10} {'unknown':>9}  reason")
         for r in self.steps.itertuples():
-            lines.append(f"{r.step:>4}  {str(r.criterion):<16} {fmt_n(r.n_before):>10} {fmt_n(r.n_excluded):>10} {fmt_n(r.n_after):>10} "
+            lines.append(f"{r.step:>4}  {str(r.criterion):<{w}} {fmt_n(r.n_before):>10} {fmt_n(r.n_excluded):>10} {fmt_n(r.n_after):>10} "
                          f"{fmt_n(r.n_missing):>9}  {r.reason}")
         lines.append(f"Screened {fmt_n(self.n_screened)}, included {fmt_n(self.n_included)}, "
                      f"excluded {fmt_n(self.n_screened - self.n_included)}")
