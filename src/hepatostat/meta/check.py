@@ -27,7 +27,7 @@ import pandas as pd
 
 from . import _dist
 from ..errors import InputError
-from ..io.format import fmt_sig
+from ..io.format import fmt_fixed, fmt_sig
 
 __all__ = ["ReportedCheck", "check_reported", "parse_number", "parse_p"]
 
@@ -200,7 +200,7 @@ def check_reported(data: pd.DataFrame, *, source=None, symmetry_tolerance: float
                 scale = " on the log scale" if ratio else ""
                 problems.append(
                     f"CI not symmetric about the estimate{scale} "
-                    f"(arms {fmt_sig(g(est) - g(lo), 3)} below, {fmt_sig(g(hi) - g(est), 3)} above)"
+                    f"(arms {fmt_fixed(g(est) - g(lo), 3)} below, {fmt_fixed(g(hi) - g(est), 3)} above)"
                 )
         # significance implied by the CI against the reported p
         if p_rep is not None:
