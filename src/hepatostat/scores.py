@@ -50,6 +50,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import InputError
+from .io.format import fmt_plain, fmt_sig
 from .units import _as_float_array, check_plausible, convert, get_test
 
 __all__ = [
@@ -183,7 +184,7 @@ def _check_labs(func: str, system: str, labs: dict, positive: tuple = ()) -> Non
             v = float(arr[idx])
             need = "> 0" if name in positive else ">= 0 and finite"
             raise InputError(
-                f"{func}(): {name} must be {need}; got {v:g}{_where(arr, idx)}",
+                f"{func}(): {name} must be {need}; got {fmt_plain(v)}{_where(arr, idx)}",
                 column=name,
                 value=v,
             )
@@ -203,8 +204,8 @@ def _check_labs(func: str, system: str, labs: dict, positive: tuple = ()) -> Non
         else:
             hint = "check the value and its unit"
         problems.append(
-            f"{name} = {v:g}{_where(arr, idx)} is implausible in {unit} "
-            f"(plausible range {lo:.4g}-{hi:.4g} {unit}); {hint}"
+            f"{name} = {fmt_plain(v)}{_where(arr, idx)} is implausible in {unit} "
+            f"(plausible range {fmt_sig(lo, 4)}-{fmt_sig(hi, 4)} {unit}); {hint}"
         )
         if first is None:
             first = (name, v)

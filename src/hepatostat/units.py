@@ -532,7 +532,9 @@ class Plausibility(NamedTuple):
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.4g}"
+    from .io.format import fmt_sig
+
+    return fmt_sig(x, 4)
 
 
 def _reason(v: float, t: LabTest, ukey: str) -> str:
@@ -812,7 +814,9 @@ def pt_to_inr(pt_seconds, isi, mnpt):
     for nm, v, lo, hi in (("ISI", isi, 0.5, 4.0), ("MNPT", mnpt, 5.0, 30.0)):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v) \
                 or not lo <= float(v) <= hi:
-            raise InputError(f"{nm} must be a number between {lo:g} and {hi:g}"
+            from .io.format import fmt_plain
+
+            raise InputError(f"{nm} must be a number between {fmt_plain(lo)} and {fmt_plain(hi)}"
                              + (" (seconds)" if nm == "MNPT" else ""), column=nm, value=v)
     arr = _as_float_array(pt_seconds, "pt")
     with np.errstate(invalid="ignore", divide="ignore"):

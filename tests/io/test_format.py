@@ -82,3 +82,54 @@ def test_merge_ci():
 def test_excel_number_formats_match_the_text():
     assert DEFAULT.excel_format("p") == '[<0.001]"<0.001";0.000'
     assert DEFAULT.excel_format("int") == "#,##0" and DEFAULT.excel_format("estimate") == "#,##0.00"
+
+
+# ---------------------------------------------------------------- helpers for text (CLI tables, summaries)
+from hepatostat.io.format import (fmt_fixed, fmt_level, fmt_n, fmt_pct, fmt_plain, fmt_seconds, fmt_sig,  # noqa: E402
+                                  fmt_stat, table_text, with_digits)
+
+
+def test_counts_and_percentages():
+    assert fmt_n(7) == "7" and fmt_n(1234) == "1234" and fmt_n(20007) == "20,007" and fmt_n(np.int64(33)) == "33"
+    assert fmt_n(33.0) == "33" and fmt_n(None) == ""
+    assert fmt_pct(12.345) == "12.3%" and fmt_pct(45.91, "I2") == "45.9%" and fmt_pct(float("nan")) == ""
+
+
+def test_significant_digits_for_values_of_unknown_scale():
+    assert fmt_sig(0.000123456) == "0.0001235" and fmt_sig(1234.5678) == "1235" and fmt_sig(123456.7) == "123,457"
+    assert fmt_sig(2.0) == "2" and fmt_sig(-0.5) == "-0.5" and fmt_sig(0) == "0" and fmt_sig(1e-7) == "1e-7"
+    assert fmt_sig(0.0004999, 3) == "0.0005" and fmt_sig(float("inf")) == "∞"
+
+
+def test_settings_print_as_written():
+    assert [fmt_plain(x) for x in (0.1, 50.0, 0.5, 1e-6, -2, 3)] == ["0.1", "50", "0.5", "1e-6", "-2", "3"]
+    assert fmt_level(0.95) == "95%" and fmt_level(0.975) == "97.5%"
+
+
+def test_fixed_decimals_chosen_by_the_caller():
+    assert fmt_fixed(2.5, 2) == "2.50" and fmt_fixed(-0.001, 1) == "0.0" and fmt_fixed(37.50, 2, trim=True) == "37.5"
+    assert fmt_fixed(214.0, 1, trim=True) == "214" and fmt_fixed(12345.25, 1) == "12,345.2"
+
+
+def test_seconds():
+    assert [fmt_seconds(s) for s in (0.423, 12.34, 125, 3725)] == ["0.42 s", "12.3 s", "2 min 05 s", "1 h 02 min"]
+
+
+def test_statistics_with_degrees_of_freedom():
+    assert fmt_stat("Q", 4.2111, 3) == "Q(3) = 4.21" and fmt_stat("z", -1.96) == "z = -1.96"
+    assert fmt_stat("t", 2.1, 4.5) == "t(4.5) = 2.10" and fmt_stat("F", 3.3, (2, 10)) == "F(2, 10) = 3.30"
+
+
+def test_with_digits_keeps_p_and_counts():
+    st = with_digits(4)
+    assert fmt(0.5, "estimate", st) == "0.5000" and fmt(0.0423, "p", st) == "0.042" and fmt(3.0, "int", st) == "3"
+    assert with_digits(None) is DEFAULT
+
+
+def test_table_text_aligns_numbers_right_and_formats_every_cell():
+    f = pd.DataFrame({"study": ["a", "bb"], "yi": [0.1234, -1.5], "n": [3.0, 40.0], "pval": [0.00001, 0.5]})
+    lines = table_text(f).split("\n")
+    assert lines == ["study     yi   n    pval",
+                     "a       0.12   3  <0.001",
+                     "bb     -1.50  40   0.500"]
+    assert table_text(pd.DataFrame({"P": ["<0.001", "0.25"]})).split("\n") == ["     P", "<0.001", "  0.25"]

@@ -188,7 +188,9 @@ def test_double_zero_study_kept_in_inverse_variance_left_out_of_mh():
 def test_auto_chooses_random_when_heterogeneous():
     res = pool(effects(reference_data("bcg"), "OR"), "auto")
     assert res.method == "DL" and res.random
-    assert res.model_rule.startswith("auto: Q p = ") and "random effects (DL)" in res.model_rule
+    # Q p is printed by the formatter: "Q p < 0.001 < 0.1" here (issue 16)
+    assert res.model_rule.startswith("auto: Q p < 0.001 < 0.1, I² = 92.6% > 50%")
+    assert "random effects (DL)" in res.model_rule
 
 
 def test_auto_chooses_fixed_when_homogeneous():

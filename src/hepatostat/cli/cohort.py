@@ -109,8 +109,11 @@ def synthetic_cmd(out_dir, seed, file_format, fmt):
     import pandas as pd
 
     frame = pd.DataFrame({"file": written})
-    text = (f"SYNTHETIC cohort (seed {used}; not real patients): {design['n_screened']} screened, "
-            f"{design['n_analysed']} eligible, groups " + ", ".join(f"{k} {v}" for k, v in design["groups"].items())
+    from ..io.format import fmt_n
+
+    text = (f"SYNTHETIC cohort (seed {used}; not real patients): {fmt_n(design['n_screened'])} screened, "
+            f"{fmt_n(design['n_analysed'])} eligible, groups "
+            + ", ".join(f"{k} {fmt_n(v)}" for k, v in design["groups"].items())
             + "\n" + "\n".join(f"  {p}" for p in written))
     emit(fmt, obj=obj, frame=frame, text=text)
 

@@ -303,7 +303,9 @@ def conflicts_cmd(project, stage, out, include_resolved, user, fmt):
         p.export_conflicts(stage, out)
     cols = ["record_id", "conflict", "votes", "status", "resolved_by", "final", "title"]
     frame = c[cols]
-    lines = [f"{len(c)} conflict(s) at {stage}" + (f"; sheet for the third reviewer: {out}" if out else "")]
+    from ..io.format import fmt_n
+
+    lines = [f"{fmt_n(len(c))} conflict(s) at {stage}" + (f"; sheet for the third reviewer: {out}" if out else "")]
     for r in frame.itertuples(index=False):
         lines.append(f"  {r.record_id}: {r.votes}" + (f" -> {r.final} ({r.resolved_by})" if r.resolved_by else "")
                      + f"  | {str(r.title)[:70]}")
@@ -392,8 +394,10 @@ def history_cmd(project, record, user, fmt):
     p = _review.open_project(project)
     _gate(p, user, role="owner")
     h = p.history(record)
+    from ..io.format import table_text
+
     emit(fmt, obj={"events": h.to_dict(orient="records")}, frame=h,
-         text=h.to_string(index=False) if len(h) else "no decisions yet")
+         text=table_text(h) if len(h) else "no decisions yet")
 
 
 @review_group.command("simulate")
@@ -510,7 +514,9 @@ def table1_cmd(out, fmt):
     if out:
         _review.write_table(None, out)
     summ = _review.summarize_characteristics(frame)
-    text = frame[["study", "country", "disease_group", "cell_source", "route_group", "injections", "n_exp",
-                  "n_con"]].to_string(index=False) + "\n" + _review.LIU2022_CITATION
+    from ..io.format import table_text
+
+    text = table_text(frame[["study", "country", "disease_group", "cell_source", "route_group", "injections", "n_exp",
+                             "n_con"]]) + "\n" + _review.LIU2022_CITATION
     emit(fmt, obj={"rows": frame.to_dict(orient="records"), "summary": summ, "citation": _review.LIU2022_CITATION},
          frame=frame, text=text)

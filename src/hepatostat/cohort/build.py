@@ -72,7 +72,9 @@ class CohortBuild:
             parts.append("SYNTHETIC DATA - not real patients")
         parts += [self.attrition.summary(), "", self.visits.summary(), ""]
         by_stage = self.exclusions.groupby("stage").size()
-        parts.append("Exclusion log: " + ", ".join(f"{k} {v}" for k, v in by_stage.items()) if len(by_stage) else "Exclusion log: empty")
+        from ..io.format import fmt_n
+
+        parts.append("Exclusion log: " + ", ".join(f"{k} {fmt_n(v)}" for k, v in by_stage.items()) if len(by_stage) else "Exclusion log: empty")
         return "\n".join(parts)
 
     def plot(self, path=None, *, title=None):
@@ -128,7 +130,9 @@ def build_cohort(data: CohortData, spec: CohortSpec) -> CohortBuild:
     lacking = base[base["value"].isna()].groupby("person_id", sort=False)["outcome"].apply(list).to_dict()
     ids = frame["person_id"].tolist()
     no_base = np.array([p in lacking for p in ids], bool) & still
-    look = f"{spec.visits.lookback_days:g} days"
+    from ..io.format import fmt_plain
+
+    look = f"{fmt_plain(spec.visits.lookback_days)} days"
     reasons = np.empty(len(ids), dtype=object)
     for i in np.flatnonzero(no_base):
         reasons[i] = f"no baseline value within {look} before the first infusion for: {', '.join(lacking[ids[i]])}"

@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..io.format import fmt_fixed, fmt_n, fmt_plain, fmt_sig, table_text
 from ..stats import (  # noqa: F401 - re-exported for earlier imports from this module
     EXACT_MAX_PAIRS,
     FISHER_MAX_NODES,
@@ -204,7 +205,7 @@ def _auto_digits(values) -> int:
 
 
 def _num(x, d) -> str:
-    return "NA" if x is None or not np.isfinite(x) else f"{x:.{d}f}"
+    return "NA" if x is None or not np.isfinite(x) else fmt_fixed(x, d)
 
 
 @dataclass(frozen=True, eq=False)
@@ -283,7 +284,7 @@ class Table1Result:
                     cells = {}
                     for g in self.groups:
                         st = r.groups[g]
-                        cells[g] = f"{st['counts'][lv]} ({_num(st['percent'][lv], 1)})" if st["n"] else "—"
+                        cells[g] = f"{fmt_n(st['counts'][lv])} ({_num(st['percent'][lv], 1)})" if st["n"] else "—"
                     out.append({"key": (r.variable, 1, lv), "label": f"  {lv}", "plain": f"  {lv}", "cells": cells,
                                 "p": "", "test": "", "smd": ""})
             if self.missing_row and any(r.groups[g]["missing"] for g in self.groups):
@@ -316,10 +317,10 @@ class Table1Result:
     def summary(self) -> str:
         """The table as text, with the rule, the tests used and every note."""
         frame = self.to_frame()
-        lines = [f"Table 1 by {self.group}: " + ", ".join(f"{g} (n = {self.n[g]})" for g in self.groups)]
-        lines.append(frame.to_string(index=False))
+        lines = [f"Table 1 by {self.group}: " + ", ".join(f"{g} (n = {fmt_n(self.n[g])})" for g in self.groups)]
+        lines.append(table_text(frame))
         rule = {
-            "shapiro": f"normal when Shapiro-Wilk p >= {self.alpha:g} in every group",
+            "shapiro": f"normal when Shapiro-Wilk p >= {fmt_plain(self.alpha)} in every group",
             "assume_normal": "all continuous variables treated as normal",
             "nonparametric": "all continuous variables treated as non-normal",
         }[self.normality]
@@ -334,7 +335,7 @@ class Table1Result:
             if r.note:
                 lines.append(f"Note ({r.variable}): {r.note}")
         if self.excluded:
-            lines.append(f"Excluded: {len(self.excluded)} row(s) with missing {self.group}")
+            lines.append(f"Excluded: {fmt_n(len(self.excluded))} row(s) with missing {self.group}")
         for n in self.notes:
             lines.append(f"Note: {n}")
         return "\n".join(lines)
@@ -454,7 +455,7 @@ def _categorical_row(var, series, labels, groups, *, smd) -> Table1Row:
         me = min_expected(t)
         if me < 5:
             tr = fisher_exact(t)
-            notes.append(f"smallest expected count {me:.3g} < 5: Fisher's exact test")
+            notes.append(f"smallest expected count {fmt_sig(me, 3)} < 5: Fisher's exact test")
             if tr.note:
                 notes.append(tr.note)
         else:

@@ -77,7 +77,9 @@ import pandas as pd
 
 from .. import units as _units
 from ..errors import InputError
+from ..io.format import fmt_n, fmt_plain
 from .expr import Condition, ConditionError, parse_condition
+from .timeunits import week_label
 from .schema import CohortData
 
 __all__ = [
@@ -408,7 +410,7 @@ def _visits(d, source) -> VisitSpec:
             for nm, v in (("before_days", before), ("after_days", after)):
                 if not _finite_number(v) or v < 0:
                     raise InputError(f"[[visits.window]] #{k}: {nm} must be a number >= 0, got {v!r}", file=source)
-            name = str(w.get("visit", f"W{week:g}"))
+            name = str(w.get("visit", week_label(week)))
             windows.append(VisitWindow(name, float(week), float(before), float(after)))
     names = [w.visit for w in windows]
     if len(set(names)) != len(names):
@@ -419,13 +421,14 @@ def _visits(d, source) -> VisitSpec:
             raise InputError(f"[visits] windows must be in increasing week order ({a.visit} then {b.visit})", file=source)
         if b.low <= a.high:
             raise InputError(
-                f"[visits] windows {a.visit} (days {a.low:g} to {a.high:g}) and {b.visit} (days {b.low:g} to {b.high:g}) "
+                f"[visits] windows {a.visit} (days {fmt_plain(a.low)} to {fmt_plain(a.high)}) and {b.visit} "
+                f"(days {fmt_plain(b.low)} to {fmt_plain(b.high)}) "
                 "overlap; a value could count for two visits",
                 file=source,
             )
     if follow and follow[0].low <= 0:
         raise InputError(
-            f"[visits] window {follow[0].visit} starts on day {follow[0].low:g}; follow-up windows must start after day 0 "
+            f"[visits] window {follow[0].visit} starts on day {fmt_plain(follow[0].low)}; follow-up windows must start after day 0 "
             "(the baseline is on or before the first infusion)",
             file=source,
         )
@@ -614,14 +617,17 @@ class Attrition:
 
     def summary(self) -> str:
         lines = [f"Attrition{': ' + self.name if self.name else ''}"]
-        lines.append(f"{'step':>4}  {'criterion':<14} {'before':>6} {'excl.':>6} {'after':>6} {'unknown':>7}  reason")
+        w = max([14] + [len(str(c)) for c in self.steps["criterion"]])
+        lines.append(f"{'step':>4}  {'criterion':<{w}} {'before':>6} {'excl.':>6} {'after':>6} {'unknown':>7}  reason")
         for r in self.steps.itertuples():
             lines.append(
-                f"{r.step:>4}  {str(r.criterion):<14} {r.n_before:>6} {r.n_excluded:>6} {r.n_after:>6} {r.n_missing:>7}  {r.reason}"
+                f"{r.step:>4}  {str(r.criterion):<{w}} {fmt_n(r.n_before):>6} {fmt_n(r.n_excluded):>6} "
+                f"{fmt_n(r.n_after):>6} {fmt_n(r.n_missing):>7}  {r.reason}"
             )
-        lines.append(f"Screened {self.n_screened}, included {self.n_included}, excluded {self.n_screened - self.n_included}")
+        lines.append(f"Screened {fmt_n(self.n_screened)}, included {fmt_n(self.n_included)}, "
+                     f"excluded {fmt_n(self.n_screened - self.n_included)}")
         if len(self.groups):
-            lines.append("Groups: " + ", ".join(f"{g.group} = {g.n}" for g in self.groups.itertuples()))
+            lines.append("Groups: " + ", ".join(f"{g.group} = {fmt_n(g.n)}" for g in self.groups.itertuples()))
         return "\n".join(lines)
 
     def plot(self, path=None, *, title=None):

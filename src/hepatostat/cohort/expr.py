@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..io.format import fmt_n, fmt_plain
 
 __all__ = ["Condition", "parse_condition", "ConditionError", "RESERVED", "MAX_DEPTH", "MAX_LENGTH"]
 
@@ -123,7 +124,7 @@ def _lit_repr(v) -> str:
         return "true" if v else "false"
     if isinstance(v, str):
         return repr(v)
-    return f"{v:g}" if isinstance(v, float) else str(v)
+    return fmt_plain(v) if isinstance(v, float) else str(v)
 
 
 def _column(frame: pd.DataFrame, field: str) -> pd.Series:
@@ -397,7 +398,7 @@ def _wrap(c: Condition) -> str:
 
 def _shown(text: str, limit: int = 60) -> str:
     """The condition as quoted in messages (long ones shortened)."""
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text):,} characters)"
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({fmt_n(len(text))} characters)"
 
 
 class _Parser:
@@ -405,7 +406,7 @@ class _Parser:
         self.text = text
         self.depth = 0
         if len(text) > MAX_LENGTH:
-            self._err(f"the condition is {len(text):,} characters long; at most {MAX_LENGTH:,} are allowed")
+            self._err(f"the condition is {fmt_n(len(text))} characters long; at most {fmt_n(MAX_LENGTH)} are allowed")
         self.tokens = self._tokenize(text)
         self.i = 0
 

@@ -43,6 +43,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
+from ..io.format import fmt, fmt_fixed, fmt_n, fmt_plain, table_text
 from ..stats import (
     TestResult,
     adjust_pvalues,
@@ -58,7 +59,7 @@ from ..stats import (
     welch_t,
 )
 from .columns import check_column, check_frame, group_label, group_labels, numeric_values, sheet_row, sheet_rows
-from .describe import NORMALITY
+from .describe import NORMALITY, _auto_digits
 from .timeunits import check_schedule, time_label, week_label
 
 __all__ = [
@@ -195,7 +196,7 @@ def _prepare_long(frame, outcomes, *, id, week, group, groups, source, time_unit
     if dup.any():
         first = out[dup].iloc[0]
         rows = out.loc[dup & (out["_id"] == first["_id"]) & (out["_week"] == first["_week"]), "_row"].tolist()
-        raise InputError(f"patient {first['_id']!r} has more than one row for week {first['_week']:g} "
+        raise InputError(f"patient {first['_id']!r} has more than one row for week {fmt_plain(first['_week'])} "
                          f"(rows {', '.join(map(str, rows))}); give one value per patient and visit",
                          file=source, row=int(rows[1]), column=week)
     if group is not None:
@@ -238,7 +239,7 @@ def _weeks(data, weeks, source, week):
     weeks = _parse_weeks(weeks, source, week)
     for w in weeks:
         if w not in present:
-            raise InputError(f"no visits at this week; weeks present: {', '.join(f'{x:g}' for x in present)}",
+            raise InputError(f"no visits at this week; weeks present: {', '.join(fmt_plain(x) for x in present)}",
                              file=source, column=week, value=w)
     if len(weeks) < 2:
         raise InputError("at least two weeks are needed", file=source, column=week)
@@ -387,18 +388,20 @@ class OverTimeResult:
         return pd.DataFrame(recs)
 
     def summary(self) -> str:
-        lines = [f"Change over time within groups; baseline {self.time_unit} {self.baseline:g}; signed-rank tests against baseline, "
+        lines = [f"Change over time within groups; baseline {self.time_unit} {fmt_plain(self.baseline)}; signed-rank tests against baseline, "
                  f"{self.adjust} correction across visits; Friedman test on complete cases."]
         for s in self.series:
             fr = s.friedman
-            lines.append(f"{s.outcome} — {s.group}: Friedman chi² = {fr.statistic:.3f}, df = {len(s.weeks) - 1}, "
-                         f"{p_text(fr.pval)} ({s.n_complete} of {s.n_patients} patients complete)"
+            lines.append(f"{s.outcome} — {s.group}: Friedman chi² = {fmt(fr.statistic, 'stat')}, df = {len(s.weeks) - 1}, "
+                         f"{p_text(fr.pval)} ({fmt_n(s.n_complete)} of {fmt_n(s.n_patients)} patients complete)"
                          + (f" [{fr.note}]" if fr.note else ""))
+            # decimals from the values' magnitude, as Table 1 (describe._auto_digits)
+            d = _auto_digits([float(x) for x in (*s.median, *s.q1, *s.q3)])
             for i, w in enumerate(s.weeks):
                 v = next((x for x in s.visits if x.week == w), None)
-                ptxt = f", {p_text(v.pval)} (adjusted {p_text(v.pval_adj)}, n = {v.n})" if v else " (baseline)"
-                lines.append(f"  {time_label(w, self.time_unit)}: n = {s.n[i]}, median {s.median[i]:.4g} "
-                             f"({s.q1[i]:.4g}–{s.q3[i]:.4g}){ptxt}")
+                ptxt = f", {p_text(v.pval)} (adjusted {p_text(v.pval_adj)}, n = {fmt_n(v.n)})" if v else " (baseline)"
+                lines.append(f"  {time_label(w, self.time_unit)}: n = {fmt_n(s.n[i])}, median {fmt_fixed(s.median[i], d)} "
+                             f"({fmt_fixed(s.q1[i], d)}–{fmt_fixed(s.q3[i], d)}){ptxt}")
         for n in self.notes:
             lines.append(f"Note: {n}")
         return "\n".join(lines)
@@ -593,9 +596,7 @@ def _fmt(x, d):
     """At most ``d`` decimals, trailing zeros trimmed (37.5, 5.25, 214), as the seed's Table 3; never "-0"."""
     if x is None or not np.isfinite(x):
         return "NA"
-    s = f"{x:.{d}f}"
-    if "." in s:
-        s = s.rstrip("0").rstrip(".")
+    s = fmt_fixed(x, d, trim=True)
     return "0" if s in ("-0", "") else s
 
 
@@ -671,9 +672,9 @@ class ChangesResult:
     def summary(self) -> str:
         lines = ["Declines (earlier − later) compared between groups; "
                  + ("mean ± SD with " + ("Welch" if self.welch else "Student") + " t" ) + " when Shapiro-Wilk p >= "
-                 + f"{self.alpha:g} in every group, else median (Q1 to Q3) with Mann-Whitney U"
+                 + f"{fmt_plain(self.alpha)} in every group, else median (Q1 to Q3) with Mann-Whitney U"
                  + (f"; P values adjusted ({self.adjust}) within outcome and pair across columns" if self.adjust else "")]
-        lines.append(self.to_frame().to_string(index=False))
+        lines.append(table_text(self.to_frame()))
         for c in self.cells:
             if c.note:
                 lines.append(f"Note ({c.outcome} {c.label}{' cumulative' if c.cumulative else ''}): {c.note}")
@@ -807,7 +808,7 @@ def changes(
     needed = {w for iv in ivs for w in iv} | {base}
     for w in sorted(needed):
         if w not in wk:
-            raise InputError(f"no visits at this week; weeks present: {', '.join(f'{x:g}' for x in wk)}",
+            raise InputError(f"no visits at this week; weeks present: {', '.join(fmt_plain(x) for x in wk)}",
                              file=source, column=week, value=w)
     columns = [(a, b, False) for a, b in ivs]
     if cumulative:

@@ -52,8 +52,13 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import EstimationError, InputError
+from ..io.format import fmt, fmt_ci, fmt_level, fmt_n, fmt_plain, table_text
 from ..stats import ADJUST_METHODS, adjust_pvalues, float_or_none, format_p, p_text, ranksum_counts, standardized_difference, tie_term
 from .columns import check_column, check_frame, group_label, is_missing, numeric_values
+
+#: how model coefficient tables print (io.format kinds)
+_MODEL_KINDS = {"estimate": "estimate", "se": "se", "t": "stat", "z": "stat", "ci_low": "ci", "ci_high": "ci",
+                "pval": "p"}
 
 __all__ = [
     "ADJUST_METHODS",
@@ -141,9 +146,9 @@ class HodgesLehmannResult:
         return {k: (float_or_none(v) if isinstance(v, (float, np.floating)) else v) for k, v in self.__dict__.items()}
 
     def summary(self) -> str:
-        return (f"Hodges-Lehmann shift (x - y) = {self.estimate:.4g}, {100 * self.level:g}% CI "
-                f"[{self.ci_low:.4g}, {self.ci_high:.4g}] ({self.method}); W = {self.statistic:g}, "
-                f"{p_text(self.pval)}; n = {self.n_x}, {self.n_y}" + (f"; {self.note}" if self.note else ""))
+        return (f"Hodges-Lehmann shift (x - y) = {fmt(self.estimate, 'estimate')}, {fmt_level(self.level)} CI "
+                f"{fmt_ci(self.ci_low, self.ci_high)} ({self.method}); W = {fmt_plain(self.statistic)}, "
+                f"{p_text(self.pval)}; n = {fmt_n(self.n_x)}, {fmt_n(self.n_y)}" + (f"; {self.note}" if self.note else ""))
 
     def __str__(self) -> str:
         return self.summary()
@@ -335,16 +340,16 @@ class MixedModelResult:
 
     def summary(self) -> str:
         lines = [f"Linear mixed model ({self.method}): {self.formula}, random intercept per patient; "
-                 f"{self.n_obs} observations of {self.n_ids} patients"]
+                 f"{fmt_n(self.n_obs)} observations of {fmt_n(self.n_ids)} patients"]
         f = self.to_frame()
-        for c in ("estimate", "se", "t", "ci_low", "ci_high"):
-            f[c] = f[c].map(lambda v: f"{v:.4g}")
-        f["df"] = f["df"].map(lambda v: f"{v:g}")
+        # Satterthwaite-type df are not whole: one decimal; P with the journal's floor
+        f["df"] = f["df"].map(lambda v: fmt(v, "mean"))
         f["pval"] = self.pval
-        f["pval"] = f["pval"].map(format_p)
-        lines.append(f.to_string(index=False))
-        lines.append(f"Random intercept variance {self.var_intercept:.4g} (SD {math.sqrt(max(self.var_intercept, 0)):.4g}), "
-                     f"residual variance {self.var_residual:.4g}, ICC {self.icc:.3f}; REML log-likelihood {self.loglik:.4f}")
+        lines.append(table_text(f, _MODEL_KINDS))
+        lines.append(f"Random intercept variance {fmt(self.var_intercept, 'estimate')} "
+                     f"(SD {fmt(math.sqrt(max(self.var_intercept, 0)), 'estimate')}), "
+                     f"residual variance {fmt(self.var_residual, 'estimate')}, ICC {fmt(self.icc, 'kappa')}; "
+                     f"REML log-likelihood {fmt(self.loglik, 'stat')}")
         for n in self.notes:
             lines.append(f"Note: {n}")
         return "\n".join(lines)
@@ -469,7 +474,7 @@ def mixed_model(
     else:
         wl = sorted(set(wk.tolist()))
         wcols = [(wk == w).astype(float) for w in wl[1:]]
-        wnames = [f"{week}{w:g}" for w in wl[1:]]
+        wnames = [f"{week}{fmt_plain(w)}" for w in wl[1:]]
     cols += wcols
     names += wnames
     for g, d in zip(levels[1:], gd):
@@ -585,10 +590,11 @@ class AncovaResult:
 
     def summary(self) -> str:
         f = self.to_frame()
-        f["pval"] = f["pval"].map(format_p)
-        lines = [f"ANCOVA: {self.formula} (n = {self.n}, residual SD {self.sigma:.4g} on {self.df} df)",
-                 f.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
-                 "Adjusted means at the mean baseline: " + ", ".join(f"{g} {m:.4g}" for g, m in zip(self.groups, self.adjusted_means))]
+        lines = [f"ANCOVA: {self.formula} (n = {fmt_n(self.n)}, residual SD {fmt(self.sigma, 'sd')} on "
+                 f"{fmt_n(self.df)} df)",
+                 table_text(f, _MODEL_KINDS),
+                 "Adjusted means at the mean baseline: " + ", ".join(f"{g} {fmt(m, 'mean')}"
+                                                                     for g, m in zip(self.groups, self.adjusted_means))]
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -737,13 +743,13 @@ class IPWResult:
 
     def summary(self) -> str:
         lines = [f"IPW ({'stabilised' if self.stabilized else 'unstabilised'} weights, ATE): {self.outcome} in "
-                 f"{self.treated} (n = {self.n_treated}) vs {self.control} (n = {self.n_control})",
-                 self.balance.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
-                 f"Weights {self.weights.min():.3g} to {self.weights.max():.3g}; effective sample sizes "
-                 f"{self.ess_treated:.1f} and {self.ess_control:.1f}",
-                 f"Weighted means {self.mean_treated:.4g} vs {self.mean_control:.4g}; difference {self.difference:.4g} "
-                 f"(robust SE {self.se:.4g}), {100 * self.level:g}% CI [{self.ci_low:.4g}, {self.ci_high:.4g}], "
-                 f"{p_text(self.pval)}"]
+                 f"{self.treated} (n = {fmt_n(self.n_treated)}) vs {self.control} (n = {fmt_n(self.n_control)})",
+                 table_text(self.balance, {c: "smd" for c in self.balance.columns if "smd" in str(c).lower()}),
+                 f"Weights {fmt(self.weights.min(), 'estimate')} to {fmt(self.weights.max(), 'estimate')}; "
+                 f"effective sample sizes {fmt(self.ess_treated, 'mean')} and {fmt(self.ess_control, 'mean')}",
+                 f"Weighted means {fmt(self.mean_treated, 'mean')} vs {fmt(self.mean_control, 'mean')}; difference "
+                 f"{fmt(self.difference, 'estimate')} (robust SE {fmt(self.se, 'se')}), {fmt_level(self.level)} CI "
+                 f"{fmt_ci(self.ci_low, self.ci_high)}, {p_text(self.pval)}"]
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 

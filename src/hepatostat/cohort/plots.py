@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..io.format import fmt_p_eq
 from ..meta.plots import save_figure
 from .describe import quantile
 from .timeunits import week_label
@@ -130,7 +131,7 @@ def plot_over_time(result, path=None, *, outcomes=None, groups=None, kind="box",
                 top = max(top, np.nanmax(q3))
                 bottom = min(bottom, np.nanmin(q1))
             fr = s.friedman.pval
-            ftxt = "Friedman p < 0.001" if fr < 0.001 else (f"Friedman p = {fr:.3f}" if np.isfinite(fr) else "Friedman NA")
+            ftxt = fmt_p_eq(fr, letter="Friedman p") if np.isfinite(fr) else "Friedman NA"
             handles.append(Rectangle((0, 0), 1, 1, facecolor=color, alpha=0.5, edgecolor=color,
                                          label=f"{g} ({ftxt}, {s.n_complete} complete)"))
             s_marks = {v.week: stars(v.pval_adj) for v in s.visits}

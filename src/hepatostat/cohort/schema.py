@@ -95,6 +95,7 @@ import pandas as pd
 
 from .. import units as _units
 from ..errors import InputError
+from ..io.format import fmt_n, fmt_plain
 from ..io.jsonsafe import to_jsonable
 
 __all__ = [
@@ -449,17 +450,17 @@ class CohortData:
     def summary(self) -> str:
         d = self.to_dict()
         lines = [
-            f"Cohort data{' (SYNTHETIC)' if self.synthetic else ''}: {d['n_persons']} persons, "
-            f"{d['n_treatments']} infusions, {d['n_labs']} lab results ({d['n_censored']} censored); "
+            f"Cohort data{' (SYNTHETIC)' if self.synthetic else ''}: {fmt_n(d['n_persons'])} persons, "
+            f"{fmt_n(d['n_treatments'])} infusions, {fmt_n(d['n_labs'])} lab results ({fmt_n(d['n_censored'])} censored); "
             f"time axis: {'calendar dates' if self.time_axis == 'date' else 'study days'}"
         ]
         if d["labs_per_test"]:
-            lines.append("Lab results per test: " + ", ".join(f"{k} {v}" for k, v in d["labs_per_test"].items()))
+            lines.append("Lab results per test: " + ", ".join(f"{k} {fmt_n(v)}" for k, v in d["labs_per_test"].items()))
         for note in self.read_notes:
             lines.append(f"Read: {note}")
-        lines.append(f"Rows not used (exclusion log): {len(self.exclusions)}")
+        lines.append(f"Rows not used (exclusion log): {fmt_n(len(self.exclusions))}")
         for reason, n in self.exclusions.groupby("reason").size().sort_values(ascending=False).head(8).items():
-            lines.append(f"  {n:>5}  {reason}")
+            lines.append(f"  {fmt_n(n):>6}  {reason}")
         return "\n".join(lines)
 
 
@@ -833,7 +834,7 @@ def _derive_inr(lb: pd.DataFrame, params, log) -> pd.DataFrame:
     inr["loinc"] = _units.TESTS["inr"].loinc
     inr["value"] = np.atleast_1d(_units.pt_to_inr(pt["value"].to_numpy(), isi, mnpt))
     inr["unit"] = _units.canonical_unit("inr")
-    inr["value_source"] = [f"PT {v} s -> INR (ISI {isi:g}, MNPT {mnpt:g} s)" for v in pt["value_source"]]
+    inr["value_source"] = [f"PT {v} s -> INR (ISI {fmt_plain(isi)}, MNPT {fmt_plain(mnpt)} s)" for v in pt["value_source"]]
     measured = lb[lb["test"] == "inr"]
     key = ["person_id", "day"]
     clash = inr.merge(measured[key].drop_duplicates(), on=key, how="left", indicator=True)["_merge"].eq("both").to_numpy()

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..io.format import fmt_plain
 
 __all__ = ["FORMATS", "table_frame", "table_dict", "table_notes", "write_table", "write_csv", "write_json",
            "write_docx", "write_xlsx"]
@@ -86,7 +87,7 @@ def table_notes(table) -> list[str]:
         notes.append(
             ("Continuous variables: mean ± SD with "
              + ("Welch's t test / Welch's ANOVA" if o.get("welch") else "Student's t test / one-way ANOVA")
-             + " when Shapiro–Wilk p ≥ " + f"{o.get('alpha', 0.05):g}" + " in every group, otherwise median (Q1–Q3) with "
+             + " when Shapiro–Wilk p ≥ " + fmt_plain(o.get('alpha', 0.05)) + " in every group, otherwise median (Q1–Q3) with "
              + "the Mann–Whitney U / Kruskal–Wallis test; categorical: n (%), Pearson's χ² test, Fisher's exact test "
              + "when an expected count is < 5. Quartiles: " + str(o.get("quartiles", "")) + ".")
             if o.get("normality") == "shapiro" else f"Normality: {o.get('normality')}.")

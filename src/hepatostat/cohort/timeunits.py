@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from ..errors import InputError
+from ..io.format import fmt_plain
 
 __all__ = ["TIME_UNITS", "DAYS_PER", "week_label", "time_label", "to_weeks", "check_schedule",
            "MAX_VISITS", "MAX_TIME"]
@@ -31,13 +32,13 @@ MAX_TIME = {"week": 520.0, "day": 25 * 365.25, "month": 300.0}
 
 def week_label(w: float) -> str:
     """``W4`` for week 4, ``W0.5`` for half a week."""
-    return f"W{int(w)}" if float(w).is_integer() else f"W{w:g}"
+    return f"W{int(w)}" if float(w).is_integer() else f"W{fmt_plain(w)}"
 
 
 def time_label(t: float, unit: str = "week") -> str:
     """``W4``, ``D28`` or ``M3``: a visit time in its own unit."""
     prefix = {"week": "W", "day": "D", "month": "M"}[unit]
-    return f"{prefix}{int(t)}" if float(t).is_integer() else f"{prefix}{t:g}"
+    return f"{prefix}{int(t)}" if float(t).is_integer() else f"{prefix}{fmt_plain(t)}"
 
 
 def _unit(unit: str) -> str:
@@ -69,7 +70,7 @@ def check_schedule(times, unit: str, *, column: str, source=None, n_patients: in
     hint_unit = ("; if the column counts days, pass --time-unit day" if u != "day" else "")
     if max(vals) > limit:
         raise InputError(
-            f"visit times up to {max(vals):g} {u}s are more than {years:g} years after baseline: this is not a "
+            f"visit times up to {fmt_plain(max(vals))} {u}s are more than {fmt_plain(years)} years after baseline: this is not a "
             f"visit schedule in {u}s{hint_unit}; or put the visits in windows first (hepatostat cohort build)",
             file=source, column=column, value=max(vals))
     if len(vals) > MAX_VISITS:

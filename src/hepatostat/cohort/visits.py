@@ -277,16 +277,19 @@ class VisitTable:
         }
 
     def summary(self) -> str:
+        from ..io.format import fmt_n
+
         comp = self.completeness().groupby(["outcome", "visit"], sort=False)[["n", "n_observed"]].sum().reset_index()
         visits = list(self.spec.visits)
         lines = [
-            f"Visit table: {self.wide.shape[0]} persons, outcomes {', '.join(self.outcomes)}; "
+            f"Visit table: {fmt_n(self.wide.shape[0])} persons, outcomes {', '.join(self.outcomes)}; "
             f"observed values per visit (missing visits are not imputed)",
             f"{'outcome':<12}" + "".join(f"{v:>10}" for v in visits),
         ]
         for o in self.outcomes:
             row = comp[comp["outcome"] == o].set_index("visit")
-            cells = [f"{int(row.loc[v, 'n_observed'])}/{int(row.loc[v, 'n'])}" if v in row.index else "-" for v in visits]
+            cells = [f"{fmt_n(int(row.loc[v, 'n_observed']))}/{fmt_n(int(row.loc[v, 'n']))}" if v in row.index else "-"
+                     for v in visits]
             lines.append(f"{o:<12}" + "".join(f"{c:>10}" for c in cells))
         lines.append("decline = earlier - later (positive = the value fell); cumulative = baseline - visit")
         return "\n".join(lines)

@@ -112,10 +112,12 @@ class SyntheticOMOP:
         return pd.DataFrame([{"table": t, "file": f, "rows": rows.get(t)} for t, f in self.files.items()])
 
     def summary(self) -> str:
-        return (f"SYNTHETIC OMOP CDM data - not real patients: {self.n_persons:,} persons, "
-                f"{self.n_drug_exposure:,} infusions, {self.n_measurement:,} measurements "
-                f"(seed {self.seed}, {self.chunk_persons:,} persons per block) in {self.path}; "
-                f"{self.seconds:.1f} s")
+        from ..io.format import fmt_n as n, fmt_seconds
+
+        return (f"SYNTHETIC OMOP CDM data - not real patients: {n(self.n_persons)} persons, "
+                f"{n(self.n_drug_exposure)} infusions, {n(self.n_measurement)} measurements "
+                f"(seed {self.seed}, {n(self.chunk_persons)} persons per block) in {self.path}; "
+                f"{fmt_seconds(self.seconds)}")
 
 
 def _dict_array(indices: np.ndarray, dictionary, mask=None):
@@ -415,8 +417,10 @@ def generate_omop(out_dir, n_persons: int = 1_000_000, *, seed: int = 1, labs_pe
             }, schema=schemas["measurement"]))
             n_lab_total += nl
             if log is not None:
-                log(f"block {b + 1}/{n_blocks}: {min((b + 1) * chunk_persons, n_persons):,} persons, "
-                    f"{n_lab_total:,} measurements, {time.perf_counter() - t0:.1f} s")
+                from ..io.format import fmt_n, fmt_seconds
+
+                log(f"block {b + 1}/{n_blocks}: {fmt_n(min((b + 1) * chunk_persons, n_persons))} persons, "
+                    f"{fmt_n(n_lab_total)} measurements, {fmt_seconds(time.perf_counter() - t0)}")
     finally:
         for w in writers.values():
             w.close()

@@ -32,6 +32,7 @@ import numpy as np
 
 from .._util import finite_or_none as _f
 from ..errors import InputError
+from ..io.format import fmt_fixed, fmt_plain
 
 __all__ = [
     "Calibration",
@@ -235,13 +236,13 @@ class Calibration:
         """One or two lines saying what the calibration is."""
         scale = lambda log: "log10" if log else "linear"  # noqa: E731
         if self.kind == "axes":
-            xs = [f"px {p:g} = {v:g}" for a, p, v in self.references if a == "x"]
-            ys = [f"py {p:g} = {v:g}" for a, p, v in self.references if a == "y"]
+            xs = [f"px {fmt_plain(p)} = {fmt_plain(v)}" for a, p, v in self.references if a == "x"]
+            ys = [f"py {fmt_plain(p)} = {fmt_plain(v)}" for a, p, v in self.references if a == "y"]
             x_line = (f"x axis ({scale(self.x_log)}): " + ", ".join(xs)) if xs else "x axis: not calibrated (pixels)"
             return x_line + f"; y axis ({scale(self.y_log)}): " + ", ".join(ys)
-        refs = "; ".join(f"({px:g}, {py:g}) = ({x:g}, {y:g})" for px, py, x, y in self.references)
+        refs = "; ".join(f"({fmt_plain(px)}, {fmt_plain(py)}) = ({fmt_plain(x)}, {fmt_plain(y)})" for px, py, x, y in self.references)
         return (f"affine calibration from 3 points (x {scale(self.x_log)}, y {scale(self.y_log)}; "
-                f"x axis rotated {self.rotation_deg:.2f}°): {refs}")
+                f"x axis rotated {fmt_fixed(self.rotation_deg, 2)}°): {refs}")
 
     def __str__(self) -> str:
         return self.summary()
@@ -300,12 +301,12 @@ def _axis_map(pair, log: bool, axis: str) -> tuple[float, float]:
         if not math.isfinite(val):
             raise InputError(f"{axis}-axis calibration values must be finite numbers", column=f"{axis}_axis", value=val)
     if abs(p2 - p1) < MIN_SEPARATION_PX:
-        raise InputError(f"the two {axis}-axis calibration points coincide (pixel {p1:g} and {p2:g}); "
+        raise InputError(f"the two {axis}-axis calibration points coincide (pixel {fmt_plain(p1)} and {fmt_plain(p2)}); "
                          f"pick two points far apart on the {axis} axis", column=f"{axis}_axis", value=(p1, p2))
     _check_log((v1, v2), log, axis)
     u1, u2 = _scale(np.array([v1, v2]), log)
     if u1 == u2:
-        raise InputError(f"the two {axis}-axis calibration points have the same value {v1:g}; "
+        raise InputError(f"the two {axis}-axis calibration points have the same value {fmt_plain(v1)}; "
                          "they must be two different values", column=f"{axis}_axis", value=(v1, v2))
     slope = (u2 - u1) / (p2 - p1)
     return float(slope), float(u1 - slope * p1)
@@ -396,7 +397,7 @@ def calibrate_affine(points: Sequence, *, x_log: bool = False, y_log: bool = Fal
         for j in range(i + 1, 3):
             if math.hypot(arr[i, 0] - arr[j, 0], arr[i, 1] - arr[j, 1]) < MIN_SEPARATION_PX:
                 raise InputError(f"calibration points {i + 1} and {j + 1} coincide (pixel "
-                                 f"({arr[i, 0]:g}, {arr[i, 1]:g})); pick three points far apart",
+                                 f"({fmt_plain(arr[i, 0])}, {fmt_plain(arr[i, 1])})); pick three points far apart",
                                  value=(pts[i], pts[j]))
     _check_log(arr[:, 2], x_log, "x")
     _check_log(arr[:, 3], y_log, "y")

@@ -43,6 +43,7 @@ import pandas as pd
 
 from .._util import finite_or_none as _f
 from ..errors import InputError
+from ..io.format import fmt_fixed, fmt_plain, fmt_sig
 from .calibrate import Calibration, parse_color
 
 __all__ = [
@@ -165,8 +166,8 @@ def _read_file(source, name):
                     im = im.convert("RGBA")
                 return np.asarray(im)
         except _TooLarge as big:
-            raise InputError(f"the image is {big.w} x {big.h} pixels ({big.w * big.h / 1e6:.1f} megapixels); "
-                             f"at most {MAX_PIXELS / 1e6:g} megapixels are read: crop or scale the figure down",
+            raise InputError(f"the image is {big.w} x {big.h} pixels ({fmt_fixed(big.w * big.h / 1e6, 1)} megapixels); "
+                             f"at most {fmt_plain(MAX_PIXELS / 1e6)} megapixels are read: crop or scale the figure down",
                              file=name) from None
         except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds
             raise InputError(f"cannot read the image ({type(exc).__name__}: {exc}); "
@@ -264,8 +265,8 @@ def _prepare(image, color, tolerance, region, source):
     if not mask.any():
         near, dist = nearest_color(img, rgb, region)
         where = " inside the region" if region is not None else ""
-        raise InputError(f"no pixel{where} matches the colour {_hex(rgb)} within tolerance {tol:g} "
-                         f"(the nearest colour in the image is {near}, at distance {dist:.1f}); "
+        raise InputError(f"no pixel{where} matches the colour {_hex(rgb)} within tolerance {fmt_plain(tol)} "
+                         f"(the nearest colour in the image is {near}, at distance {fmt_fixed(dist, 1)}); "
                          "pick the series colour from the image or raise --tolerance",
                          file=name, value=_hex(rgb))
     return img, rgb, tol, mask, name
@@ -372,12 +373,12 @@ class PointsResult(_ResultDisplay):
         }
 
     def summary(self, digits: int = 4) -> str:
-        lines = [f"{self.n} point(s) of colour {self.color} (tolerance {self.tolerance:g})"
+        lines = [f"{self.n} point(s) of colour {self.color} (tolerance {fmt_plain(self.tolerance)})"
                  + (f" from {self.source}" if self.source else ""),
                  f"Calibration: {self.calibration.summary()}"]
         lines.append(f"{'x':>14} {'y':>14} {'x_px':>9} {'y_px':>9}")
         for a, b, c, d in zip(self.x, self.y, self.px, self.py):
-            lines.append(f"{a:>14.{digits}g} {b:>14.{digits}g} {c:>9.1f} {d:>9.1f}")
+            lines.append(f"{fmt_sig(a, digits):>14} {fmt_sig(b, digits):>14} {fmt_fixed(c, 1):>9} {fmt_fixed(d, 1):>9}")
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -451,7 +452,7 @@ def find_points(image, calibration: Calibration, color, *, tolerance: float = DE
     floor = float(min_area) if min_area is not None else max(noise_floor, single / 4.0)
     keep = areas >= floor
     if (~keep).any():
-        notes.append(f"{int((~keep).sum())} group(s) of fewer than {floor:g} matching pixels left out as noise")
+        notes.append(f"{int((~keep).sum())} group(s) of fewer than {fmt_plain(floor)} matching pixels left out as noise")
     xs, ys, ar, sp = [], [], [], []
     objects = ndimage.find_objects(labels)
     for lab, a, ok, sl in zip(idx, areas, keep, objects):
@@ -473,7 +474,7 @@ def find_points(image, calibration: Calibration, color, *, tolerance: float = DE
     n_split = sum(1 for s in sp if s > 1)
     if n_split:
         notes.append(f"{n_split} point(s) come from groups of touching markers split by area "
-                     f"(one marker = {single:.1f} pixels)")
+                     f"(one marker = {fmt_fixed(single, 1)} pixels)")
     order = np.lexsort((np.asarray(ys), np.asarray(xs)))
     px = np.asarray(xs, dtype=float)[order]
     py = np.asarray(ys, dtype=float)[order]
@@ -548,12 +549,12 @@ class BarsResult(_ResultDisplay):
         }
 
     def summary(self, digits: int = 4) -> str:
-        lines = [f"{self.n} bar(s) of colour {self.color} (tolerance {self.tolerance:g})"
-                 + (f" from {self.source}" if self.source else "") + f"; baseline {self.baseline:g}",
+        lines = [f"{self.n} bar(s) of colour {self.color} (tolerance {fmt_plain(self.tolerance)})"
+                 + (f" from {self.source}" if self.source else "") + f"; baseline {fmt_plain(self.baseline)}",
                  f"Calibration: {self.calibration.summary()}",
                  f"{'x_px':>9} {'value':>14} {'width_px':>9}"]
         for a, b, w in zip(self.x_px, self.value, self.width_px):
-            lines.append(f"{a:>9.1f} {b:>14.{digits}g} {w:>9.0f}")
+            lines.append(f"{fmt_fixed(a, 1):>9} {fmt_sig(b, digits):>14} {fmt_fixed(w, 0):>9}")
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -725,7 +726,7 @@ class ErrorBarsResult(_ResultDisplay):
         lines = [f"Error bars of colour {self.color} at {len(self.mean)} mean(s)",
                  f"{'x':>12} {'mean':>12} {'lower':>12} {'upper':>12}"]
         for a, m, lo, hi in zip(self.x, self.mean, self.lower, self.upper):
-            lines.append(f"{a:>12.{digits}g} {m:>12.{digits}g} {lo:>12.{digits}g} {hi:>12.{digits}g}")
+            lines.append(f"{fmt_sig(a, digits):>12} {fmt_sig(m, digits):>12} {fmt_sig(lo, digits):>12} {fmt_sig(hi, digits):>12}")
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -841,7 +842,7 @@ def find_error_bars(image, calibration: Calibration, color, at, *, tolerance: fl
         bot = _cap_end(mask, below, col, False) if below.size else np.nan
         for end, side in ((top, "above"), (bot, "below")):
             if np.isnan(end):
-                notes.append(f"no error bar {side} the mean at pixel ({px:.1f}, {py:.1f})")
+                notes.append(f"no error bar {side} the mean at pixel ({fmt_fixed(px, 1)}, {fmt_fixed(py, 1)})")
         hi_px.append(top)
         lo_px.append(bot)
     hi_px = np.asarray(hi_px, dtype=float)
@@ -897,9 +898,9 @@ class CurveResult(_ResultDisplay):
         }
 
     def summary(self, digits: int = 4) -> str:
-        lines = [f"Curve of colour {self.color}: {len(self.x)} sample(s), step {self.step:g}",
+        lines = [f"Curve of colour {self.color}: {len(self.x)} sample(s), step {fmt_plain(self.step)}",
                  f"{'x':>14} {'y':>14}"]
-        lines += [f"{a:>14.{digits}g} {b:>14.{digits}g}" for a, b in zip(self.x, self.y)]
+        lines += [f"{fmt_sig(a, digits):>14} {fmt_sig(b, digits):>14}" for a, b in zip(self.x, self.y)]
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -1009,7 +1010,7 @@ def trace_curve(image, calibration: Calibration, color, *, step: float | None = 
         out_py.append(float(pyv))
     notes = []
     if missing:
-        shown = ", ".join(f"{v:.4g}" for v in missing[:10]) + (" …" if len(missing) > 10 else "")
+        shown = ", ".join(fmt_sig(v) for v in missing[:10]) + (" …" if len(missing) > 10 else "")
         notes.append(f"{len(missing)} of {len(xs_req)} x value(s) have no pixel of the line: {shown}")
     if not out_x:
         raise InputError(f"the line of colour {_hex(rgb)} was not found at any sampled x", file=name)

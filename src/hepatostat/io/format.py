@@ -23,6 +23,14 @@ Kinds
 ``text`` and ``default``. :func:`kind_of` guesses a kind from a column name
 (``pval`` -> ``p``, ``n``/``k``/``df`` -> ``int``, ``I2`` -> ``I2`` ...).
 
+Helpers for text (the CLI's ``--format table`` and every ``summary()``):
+:func:`fmt_n` (counts), :func:`fmt_pct` (percentages), :func:`fmt_sig`
+(values of unknown scale: data, coordinates), :func:`fmt_plain` (settings
+and thresholds the user gave, shortest text), :func:`fmt_seconds`
+(timings), :func:`fmt_level` (``95%``), :func:`fmt_stat` (``Q(3) = 4.21``),
+:func:`with_digits` (a style with more decimals, for ``summary(digits=4)``)
+and :func:`table_text` (a data frame as an aligned text table).
+
 Excel cells keep the number; :meth:`Style.excel_format` gives the matching
 number format (for P: ``[<0.001]"<0.001";0.000``) so that the sheet shows
 what the report shows.
@@ -34,11 +42,15 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 
-__all__ = ["Style", "DEFAULT", "fmt", "fmt_p", "fmt_p_eq", "fmt_ci", "fmt_est_ci", "kind_of", "format_frame", "merge_ci", "is_number"]
+__all__ = ["Style", "DEFAULT", "fmt", "fmt_p", "fmt_p_eq", "fmt_ci", "fmt_est_ci", "kind_of", "format_frame", "merge_ci",
+           "is_number", "fmt_fixed", "fmt_n", "fmt_pct", "fmt_sig", "fmt_plain", "fmt_seconds", "fmt_level", "fmt_stat",
+           "with_digits", "table_text"]
 
 _DECIMALS = {
     "estimate": 2, "ci": 2, "se": 3, "mean": 1, "sd": 1, "median": 1, "percent": 1, "I2": 1, "tau2": 3,
     "stat": 2, "weight": 1, "default": 2, "int": 0, "smd": 2, "ratio": 2,
+    "kappa": 3,  # agreement statistics (kappa, observed and chance agreement), as Cohen reported them
+    "diag": 3,  # regression diagnostics with small values: hat values, Cook's distances
 }
 
 
@@ -285,3 +297,158 @@ def merge_ci(frame, low: str = "95% CI lower", high: str = "95% CI upper", name:
     out = out.drop(columns=[low, high])
     out.insert(at, name, merged)
     return out
+
+
+def fmt_fixed(x, decimals: int, style: Style = DEFAULT, *, trim: bool = False) -> str:
+    """A number with exactly ``decimals`` decimals, for when the decimals depend on the data
+    (Table 1 chooses them from the values' magnitude); separators, minus and missing as ``style``.
+
+    ``trim=True`` drops trailing zeros (``37.5``, ``5.25``, ``214``), the
+    layout of the seed paper's Table 3 of declines.
+    """
+    if isinstance(x, str):
+        return x
+    if _missing(x):
+        return style.missing
+    if not is_number(x):
+        return fmt(x, "default", style)
+    text = _fixed(float(x), int(decimals), style)
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def fmt_n(n, style: Style = DEFAULT) -> str:
+    """A count (``12``, ``12,345``); a non-whole value keeps two decimals."""
+    return fmt(n, "int", style)
+
+
+def fmt_pct(x, kind: str = "percent", style: Style = DEFAULT) -> str:
+    """A percentage that is already on the 0-100 scale, with the sign: ``12.5%``."""
+    text = fmt(x, kind, style)
+    return text if (not text or text.endswith("%")) else text + "%"
+
+
+def fmt_sig(x, digits: int = 4, style: Style = DEFAULT) -> str:
+    """A value of unknown scale (raw data, pixel coordinates) to ``digits`` significant digits.
+
+    Fixed notation between 1e-4 and 1e15 (``0.0001234``, ``1,234.5``),
+    scientific outside; trailing zeros are dropped (a data value, not a
+    statistic with a set number of decimals).
+    """
+    if isinstance(x, str):
+        return x
+    if _missing(x):
+        return style.missing
+    if not is_number(x):
+        return fmt(x, "default", style)
+    xf = float(x)
+    if not math.isfinite(xf):
+        return _fixed(xf, 0, style)
+    if xf == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(xf)))
+    if mag < -4 or mag >= 15:
+        text = f"{abs(xf):.{max(digits - 1, 0)}e}"
+        mant, _, exp = text.partition("e")
+        if "." in mant:
+            mant = mant.rstrip("0").rstrip(".")
+        return (style.minus if xf < 0 else "") + f"{mant}e{int(exp)}"
+    d = max(digits - 1 - mag, 0)
+    text = _fixed(round(xf, d), d, style)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", style.minus + "0", "-0") else text
+
+
+def fmt_plain(x, style: Style = DEFAULT) -> str:
+    """A setting or threshold as the user would write it: ``0.1``, ``50``, ``1e-06``.
+
+    For numbers that are part of a rule or an option (``Q p < 0.1``,
+    ``add=0.5``), not for results: six significant digits, no padding.
+    """
+    if isinstance(x, str):
+        return x
+    if _missing(x):
+        return style.missing
+    if not is_number(x):
+        return str(x)
+    xf = float(x)
+    if math.isfinite(xf) and xf == round(xf) and abs(xf) < 1e15:
+        return str(int(xf)) if xf >= 0 else style.minus + str(int(-xf))
+    return fmt_sig(xf, 6, style.with_(thousands=""))
+
+
+def fmt_seconds(seconds, style: Style = DEFAULT) -> str:
+    """A duration: ``0.42 s``, ``12.3 s``, ``2 min 05 s``, ``1 h 02 min``."""
+    if _missing(seconds):
+        return style.missing
+    s = float(seconds)
+    if s < 10:
+        return f"{_fixed(s, 2, style)} s"
+    if s < 60:
+        return f"{_fixed(s, 1, style)} s"
+    whole = int(round(s))
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {(whole % 3600) // 60:02d} min"
+
+
+def fmt_level(level, style: Style = DEFAULT) -> str:
+    """A confidence level as a percentage: ``0.95`` -> ``95%``, ``0.975`` -> ``97.5%``."""
+    return fmt_plain(round(100 * float(level), 10), style) + "%"
+
+
+def fmt_stat(name: str, value, df=None, kind: str = "stat", style: Style = DEFAULT) -> str:
+    """A test statistic with its degrees of freedom: ``Q(3) = 4.21``, ``t(4.5) = 2.10``, ``z = 1.96``.
+
+    ``df`` may be a number or a pair (``F(2, 10)``); whole degrees of freedom
+    print as integers, others with the fewest decimals needed (Welch, KNHA).
+    """
+    if df is None:
+        head = name
+    else:
+        dfs = df if isinstance(df, (tuple, list)) else (df,)
+        head = f"{name}({', '.join(fmt_plain(round(float(v), 2), style) for v in dfs)})"
+    return f"{head} = {fmt(value, kind, style)}"
+
+
+def with_digits(digits, style: Style = DEFAULT) -> Style:
+    """``style`` with ``digits`` decimals for every statistic except P, I², percentages and counts.
+
+    ``None`` returns ``style`` unchanged (the journal defaults).
+    """
+    if digits is None:
+        return style
+    keep = ("int", "I2", "percent", "weight")
+    return style.with_(decimals={k: int(digits) for k in style.decimals if k not in keep})
+
+
+def table_text(frame, kinds: dict | None = None, style: Style = DEFAULT, *, index: bool = False) -> str:
+    """A data frame as an aligned plain-text table, every number through :func:`format_frame`.
+
+    Text columns are left-aligned, number and P-value columns right-aligned
+    (as a journal table reads in a terminal).
+    """
+    import pandas as pd
+
+    if frame is None or len(frame.columns) == 0:
+        return ""
+    shown = frame.reset_index() if index else frame
+    text = format_frame(shown, kinds, style)
+    kinds = dict(kinds or {})
+    # numbers, and P values already written as text ("<0.001"), are right-aligned so decimals line up
+    numeric = [(pd.api.types.is_numeric_dtype(shown.iloc[:, j]) and not pd.api.types.is_bool_dtype(shown.iloc[:, j]))
+               or (kinds.get(c) or kind_of(c)) == "p" for j, c in enumerate(shown.columns)]
+    header = [str(c) for c in shown.columns]
+    cells = [[str(v) for v in text.iloc[:, j].tolist()] for j in range(text.shape[1])]
+    widths = [max([len(h)] + [len(v) for v in col]) for h, col in zip(header, cells)]
+
+    def line(values):
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)]
+        return "  ".join(parts).rstrip()
+
+    rows = [line(header)]
+    for i in range(len(shown)):
+        rows.append(line([col[i] for col in cells]))
+    return "\n".join(rows)

@@ -93,9 +93,11 @@ class MetaAnalysis:
         return "\n\n".join(parts)
 
     def __repr__(self) -> str:
+        from ..io.format import fmt_sig
+
         p = self.pooled
         return (f"MetaAnalysis(measure={self.spec.measure!r}, method={p.method!r}, k={p.k}, "
-                f"estimate={p.estimate:.4g}, steps={sum(x is not None for x in (self.leave_one_out, self.bias, self.regression, self.cumulative, self.influence)) + len(self.subgroups)})")
+                f"estimate={fmt_sig(p.estimate)}, steps={sum(x is not None for x in (self.leave_one_out, self.bias, self.regression, self.cumulative, self.influence)) + len(self.subgroups)})")
 
 
 def analyse(data, spec: AnalysisSpec, *, source: str | None = None) -> MetaAnalysis:

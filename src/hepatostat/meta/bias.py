@@ -34,6 +34,7 @@ from scipy import stats
 from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
+from ..io.format import fmt, fmt_ci, fmt_n, fmt_p_eq, fmt_stat
 from .estimators import RE_METHODS, fit_rma
 from .fit import PoolResult
 
@@ -339,22 +340,27 @@ class BiasResult:
     def summary(self) -> str:
         e, b, t = self.egger, self.begg, self.trimfill
         lines = [
-            f"Publication bias (k = {self.k})",
-            f"Egger's regression test: intercept = {e.intercept:.4f} (SE {e.se:.4f}), t({e.df}) = {e.stat:.4f}, p = {e.pval:.4f}",
-            f"  limit estimate (SE -> 0) = {e.limit_estimate:.4f} [{e.limit_ci_low:.4f}, {e.limit_ci_high:.4f}]",
+            f"Publication bias (k = {fmt_n(self.k)})",
+            f"Egger's regression test: intercept = {fmt(e.intercept, 'estimate')} (SE {fmt(e.se, 'se')}), "
+            f"{fmt_stat('t', e.stat, e.df)}, {fmt_p_eq(e.pval)}",
+            f"  limit estimate (SE -> 0) = {fmt(e.limit_estimate, 'estimate')} "
+            f"({fmt_ci(e.limit_ci_low, e.limit_ci_high)})",
         ]
         if self.egger_rma is not None:
             r = self.egger_rma
-            stat = f"t({r.df:g})" if r.df else "z"
-            lines.append(f"Egger's test, metafor's default (meta-regression on SE, {r.method}): {stat} = {r.stat:.4f}, "
-                         f"p = {r.pval:.4f}; limit estimate {r.limit_estimate:.4f} [{r.limit_ci_low:.4f}, {r.limit_ci_high:.4f}]")
+            stat = fmt_stat("t", r.stat, r.df) if r.df else fmt_stat("z", r.stat)
+            lines.append(f"Egger's test, metafor's default (meta-regression on SE, {r.method}): {stat}, "
+                         f"{fmt_p_eq(r.pval)}; limit estimate {fmt(r.limit_estimate, 'estimate')} "
+                         f"({fmt_ci(r.limit_ci_low, r.limit_ci_high)})")
         lines += [
-            f"Begg's rank correlation: Kendall's tau = {b.tau:.4f}, p = {b.pval:.4f} ({'exact' if b.exact else 'normal approximation'})",
-            f"Trim-and-fill ({t.estimator}): {t.k0} studies filled on the {t.side} side (SE {t.se_k0:.4f}); "
-            f"adjusted estimate {t.estimate:.4f} [{t.ci_low:.4f}, {t.ci_high:.4f}]",
+            f"Begg's rank correlation: Kendall's tau = {fmt(b.tau, 'stat')}, {fmt_p_eq(b.pval)} "
+            f"({'exact' if b.exact else 'normal approximation'})",
+            f"Trim-and-fill ({t.estimator}): {fmt_n(t.k0)} studies filled on the {t.side} side "
+            f"(SE {fmt(t.se_k0, 'se')}); adjusted estimate {fmt(t.estimate, 'estimate')} ({fmt_ci(t.ci_low, t.ci_high)})",
         ]
         if t.log_scale:
-            lines[-1] += f" (exp: {math.exp(t.estimate):.4f} [{math.exp(t.ci_low):.4f}, {math.exp(t.ci_high):.4f}])"
+            lines[-1] += (f" (exp: {fmt(math.exp(t.estimate), 'ratio')} "
+                          f"({fmt_ci(math.exp(t.ci_low), math.exp(t.ci_high), 'ratio')}))")
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 

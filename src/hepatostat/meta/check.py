@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import _dist
 from ..errors import InputError
+from ..io.format import fmt_fixed, fmt_sig
 
 __all__ = ["ReportedCheck", "check_reported", "parse_number", "parse_p"]
 
@@ -102,11 +103,14 @@ class ReportedCheck:
         return self.frame.copy()
 
     def summary(self) -> str:
-        lines = [f"Checked {len(self.frame)} reported results; {int((~self.frame['ok']).sum())} contradict themselves."]
+        from ..io.format import fmt_n
+
+        lines = [f"Checked {fmt_n(len(self.frame))} reported results; "
+                 f"{fmt_n(int((~self.frame['ok']).sum()))} contradict themselves."]
         for r in self.frame.itertuples():
             status = "ok" if r.ok else "FLAG"
             lines.append(f"[{status}] {r.label}: {r.measure} {r.estimate} ({r.ci_low} to {r.ci_high}), p {r.p_reported}"
-                         f" -> implied SE {r.se_implied:.4g}, implied p {r.p_implied:.3g}")
+                         f" -> implied SE {fmt_sig(r.se_implied)}, implied p {fmt_sig(r.p_implied, 3)}")
             if not r.ok:
                 for prob in r.problems.split("; "):
                     lines.append(f"       - {prob}")
@@ -196,13 +200,13 @@ def check_reported(data: pd.DataFrame, *, source=None, symmetry_tolerance: float
                 scale = " on the log scale" if ratio else ""
                 problems.append(
                     f"CI not symmetric about the estimate{scale} "
-                    f"(arms {g(est) - g(lo):.3f} below, {g(hi) - g(est):.3f} above)"
+                    f"(arms {fmt_fixed(g(est) - g(lo), 3)} below, {fmt_fixed(g(hi) - g(est), 3)} above)"
                 )
         # significance implied by the CI against the reported p
         if p_rep is not None:
             if p_rep[1] < p_lo or p_rep[0] > p_hi:
                 problems.append(
-                    f"reported p {r.get('p')} is inconsistent with the CI (implied p between {p_lo:.3g} and {p_hi:.3g})"
+                    f"reported p {r.get('p')} is inconsistent with the CI (implied p between {fmt_sig(p_lo, 3)} and {fmt_sig(p_hi, 3)})"
                 )
             null = 0.0
             excludes_null = (g(lo) > null) or (g(hi) < null)

@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
+from ..io.format import fmt_n, fmt_plain, table_text
 from .codes import MEASURES
 from .data import (
     BINARY_COLUMNS,
@@ -214,10 +215,10 @@ class EffectSizes:
 
     def summary(self) -> str:
         lines = [
-            f"Effect sizes: {MEASURES[self.measure][1]} ({self.measure}), k = {self.k}",
+            f"Effect sizes: {MEASURES[self.measure][1]} ({self.measure}), k = {fmt_n(self.k)}",
         ]
-        frame = self.to_frame()
-        lines.append(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        # the variance with the decimals of a standard error (both measure precision)
+        lines.append(table_text(self.to_frame(), {"yi": "estimate", "vi": "se", "sei": "se"}))
         for e in self.excluded:
             lines.append(f"excluded: {e.study}: {e.reason}")
         for n in self.notes:
@@ -410,7 +411,7 @@ def _notes(measure, study, flags, options) -> list[str]:
     corrected = flags.get("corrected")
     if corrected is not None and corrected.any():
         which = ", ".join(s for s, c in zip(study, corrected) if c)
-        notes.append(f"{options['add']:g} added to every cell of the 2x2 table of {which} "
+        notes.append(f"{fmt_plain(options['add'])} added to every cell of the 2x2 table of {which} "
                      f"(zero cell; to={options['to']!r})")
     double = flags.get("double")
     if double is not None and double.any():
@@ -502,7 +503,7 @@ def _binary(frame, measure, add, to, drop00, options, flags, reasons):
     # e.g. a zero cell with no correction: log(0), or RD 0/n vs 0/n: variance 0
     yi = np.where(bad, np.nan, yi)
     vi = np.where(bad, np.nan, vi)
-    reasons[bad] = f"{measure} not estimable from these counts without a zero-cell correction (add={add:g}, to={to!r})"
+    reasons[bad] = f"{measure} not estimable from these counts without a zero-cell correction (add={fmt_plain(add)}, to={to!r})"
     options.update(add=add, to=to, drop00=drop00)
     flags["corrected"] = np.asarray(corrected, dtype=bool)
     flags["double"] = double & np.isfinite(yi)

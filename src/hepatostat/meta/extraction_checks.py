@@ -95,6 +95,7 @@ from fractions import Fraction
 from typing import Any, Iterable
 
 from ..errors import InputError
+from ..io.format import fmt_n, fmt_sig
 
 __all__ = [
     "CHECKS",
@@ -208,10 +209,7 @@ def reported(value) -> Reported | None:
 
 
 def _fmt(x, digits: int = 4) -> str:
-    x = float(x)
-    if x == int(x) and abs(x) < 1e12:
-        return str(int(x))
-    return f"{x:.{digits}g}"
+    return fmt_sig(float(x), digits)
 
 
 # --------------------------------------------------------------------------
@@ -492,9 +490,9 @@ class ExtractionCheck:
 
     def summary(self) -> str:
         c = self.counts()
-        lines = [f"Checked {c['rows']} rows: {c['flags']} flag(s) on {c['rows_flagged']} row(s)."]
+        lines = [f"Checked {fmt_n(c['rows'])} rows: {fmt_n(c['flags'])} flag(s) on {fmt_n(c['rows_flagged'])} row(s)."]
         if c["flags"]:
-            lines.append("  by check: " + ", ".join(f"{k} {v}" for k, v in c["by_check"].items() if v))
+            lines.append("  by check: " + ", ".join(f"{k} {fmt_n(v)}" for k, v in c["by_check"].items() if v))
         for f in self.flags:
             arm = "" if f.arm is None else f" arm {f.arm}"
             lines.append(f"row {f.row} {f.study} / {f.outcome} / {f.timepoint}{arm} [{f.check}]: {f.message}")
@@ -711,9 +709,9 @@ def check_extraction(data, *, integer_outcomes: Iterable[str] = (), source=None,
                                     max=None if hi is None else float(hi))
                     if res is not None and res[0] > res[1]:
                         add(r, arm, "skew", f"{res[2]} ({', '.join(x.text for x in (lo, q1, med, q3, hi) if x is not None)}) "
-                            f"show skewness: test statistic {res[0]:.3f} > critical value {res[1]:.3f} "
+                            f"show skewness: test statistic {fmt_sig(res[0], 4)} > critical value {fmt_sig(res[1], 4)} "
                             f"(n = {n}, 5% level, Shi et al. 2023); a mean/SD converted from them assumes "
-                            f"roughly normal data, expected a statistic ≤ {res[1]:.3f}")
+                            f"roughly normal data, expected a statistic ≤ {fmt_sig(res[1], 4)}")
         # --- p_recompute
         if "p_recompute" in run and r.p is not None:
             a1, a2 = r.arms[1], r.arms[2]
@@ -728,7 +726,7 @@ def check_extraction(data, *, integer_outcomes: Iterable[str] = (), source=None,
                     add(r, None, "p_recompute",
                         f"reported p {r.p_text} cannot come from means {a1['m'].text} vs {a2['m'].text}, SDs "
                         f"{a1['sd'].text} and {a2['sd'].text}, n {n1} and {n2}: Student's or Welch's t test gives "
-                        f"p between {plo:.3g} and {phi:.3g} allowing for rounding (perhaps the p is of another test, "
+                        f"p between {fmt_sig(plo, 3)} and {fmt_sig(phi, 3)} allowing for rounding (perhaps the p is of another test, "
                         f"of change scores, or a number was mis-extracted)")
 
     if "se_as_sd" in run:
@@ -782,10 +780,10 @@ def _check_se_as_sd(rows, add):
             if cv < SE_CV_RATIO * ref and ref / SE_MATCH <= cv * math.sqrt(n) <= ref * SE_MATCH:
                 mean = float(r.arms[arm]["m"])
                 add(r, arm, "se_as_sd",
-                    f"SD {sd.text} gives a coefficient of variation of {cv:.3f}, far below the other studies' median "
-                    f"{ref:.3f} for {r.outcome} at {r.timepoint}, while SD·√n = {float(sd) * math.sqrt(n):.3g} "
-                    f"(CV {cv * math.sqrt(n):.3f}) matches them: this looks like a standard error; expected an SD "
-                    f"near {ref * mean:.3g}, i.e. SD = SE·√n = {float(sd) * math.sqrt(n):.3g} if it is an SE")
+                    f"SD {sd.text} gives a coefficient of variation of {fmt_sig(cv, 4)}, far below the other studies' median "
+                    f"{fmt_sig(ref, 4)} for {r.outcome} at {r.timepoint}, while SD·√n = {fmt_sig(float(sd) * math.sqrt(n), 3)} "
+                    f"(CV {fmt_sig(cv * math.sqrt(n), 4)}) matches them: this looks like a standard error; expected an SD "
+                    f"near {fmt_sig(ref * mean, 3)}, i.e. SD = SE·√n = {fmt_sig(float(sd) * math.sqrt(n), 3)} if it is an SE")
 
 
 def _check_unit_scale(rows, add):
@@ -820,9 +818,9 @@ def _check_unit_scale(rows, add):
                             unit_note = (f"; unit here {r.unit or '(not given)'}, "
                                          f"in the other studies {', '.join(sorted(units)) or '(not given)'}")
                         add(r, None, "unit_scale",
-                            f"values (mean {lev:.4g}) are {ratio:.3g} times the other studies' median {ref:.4g} "
+                            f"values (mean {fmt_sig(lev, 4)}) are {fmt_sig(ratio, 3)} times the other studies' median {fmt_sig(ref, 4)} "
                             f"for {r.outcome} at {r.timepoint}, {direction} by a unit factor {what}{unit_note}; "
-                            f"expected values near {ref:.4g} in the review's unit (convert, or check the unit)")
+                            f"expected values near {fmt_sig(ref, 4)} in the review's unit (convert, or check the unit)")
 
 
 def _check_n_change(rows, add):

@@ -31,6 +31,8 @@ import numpy as np
 from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
+from ..io.format import (DEFAULT, fmt, fmt_ci, fmt_level, fmt_p, fmt_p_eq, fmt_plain, fmt_sig, fmt_stat,
+                         with_digits)
 from .data import Exclusion, exclusion_text, spreadsheet_rows
 from .effects import MEASURES, EffectSizes, effects, split_by_code
 from .codes import ALL_METHODS, METHODS, RE_METHODS
@@ -54,9 +56,16 @@ def review_rule(Q_pval: float, I2: float) -> tuple[bool, str]:
     if not (np.isfinite(Q_pval) and np.isfinite(I2)):
         return False, "heterogeneity not estimable (k = 1)"
     random = Q_pval < RULE_Q_P or I2 > RULE_I2
+    # more decimals only when the rounded value would read as the threshold itself
+    p_style = DEFAULT
+    while fmt_p(Q_pval, p_style) == fmt_p(RULE_Q_P, p_style) and Q_pval != RULE_Q_P and p_style.p_decimals < 8:
+        p_style = p_style.with_(p_decimals=p_style.p_decimals + 1)
+    i_style = DEFAULT
+    while fmt(I2, "I2", i_style) == fmt(RULE_I2, "I2", i_style) and I2 != RULE_I2 and i_style.digits("I2") < 8:
+        i_style = i_style.with_(decimals={"I2": i_style.digits("I2") + 1})
     why = (
-        f"Q p = {Q_pval:.3g} {'<' if Q_pval < RULE_Q_P else '>='} {RULE_Q_P:g}, "
-        f"I² = {I2:.1f}% {'>' if I2 > RULE_I2 else '<='} {RULE_I2:g}%"
+        f"{fmt_p_eq(Q_pval, p_style, letter='Q p')} {'<' if Q_pval < RULE_Q_P else '>='} {fmt_plain(RULE_Q_P)}, "
+        f"I² = {fmt(I2, 'I2', i_style)} {'>' if I2 > RULE_I2 else '<='} {fmt_plain(RULE_I2)}%"
     )
     return random, why
 
@@ -219,46 +228,51 @@ class PoolResult:
         )
         return pd.concat([rows, pooled], ignore_index=True)
 
-    def summary(self, digits: int = 4) -> str:
-        """A plain-text report in the spirit of metafor's ``print.rma``."""
-        d = digits
-        lvl = f"{100 * self.level:g}%"
+    def summary(self, digits: int | None = None) -> str:
+        """A plain-text report in the spirit of metafor's ``print.rma``.
+
+        Numbers in the journal style of :mod:`hepatostat.io.format`
+        (``digits`` sets the decimals of every statistic but P and I²).
+        """
+        st = with_digits(digits)
+        lvl = fmt_level(self.level)
         name = MEASURES[self.measure][1]
         head = {
             "FE": "Fixed-effect (inverse-variance) model",
             "MH": "Fixed-effect model, Mantel-Haenszel method",
             "PETO": "Fixed-effect model, Peto's method",
         }.get(self.method, f"Random-effects model (tau² estimator: {self.method})")
-        lines = [f"{head}; k = {self.k}; {name} ({self.measure})"]
+        lines = [f"{head}; k = {fmt(self.k, 'int', st)}; {name} ({self.measure})"]
         if self.random:
             ci = ""
             if np.isfinite(self.tau2_ci[0]):
-                ci = f" [{self.tau2_ci[0]:.{d}f}, {self.tau2_ci[1]:.{d}f}]"
-            lines.append(f"tau² = {self.tau2:.{d}f}{ci} (SE = {self.se_tau2:.{d}f}), tau = {math.sqrt(self.tau2):.{d}f}")
+                ci = f" ({lvl} CI {fmt_ci(self.tau2_ci[0], self.tau2_ci[1], 'tau2', st)})"
+            lines.append(f"tau² = {fmt(self.tau2, 'tau2', st)}{ci} (SE = {fmt(self.se_tau2, 'se', st)}), "
+                         f"tau = {fmt(math.sqrt(self.tau2), 'tau2', st)}")
         if np.isfinite(self.I2):
             ci = ""
             if np.isfinite(self.I2_ci[0]):
-                ci = f" [{self.I2_ci[0]:.2f}, {self.I2_ci[1]:.2f}]"
-            lines.append(f"I² = {self.I2:.2f}%{ci}, H² = {self.H2:.{d}f}")
-            lines.append(f"Heterogeneity: Q({self.Q_df}) = {self.Q:.{d}f}, p {_pfmt(self.Q_pval)}")
+                ci = f" ({lvl} CI {fmt_ci(self.I2_ci[0], self.I2_ci[1], 'I2', st)})"
+            lines.append(f"I² = {fmt(self.I2, 'I2', st)}{ci}, H² = {fmt(self.H2, 'stat', st)}")
+            lines.append(f"Heterogeneity: {fmt_stat('Q', self.Q, self.Q_df, style=st)}, {fmt_p_eq(self.Q_pval, st)}")
         else:
             lines.append("Heterogeneity: not estimable (k = 1)")
-        stat = f"t({self.df:g})" if self.knha else "z"
+        stat = fmt_stat("t", self.stat, self.df, style=st) if self.knha else fmt_stat("z", self.stat, style=st)
         lines.append(
-            f"Estimate = {self.estimate:.{d}f}, SE = {self.se:.{d}f}, {stat} = {self.stat:.{d}f}, "
-            f"p {_pfmt(self.pval)}, {lvl} CI [{self.ci_low:.{d}f}, {self.ci_high:.{d}f}]"
+            f"Estimate = {fmt(self.estimate, 'estimate', st)}, SE = {fmt(self.se, 'se', st)}, {stat}, "
+            f"{fmt_p_eq(self.pval, st)}, {lvl} CI {fmt_ci(self.ci_low, self.ci_high, 'ci', st)}"
         )
         if self.random and self.convention not in ("revman5", "stata"):
-            lines.append(f"{lvl} prediction interval [{self.pi_low:.{d}f}, {self.pi_high:.{d}f}]")
+            lines.append(f"{lvl} prediction interval {fmt_ci(self.pi_low, self.pi_high, 'ci', st)}")
         e = self.exp()
         if e is not None:
             label = {"OR": "OR", "RR": "RR", "PETO": "OR (Peto)"}[self.measure]
             lines.append(
-                f"{label} = {e['estimate']:.{d}f}, {lvl} CI [{e['ci_low']:.{d}f}, {e['ci_high']:.{d}f}]"
-                + (f", PI [{e['pi_low']:.{d}f}, {e['pi_high']:.{d}f}]" if self.random else "")
+                f"{label} = {fmt(e['estimate'], 'ratio', st)}, {lvl} CI {fmt_ci(e['ci_low'], e['ci_high'], 'ratio', st)}"
+                + (f", PI {fmt_ci(e['pi_low'], e['pi_high'], 'ratio', st)}" if self.random else "")
             )
         if self.method == "MH" and self.measure == "OR" and np.isfinite(self.cmh):
-            lines.append(f"Cochran-Mantel-Haenszel test: {self.cmh:.{d}f}, p {_pfmt(self.cmh_pval)}")
+            lines.append(f"Cochran-Mantel-Haenszel test: {fmt(self.cmh, 'stat', st)}, {fmt_p_eq(self.cmh_pval, st)}")
         lines.append(f"Model choice: {self.model_rule}")
         from .conventions import get_convention
 
@@ -277,7 +291,8 @@ class PoolResult:
 
     def __repr__(self) -> str:
         return (f"PoolResult(measure={self.measure!r}, method={self.method!r}, k={self.k}, "
-                f"estimate={self.estimate:.4g}, ci=[{self.ci_low:.4g}, {self.ci_high:.4g}], tau2={self.tau2:.4g})")
+                f"estimate={fmt_sig(self.estimate)}, ci=[{fmt_sig(self.ci_low)}, {fmt_sig(self.ci_high)}], "
+                f"tau2={fmt_sig(self.tau2)})")
 
     def _repr_html_(self) -> str:
         import html
@@ -289,12 +304,6 @@ class PoolResult:
         from .plots import forest
 
         return forest(self, path=path, **kwargs)
-
-
-def _pfmt(p: float) -> str:
-    if not np.isfinite(p):
-        return "= NA"
-    return "< .0001" if p < 1e-4 else f"= {p:.4f}"
 
 
 def pool(
@@ -587,7 +596,7 @@ def _pool_counts(es, method, level, rule, notes):
         # no events (or only events) in every table: metafor's rma.mh gives estimate 0, SE 0, no test
         z = p = np.nan
         notes.append(f"{method} {measure}: no events (or only events) in every table, so the pooled estimate is "
-                     f"{est:g} with standard error 0 and no test (as metafor's rma.mh)")
+                     f"{fmt_plain(est)} with standard error 0 and no test (as metafor's rma.mh)")
     w = cf.weights / cf.weights.sum() * 100 if cf.weights.sum() > 0 else np.full(len(cf.weights), np.nan)
     # per-study yi/vi shown are the corrected inverse-variance ones (as metafor's forest plot)
     yi, vi = es.yi, es.vi

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError, HepatostatError, InputError
+from ..io.format import fmt, fmt_ci, fmt_n, fmt_p_eq, merge_ci, table_text
 from .data import Exclusion, exclusion_text, spreadsheet_rows
 from .effects import MEASURES, effects
 from .fit import pool
@@ -82,11 +83,11 @@ class OutcomeTable:
             ex = r.exp()
             est, lo, hi = (ex["estimate"], ex["ci_low"], ex["ci_high"]) if ex else (r.estimate, r.ci_low, r.ci_high)
             name = {"SMD": "SMD", "MD": "MD", "OR": "OR", "RR": "RR", "RD": "RD", "PETO": "OR"}.get(r.measure, "estimate")
-            p = "P < 0.001" if r.pval < 0.001 else f"P = {r.pval:.3f}"
-            i2 = "" if not np.isfinite(r.I2) else f"; I² = {r.I2:.1f}%"
+            p = fmt_p_eq(r.pval)
+            i2 = "" if not np.isfinite(r.I2) else f"; I² = {fmt(r.I2, 'I2')}"
             sig = "differed significantly" if r.pval < self.alpha else "did not differ significantly"
-            text = (f"{o} at {t}: the groups {sig} ({name} {est:.2f}, 95% CI {lo:.2f} to {hi:.2f}; {p}{i2}; "
-                    f"{r.model}, k = {r.k}).")
+            text = (f"{o} at {t}: the groups {sig} ({name} {fmt(est, 'estimate')}, 95% CI {fmt_ci(lo, hi)}; {p}{i2}; "
+                    f"{r.model}, k = {fmt_n(r.k)}).")
             if flag:
                 text += f" {flag}."
             out.append(text)
@@ -96,8 +97,7 @@ class OutcomeTable:
         frame = self.to_frame()
         show = frame.drop(columns=["note"]) if frame["note"].isna().all() else frame
         show = show.drop(columns=["excluded"])
-        show = show.astype({"flag": object}).where(show.notna(), "")
-        lines = [show.to_string(index=False, float_format=lambda x: f"{x:.3f}")]
+        lines = [table_text(merge_ci(show, "ci_low", "ci_high", "95% CI"), {"estimate": "estimate"})]
         lines += self.sentences()
         for (o, t), err in zip(self.keys, self.errors):
             if err:
@@ -202,7 +202,7 @@ def outcome_table(data: pd.DataFrame, measure: str | None = None, method: str = 
         flag = None
         if not _is_baseline(t, baseline) and o in base_sig and base_sig[o][0]:
             b = base_sig[o][1]
-            flag = f"not comparable at baseline (baseline p = {b.pval:.3g})"
+            flag = f"not comparable at baseline (baseline {fmt_p_eq(b.pval, letter='p')})"
         flags.append(flag)
     return OutcomeTable(outcome_col=outcome, time_col=timepoint, keys=tuple(keys), results=tuple(results),
                         errors=tuple(errors), flags=tuple(flags), alpha=alpha, excluded=tuple(excluded))

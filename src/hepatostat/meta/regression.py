@@ -39,6 +39,8 @@ import pandas as pd
 from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
+from ..io.format import (fmt, fmt_ci, fmt_level, fmt_n, fmt_p_eq, fmt_plain, fmt_stat, merge_ci,
+                         table_text, with_digits)
 from .data import Exclusion
 from .effects import EffectSizes
 from .estimators import METHODS, RE_METHODS, fit_rma
@@ -136,7 +138,7 @@ def design_matrix(data: pd.DataFrame, mods: Sequence[str], *, categorical: Seque
         else:
             v = col.to_numpy(dtype=float)
             if np.ptp(v) == 0:
-                raise InputError(f"moderator '{m}' is constant ({v[0]:g}) among the studies analysed", column=m)
+                raise InputError(f"moderator '{m}' is constant ({fmt_plain(v[0])}) among the studies analysed", column=m)
             cols.append(v)
             terms.append(m)
     X = np.column_stack(cols) if cols else np.empty((int(keep.sum()), 0))
@@ -317,21 +319,28 @@ class RegressionResult:
             "pval": self.pval, "ci_low": self.ci_low, "ci_high": self.ci_high,
         })
 
-    def summary(self, digits: int = 4) -> str:
-        d = digits
+    def summary(self, digits: int | None = None) -> str:
+        st = with_digits(digits)
         kind = "Mixed-effects" if self.method in RE_METHODS else "Fixed-effects"
-        lines = [f"{kind} meta-regression ({self.method}{', Knapp-Hartung' if self.knha else ''}); k = {self.k}; measure {self.measure}"]
+        lines = [f"{kind} meta-regression ({self.method}{', Knapp-Hartung' if self.knha else ''}); "
+                 f"k = {fmt_n(self.k, st)}; measure {self.measure}"]
         if self.method in RE_METHODS:
-            r2 = "NA" if not np.isfinite(self.R2) else f"{self.R2:.2f}%"
-            ci = (f" [{self.tau2_ci[0]:.{d}f}, {self.tau2_ci[1]:.{d}f}]" if np.isfinite(self.tau2_ci[0]) else "")
-            lines.append(f"residual tau² = {self.tau2:.{d}f}{ci} (SE = {self.se_tau2:.{d}f}); I² = {self.I2:.2f}%; H² = {self.H2:.{d}f}; R² = {r2}")
-        lines.append(f"Residual heterogeneity: QE({self.QE_df}) = {self.QE:.{d}f}, p {_p(self.QE_pval)}")
+            r2 = "NA" if not np.isfinite(self.R2) else fmt(self.R2, "I2", st)
+            ci = (f" ({fmt_level(self.level)} CI {fmt_ci(self.tau2_ci[0], self.tau2_ci[1], 'tau2', st)})"
+                  if np.isfinite(self.tau2_ci[0]) else "")
+            lines.append(f"residual tau² = {fmt(self.tau2, 'tau2', st)}{ci} (SE = {fmt(self.se_tau2, 'se', st)}); "
+                         f"I² = {fmt(self.I2, 'I2', st)}; H² = {fmt(self.H2, 'stat', st)}; R² = {r2}")
+        lines.append(f"Residual heterogeneity: {fmt_stat('QE', self.QE, self.QE_df, style=st)}, "
+                     f"{fmt_p_eq(self.QE_pval, st)}")
         if self.knha:
-            lines.append(f"Test of moderators: F({self.QM_df[0]}, {self.QM_df[1]}) = {self.QM:.{d}f}, p {_p(self.QM_pval)}")
+            lines.append(f"Test of moderators: {fmt_stat('F', self.QM, tuple(self.QM_df), style=st)}, "
+                         f"{fmt_p_eq(self.QM_pval, st)}")
         else:
-            lines.append(f"Test of moderators: QM({self.QM_df[0]}) = {self.QM:.{d}f}, p {_p(self.QM_pval)}")
-        frame = self.to_frame()
-        lines.append(frame.to_string(index=False, float_format=lambda x: f"{x:.{d}f}"))
+            lines.append(f"Test of moderators: {fmt_stat('QM', self.QM, self.QM_df[0], style=st)}, "
+                         f"{fmt_p_eq(self.QM_pval, st)}")
+        tst = st if digits is not None else _coef_style(self.estimate, st)
+        lines.append(table_text(merge_ci(self.to_frame(), "ci_low", "ci_high", f"{fmt_level(self.level)} CI",
+                                         style=tst), _COEF_KINDS, tst))
         for e in self.excluded:
             lines.append(f"Excluded: {e.study}: {e.reason}")
         for n in self.notes:
@@ -342,8 +351,19 @@ class RegressionResult:
         return self.summary()
 
 
-def _p(p):
-    return "= NA" if not np.isfinite(p) else ("< .0001" if p < 1e-4 else f"= {p:.4f}")
+def _coef_style(estimates, style):
+    """Decimals for a coefficient table: a slope per year or per unit is often 0.003, which the journal's
+    two decimals would print as 0.00; use up to four so the smallest coefficient keeps two significant digits."""
+    vals = [abs(float(v)) for v in np.atleast_1d(estimates) if np.isfinite(v) and v != 0]
+    d = style.digits("estimate")
+    if vals:
+        d = int(min(4, max(d, 1 - math.floor(math.log10(min(vals))))))
+    return style.with_(decimals={"estimate": d, "ci": d, "se": max(style.digits("se"), d)})
+
+
+#: how the coefficient table prints (io.format kinds)
+_COEF_KINDS = {"estimate": "estimate", "se": "se", "stat": "stat", "pval": "p", "ci_low": "ci", "ci_high": "ci",
+               "pval_perm": "p"}
 
 
 def _fit_core(y, v, X, method, knha, level, btt):
@@ -485,9 +505,10 @@ class PermutationResult:
         return frame
 
     def summary(self) -> str:
-        kind = "exact" if self.exact else f"approximate, {self.iterations} iterations, seed {self.seed}"
-        lines = [f"Permutation test ({kind})", f"Test of moderators: permutation p {_p(self.QM_pval)}"]
-        lines.append(self.to_frame().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        kind = "exact" if self.exact else f"approximate, {fmt_n(self.iterations)} iterations, seed {self.seed}"
+        lines = [f"Permutation test ({kind})", f"Test of moderators: permutation {fmt_p_eq(self.QM_pval)}"]
+        lines.append(table_text(merge_ci(self.to_frame(), "ci_low", "ci_high",
+                                         f"{fmt_level(self.model.level)} CI"), _COEF_KINDS))
         return "\n".join(lines)
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
+from ..io.format import fmt, fmt_level, fmt_p_eq, fmt_plain, merge_ci, table_text
 from .estimators import fit_rma
 from .fit import NotEstimable, PoolResult, pool_many
 
@@ -54,21 +55,21 @@ class LeaveOneOut:
             if len(below):
                 for _, r in below.iterrows():
                     out.append(
-                        f"Excluding {r['omitted']} lowers I² from {full_i2:.1f}% to {r['I2']:.1f}% "
-                        f"(at or below {I2_SUBSTANTIAL:g}%)."
+                        f"Excluding {r['omitted']} lowers I² from {fmt(full_i2, 'I2')} to {fmt(r['I2'], 'I2')} "
+                        f"(at or below {fmt_plain(I2_SUBSTANTIAL)}%)."
                     )
             else:
                 lowest = self.frame.loc[self.frame["I2"].idxmin()]
                 out.append(
-                    f"No single omission brings I² (now {full_i2:.1f}%) to {I2_SUBSTANTIAL:g}% or below; "
-                    f"the lowest is {lowest['I2']:.1f}% without {lowest['omitted']}."
+                    f"No single omission brings I² (now {fmt(full_i2, 'I2')}) to {fmt_plain(I2_SUBSTANTIAL)}% or below; "
+                    f"the lowest is {fmt(lowest['I2'], 'I2')} without {lowest['omitted']}."
                 )
         sig_full = self.full.pval < 1 - self.full.level
         est = self.frame[self.frame["pval"].notna()]
         flips = est[(est["pval"] < 1 - self.full.level) != sig_full]
         for _, r in flips.iterrows():
             word = "loses" if sig_full else "gains"
-            out.append(f"Excluding {r['omitted']}, the pooled effect {word} statistical significance (p = {r['pval']:.3g}).")
+            out.append(f"Excluding {r['omitted']}, the pooled effect {word} statistical significance ({fmt_p_eq(r['pval'], letter='p')}).")
         if "status" in self.frame.columns:
             for _, r in self.frame[self.frame["status"] != "ok"].iterrows():
                 out.append(f"Without {r['omitted']} the model is not estimable: {r['reason']}.")
@@ -92,8 +93,9 @@ class LeaveOneOut:
         return self.frame.copy()
 
     def summary(self) -> str:
-        lines = [f"Leave-one-out ({self.full.method}; full model: estimate {self.full.estimate:.4f}, I² {self.full.I2:.1f}%)"]
-        lines.append(self.frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        lines = [f"Leave-one-out ({self.full.method}; full model: estimate {fmt(self.full.estimate, 'estimate')}, "
+                 f"I² {fmt(self.full.I2, 'I2')})"]
+        lines.append(table_text(merge_ci(self.frame, "ci_low", "ci_high", f"{fmt_level(self.full.level)} CI")))
         lines += list(self.sentences)
         return "\n".join(lines)
 
@@ -157,7 +159,7 @@ class Cumulative:
 
     def summary(self) -> str:
         lines = [f"Cumulative meta-analysis ({self.full.method}; order: {self.order})"]
-        lines.append(self.frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        lines.append(table_text(merge_ci(self.frame, "ci_low", "ci_high", f"{fmt_level(self.full.level)} CI")))
         return "\n".join(lines)
 
     def plot(self, path=None, **kwargs):
@@ -283,7 +285,9 @@ class Influence:
         lines = ["Influence diagnostics (* = influential by metafor's criteria)"]
         f = self.frame.copy()
         f["influential"] = np.where(f["influential"], "*", "")
-        lines.append(f.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        kinds = {c: "diag" for c in f.columns if c not in ("study", "influential")}
+        kinds.update({"weight": "weight", "tau2_del": "tau2"})
+        lines.append(table_text(f, kinds))
         return "\n".join(lines)
 
 

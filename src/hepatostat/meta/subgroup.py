@@ -27,6 +27,7 @@ import pandas as pd
 from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
+from ..io.format import fmt, fmt_level, fmt_p_eq, fmt_stat, merge_ci, table_text
 from .effects import EffectSizes
 from .fit import NotEstimable, PoolResult, pool_many
 from .regression import RegressionResult, meta_regression
@@ -89,16 +90,17 @@ class SubgroupResult:
 
     def summary(self) -> str:
         lines = [f"Subgroup analysis by '{self.by}' ({self.overall.method}, separate tau² per subgroup)"]
-        lines.append(self.to_frame().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        ci = f"{fmt_level(self.overall.level)} CI"
+        lines.append(table_text(merge_ci(self.to_frame(), "ci_low", "ci_high", ci), {"estimate": "estimate"}))
         lines.append(
-            f"Test for subgroup differences: Q = {self.Q_between:.4f}, df = {self.Q_between_df}, "
-            f"p = {self.Q_between_pval:.4g}"
+            f"Test for subgroup differences: {fmt_stat('Q', self.Q_between, self.Q_between_df)}, "
+            f"{fmt_p_eq(self.Q_between_pval)}"
         )
         if self.common is not None:
             stat = "F" if self.common.knha else "QM"
             lines.append(
-                f"With a common tau² (meta-regression): tau² = {self.common.tau2:.4f}, "
-                f"{stat} = {self.common.QM:.4f}, p = {self.common.QM_pval:.4g}"
+                f"With a common tau² (meta-regression): tau² = {fmt(self.common.tau2, 'tau2')}, "
+                f"{stat} = {fmt(self.common.QM, 'stat')}, {fmt_p_eq(self.common.QM_pval)}"
             )
         for n in self.notes:
             lines.append(f"Note: {n}")

@@ -78,6 +78,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ..errors import InputError
+from ..io.format import fmt, fmt_n, fmt_plain
 from .normalise import (
     author_surname,
     first_page,
@@ -169,7 +170,7 @@ class PairEvidence:
     decision: str  # "merge", "uncertain" or "different"
 
     def describe(self) -> str:
-        parts = [f"score {self.score:g}"]
+        parts = [f"score {fmt_plain(self.score)}"]
         if self.agreed:
             parts.append("agree: " + ", ".join(self.agreed))
         if self.disagreed:
@@ -287,12 +288,15 @@ class DedupResult:
         return frame
 
     def summary(self) -> str:
-        lines = [f"{self.records_in} records in, {self.duplicates} duplicates removed, {self.unique} unique "
-                 f"({len(self.clusters)} clusters; {len(self.uncertain)} uncertain pairs left for a person to decide)"]
+        n = fmt_n
+        lines = [f"{n(self.records_in)} records in, {n(self.duplicates)} duplicates removed, {n(self.unique)} unique "
+                 f"({n(len(self.clusters))} clusters; {n(len(self.uncertain))} uncertain pairs left for a person to "
+                 f"decide)"]
         for s in self.skipped:
             lines.append(f"  not imported: {s['file']} line {s['line']}: {s['reason']}")
         for p in self.per_file:
-            lines.append(f"  {p['file']}: {p['records']} records, {p['kept']} kept, {p['removed']} removed as duplicates")
+            lines.append(f"  {p['file']}: {n(p['records'])} records, {n(p['kept'])} kept, {n(p['removed'])} removed "
+                         f"as duplicates")
         if self.clusters:
             lines.append("Clusters (kept record first):")
             for c in self.clusters:
@@ -301,7 +305,7 @@ class DedupResult:
         if self.uncertain:
             lines.append("Uncertain pairs (not merged):")
             for u in self.uncertain:
-                lines.append(f"  {u.a} ~ {u.b}  similarity {u.similarity:.1f}: {u.reason}")
+                lines.append(f"  {u.a} ~ {u.b}  similarity {fmt(u.similarity, 'percent')}: {u.reason}")
         lines.append("Kept record: " + self.kept_rule)
         return "\n".join(lines)
 
@@ -375,11 +379,11 @@ def _compare(P: _Prepared, i: int, j: int, sim: float, merge_t: float, review_t:
     if ti and ti == tj:
         add("title_exact", True, "title (identical)")
     elif sim >= merge_t:
-        add("title_high", True, f"title ({sim:.1f})")
+        add("title_high", True, f"title ({fmt(sim, 'percent')})")
     elif sim >= review_t:
-        add("title_close", True, f"title ({sim:.1f})")
+        add("title_close", True, f"title ({fmt(sim, 'percent')})")
     else:
-        disagreed.append(f"title ({sim:.1f})")
+        disagreed.append(f"title ({fmt(sim, 'percent')})")
     if P.tnum[i] != P.tnum[j] and not (P.page[i] and P.page[i] == P.page[j] and (
             (P.doi[i] and P.doi[i] == P.doi[j]) or (P.pmid[i] and P.pmid[i] == P.pmid[j]))):
         vetoes.append("the titles differ in a number (" + (" ".join(P.tnum[i]) or "none") + " vs "
@@ -485,8 +489,8 @@ def _decide(P, i, j, sim, id_i, id_j, merge_t, review_t) -> PairEvidence:
                 # "Editor's comments" of two issues, part I and part II, two PMIDs: not worth a person's time
                 decision = "different"
         if decision == "uncertain" and not vetoes:
-            vetoes = [f"score {score:g} is below {AUTO_SCORE:g}" if title_ok
-                      else f"title similarity {sim:.1f} is below {review_t:g}"]
+            vetoes = [f"score {fmt_plain(score)} is below {fmt_plain(AUTO_SCORE)}" if title_ok
+                      else f"title similarity {fmt(sim, 'percent')} is below {fmt_plain(review_t)}"]
     return PairEvidence(a=id_i, b=id_j, score=float(score), similarity=float(sim), agreed=tuple(agreed),
                         disagreed=tuple(disagreed), vetoes=tuple(vetoes), decision=decision)
 

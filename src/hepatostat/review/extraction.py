@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..io.format import fmt, fmt_plain
 
 __all__ = [
     "SCHEMA", "ARM_FIELDS", "ROW_FIELDS", "CHARACTERISTIC_FIELDS", "ROB_TOOLS", "RESOLUTIONS", "LONG_COLUMNS",
@@ -379,7 +380,7 @@ def convert_p(*, mean1, mean2, n1, n2, p) -> Conversion:
     sd = convert.sd_from_t(t, vals["n1"], vals["n2"], vals["mean1"] - vals["mean2"])
     return Conversion(None, float(sd), "p", "t", {"mean1": mean1, "mean2": mean2, "n1": n1, "n2": n2, "p": p},
                       "hepatostat.meta.convert.sd_from_t", "Cochrane Handbook v6.4 section 6.5.2.3",
-                      notes=(f"t = {t:.4f} with {df:g} df; the same SD is used for both arms",))
+                      notes=(f"t = {fmt(t, 'diag')} with {fmt_plain(df)} df; the same SD is used for both arms",))
 
 
 # --------------------------------------------------------------------------

@@ -129,20 +129,22 @@ class PrismaFlow:
         return pd.DataFrame(rows, columns=["box", "label", "n"])
 
     def summary(self) -> str:
+        from ..io.format import fmt_n as n
+
         lines = [self.title or "PRISMA 2020 flow"]
-        lines.append(f"Identification: records identified n = {self.identified} ("
-                     + ", ".join(f"{k} {v}" for k, v in self.databases + self.registers) + ")")
-        lines.append(f"  removed before screening: duplicates {self.duplicates_removed}, automation tools "
-                     f"{self.automation_removed}, other reasons {self.other_removed}")
-        lines.append(f"Screening: records screened {self.screened}; excluded {self.excluded}"
-                     + (" (" + ", ".join(f"{k} {v}" for k, v in self.excluded_reasons) + ")" if self.excluded_reasons else "")
-                     + (f"; awaiting screening {self.awaiting_screening}" if self.awaiting_screening else ""))
-        lines.append(f"  reports sought for retrieval {self.sought}; not retrieved {self.not_retrieved}")
-        lines.append(f"  reports assessed for eligibility {self.assessed}; excluded {self.reports_excluded}"
-                     + (" (" + ", ".join(f"{k} {v}" for k, v in self.reports_excluded_reasons) + ")"
+        lines.append(f"Identification: records identified n = {n(self.identified)} ("
+                     + ", ".join(f"{k} {n(v)}" for k, v in self.databases + self.registers) + ")")
+        lines.append(f"  removed before screening: duplicates {n(self.duplicates_removed)}, automation tools "
+                     f"{n(self.automation_removed)}, other reasons {n(self.other_removed)}")
+        lines.append(f"Screening: records screened {n(self.screened)}; excluded {n(self.excluded)}"
+                     + (" (" + ", ".join(f"{k} {n(v)}" for k, v in self.excluded_reasons) + ")" if self.excluded_reasons else "")
+                     + (f"; awaiting screening {n(self.awaiting_screening)}" if self.awaiting_screening else ""))
+        lines.append(f"  reports sought for retrieval {n(self.sought)}; not retrieved {n(self.not_retrieved)}")
+        lines.append(f"  reports assessed for eligibility {n(self.assessed)}; excluded {n(self.reports_excluded)}"
+                     + (" (" + ", ".join(f"{k} {n(v)}" for k, v in self.reports_excluded_reasons) + ")"
                         if self.reports_excluded_reasons else "")
-                     + (f"; awaiting assessment {self.awaiting_full_text}" if self.awaiting_full_text else ""))
-        lines.append(f"Included: studies {self.studies_included}; reports of included studies {self.reports_included}")
+                     + (f"; awaiting assessment {n(self.awaiting_full_text)}" if self.awaiting_full_text else ""))
+        lines.append(f"Included: studies {n(self.studies_included)}; reports of included studies {n(self.reports_included)}")
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 

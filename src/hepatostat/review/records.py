@@ -196,12 +196,14 @@ class RecordSet:
         }
 
     def summary(self) -> str:
-        lines = [f"{len(self.records)} records from {len(self.files)} file(s)"]
+        from ..io.format import fmt_n
+
+        lines = [f"{fmt_n(len(self.records))} records from {fmt_n(len(self.files))} file(s)"]
         width = max([len(f.file) for f in self.files] + [4])
         for f in self.files:
-            lines.append(f"  {f.file:<{width}}  {f.records:>5} records  ({f.format}, {f.encoding}"
+            lines.append(f"  {f.file:<{width}}  {fmt_n(f.records):>6} records  ({f.format}, {f.encoding}"
                          + (f", database: {f.database}" if f.database else "") + ")"
-                         + (f"; {f.skipped} skipped" if f.skipped else ""))
+                         + (f"; {fmt_n(f.skipped)} skipped" if f.skipped else ""))
             for note in f.notes:
                 lines.append(f"      note: {note}")
         if self.skipped:

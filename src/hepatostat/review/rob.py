@@ -192,14 +192,16 @@ class RobAssessment:
         }
 
     def summary(self) -> str:
-        lines = [f"{TOOLS[self.tool]['name']}: {len(self.studies)} studies"
+        from ..io.format import fmt_n, fmt_pct
+
+        lines = [f"{TOOLS[self.tool]['name']}: {fmt_n(len(self.studies))} studies"
                  + (f" ({self.label})" if self.label else "")]
         c = self.counts()
         levels = list(TOOLS[self.tool]["judgements"])
         width = max(len(d) for d in c["domain"])
         lines.append(f"  {'domain':<{width}}  " + "  ".join(f"{lv:>13}" for lv in levels))
         for r in c.itertuples(index=False):
-            lines.append(f"  {r[0]:<{width}}  " + "  ".join(f"{v:12.1f}%" for v in r[1:]))
+            lines.append(f"  {r[0]:<{width}}  " + "  ".join(f"{fmt_pct(v):>13}" for v in r[1:]))
         if any(self.overall_derived):
             lines.append("  Overall judgements marked derived follow the RoB 2 algorithm's minimum.")
         return "\n".join(lines)

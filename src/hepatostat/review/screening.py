@@ -54,6 +54,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
+from ..io.format import fmt, fmt_ci, fmt_level, fmt_n, fmt_seconds
 from .dedup import deduplicate
 from .records import RecordSet, read_records
 
@@ -145,10 +146,10 @@ class KappaResult:
     def summary(self) -> str:
         who = f" ({' vs '.join(self.raters)})" if self.raters else ""
         if not math.isfinite(self.kappa):
-            return f"Cohen's kappa{who}: not defined (n = {self.n}; chance agreement is 1)"
-        return (f"Cohen's kappa{who} = {self.kappa:.3f} (SE {self.se:.3f}, {100 * self.level:g}% CI "
-                f"{self.ci_low:.3f} to {self.ci_high:.3f}); observed agreement {self.po:.3f}, "
-                f"chance agreement {self.pe:.3f}, n = {self.n}")
+            return f"Cohen's kappa{who}: not defined (n = {fmt_n(self.n)}; chance agreement is 1)"
+        return (f"Cohen's kappa{who} = {fmt(self.kappa, 'kappa')} (SE {fmt(self.se, 'se')}, {fmt_level(self.level)} CI "
+                f"{fmt_ci(self.ci_low, self.ci_high, 'kappa')}); observed agreement {fmt(self.po, 'kappa')}, "
+                f"chance agreement {fmt(self.pe, 'kappa')}, n = {fmt_n(self.n)}")
 
 
 def cohen_kappa(rater1=None, rater2=None, *, table=None, n: int | None = None, categories=None,
@@ -309,8 +310,9 @@ class ImportReport:
         return pd.DataFrame([self.to_dict()])
 
     def summary(self) -> str:
-        return (f"{self.reviewer} ({self.role}, {self.stage}): {self.recorded} new decisions, {self.replaced} "
-                f"replaced, {self.unchanged} unchanged, {self.blank} rows left blank (not yet decided) "
+        return (f"{self.reviewer} ({self.role}, {self.stage}): {fmt_n(self.recorded)} new decisions, "
+                f"{fmt_n(self.replaced)} replaced, {fmt_n(self.unchanged)} unchanged, {fmt_n(self.blank)} rows left "
+                f"blank (not yet decided) "
                 f"from {self.file}")
 
 
@@ -342,21 +344,23 @@ class ScreeningStatus:
         return pd.DataFrame(rows)
 
     def summary(self) -> str:
-        lines = [f"Project {self.path}: {self.records_in} records in, {self.duplicates_removed} duplicates removed, "
-                 f"{self.unique} records to screen; {self.uncertain_pairs} uncertain duplicate pairs undecided"]
+        n = fmt_n
+        lines = [f"Project {self.path}: {n(self.records_in)} records in, {n(self.duplicates_removed)} duplicates "
+                 f"removed, {n(self.unique)} records to screen; {n(self.uncertain_pairs)} uncertain duplicate pairs "
+                 f"undecided"]
         for s in self.stages:
-            lines.append(f"{s['stage']}: {s['eligible']} records; {s['pending']} awaiting votes, {s['agreed']} agreed, "
-                         f"{s['conflicts']} conflicts unresolved, {s['resolved']} resolved by a third reviewer; "
-                         f"final: {s['included']} included, {s['excluded']} excluded"
-                         + (f", {s['not_retrieved']} not retrieved" if s["stage"] == "full_text" else ""))
+            lines.append(f"{s['stage']}: {n(s['eligible'])} records; {n(s['pending'])} awaiting votes, "
+                         f"{n(s['agreed'])} agreed, {n(s['conflicts'])} conflicts unresolved, {n(s['resolved'])} "
+                         f"resolved by a third reviewer; final: {n(s['included'])} included, {n(s['excluded'])} excluded"
+                         + (f", {n(s['not_retrieved'])} not retrieved" if s["stage"] == "full_text" else ""))
             if s["votes"]:
-                lines.append("  votes: " + ", ".join(f"{k} {v}" for k, v in s["votes"].items()))
+                lines.append("  votes: " + ", ".join(f"{k} {n(v)}" for k, v in s["votes"].items()))
             for k in s["kappa"]:
                 if k.get("kappa") is None:
-                    lines.append(f"  Cohen's kappa {' vs '.join(k['raters'])}: not defined (n = {k['n']})")
+                    lines.append(f"  Cohen's kappa {' vs '.join(k['raters'])}: not defined (n = {n(k['n'])})")
                 else:
-                    lines.append(f"  Cohen's kappa {' vs '.join(k['raters'])} = {k['kappa']:.3f} "
-                                 f"(n = {k['n']}, observed agreement {k['po']:.3f})")
+                    lines.append(f"  Cohen's kappa {' vs '.join(k['raters'])} = {fmt(k['kappa'], 'kappa')} "
+                                 f"(n = {n(k['n'])}, observed agreement {fmt(k['po'], 'kappa')})")
         return "\n".join(lines)
 
 
@@ -592,7 +596,7 @@ class Project:
                 if locked:
                     raise InputError("the project file is in use by another process (a running `hepatostat "
                                      "workbench` owns it: screen in the browser, or stop the workbench) and stayed "
-                                     f"locked for {wait:g} s", file=self.path) from None
+                                     f"locked for {fmt_seconds(wait)}", file=self.path) from None
                 raise InputError(f"cannot open the project file: {exc}", file=self.path) from None
 
     def _migrate_v1(self) -> None:

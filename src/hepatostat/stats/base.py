@@ -34,10 +34,11 @@ def float_or_none(x):
 
 def format_p(p, digits: int = 3) -> str:
     """A P value as journals print it: ``<0.001`` or three decimals; ``NA`` if missing."""
+    from ..io.format import DEFAULT, fmt_p
+
     if p is None or not np.isfinite(p):
         return "NA"
-    lim = 10.0 ** (-digits)
-    return f"<{lim:.{digits}f}" if p < lim else f"{p:.{digits}f}"
+    return fmt_p(p, DEFAULT.with_(p_decimals=digits, p_floor=10.0 ** (-digits)))
 
 
 def p_text(p, digits: int = 3) -> str:
@@ -95,5 +96,7 @@ class TestResult:
         }
 
     def __repr__(self) -> str:
-        df = f", df={', '.join(f'{d:.4g}' for d in self.df)}" if self.df else ""
-        return f"TestResult({self.test}: statistic={self.statistic:.6g}{df}, {p_text(self.pval)})"
+        from ..io.format import fmt_sig
+
+        df = f", df={', '.join(fmt_sig(d) for d in self.df)}" if self.df else ""
+        return f"TestResult({self.test}: statistic={fmt_sig(self.statistic, 6)}{df}, {p_text(self.pval)})"

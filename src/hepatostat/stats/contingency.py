@@ -49,12 +49,14 @@ def chi_square(table) -> TestResult:
     """
     from scipy import stats
 
+    from ..io.format import fmt_sig
+
     t = contingency_table(table)
     if t.shape[0] < 2 or t.shape[1] < 2:
         return TestResult.undefined("chi2", "fewer than two levels or groups with counts: no test")
     res = stats.chi2_contingency(t, correction=False)
     return TestResult("chi2", float(res.statistic), float(res.pvalue), (float(res.dof),),
-                      f"min expected = {res.expected_freq.min():.4g}")
+                      f"min expected = {fmt_sig(res.expected_freq.min(), 4)}")
 
 
 def min_expected(table) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...errors import InputError
+from ...io.format import fmt_n
 from .sql import OUTPUT_COLUMNS
 
 __all__ = ["compare_visits"]
@@ -46,7 +47,7 @@ def compare_visits(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, int]:
     a, b = norm(a), norm(b)
     if len(a) != len(b) or not (a[key].to_numpy() == b[key].to_numpy()).all():
         raise InputError(f"the two visit tables do not hold the same (person, outcome, visit) rows "
-                         f"({len(a):,} and {len(b):,} rows)")
+                         f"({fmt_n(len(a))} and {fmt_n(len(b))} rows)")
     out = {}
     for c in OUTPUT_COLUMNS:
         x, y = a[c], b[c]

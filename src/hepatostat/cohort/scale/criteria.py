@@ -56,6 +56,7 @@ from typing import Any
 import pandas as pd
 
 from ...errors import InputError
+from ...io.format import fmt_n, fmt_plain, fmt_seconds
 from ..eligibility import Attrition, CohortSpec, load_criteria
 from ..expr import All, Any_, Between, Compare, Condition, ConditionError, Flag, In, IsMissing, Not
 from ..schema import PERSON_COLUMNS, snake
@@ -663,14 +664,15 @@ class ScaleAttrition:
     def summary(self) -> str:
         lines = ["SYNTHETIC DATA - not real patients"] if self.synthetic else []
         lines.append(f"Attrition{': ' + self.name if self.name else ''} ({self.engine})")
-        lines.append(f"{'step':>4}  {'criterion':<16} {'before':>10} {'excl.':>10} {'after':>10} {'unknown':>9}  reason")
+        w = max([16] + [len(str(c)) for c in self.steps["criterion"]])
+        lines.append(f"{'step':>4}  {'criterion':<{w}} {'before':>10} {'excl.':>10} {'after':>10} {'unknown':>9}  reason")
         for r in self.steps.itertuples():
-            lines.append(f"{r.step:>4}  {str(r.criterion):<16} {r.n_before:>10,} {r.n_excluded:>10,} {r.n_after:>10,} "
-                         f"{r.n_missing:>9,}  {r.reason}")
-        lines.append(f"Screened {self.n_screened:,}, included {self.n_included:,}, "
-                     f"excluded {self.n_screened - self.n_included:,}")
+            lines.append(f"{r.step:>4}  {str(r.criterion):<{w}} {fmt_n(r.n_before):>10} {fmt_n(r.n_excluded):>10} {fmt_n(r.n_after):>10} "
+                         f"{fmt_n(r.n_missing):>9}  {r.reason}")
+        lines.append(f"Screened {fmt_n(self.n_screened)}, included {fmt_n(self.n_included)}, "
+                     f"excluded {fmt_n(self.n_screened - self.n_included)}")
         if len(self.groups):
-            lines.append("Groups: " + ", ".join(f"{g.group} = {g.n:,}" for g in self.groups.itertuples()))
+            lines.append("Groups: " + ", ".join(f"{g.group} = {fmt_n(g.n)}" for g in self.groups.itertuples()))
         return "\n".join(lines)
 
 
@@ -681,14 +683,14 @@ def _check_data(engine: Engine, plan: CriteriaPlan, paths: Mapping[str, str]) ->
     if int(dup["n"]) != int(dup["k"]):
         ex = engine.fetch("SELECT person_id FROM person GROUP BY person_id HAVING COUNT(*) > 1 "
                           "ORDER BY person_id LIMIT 1")
-        raise InputError(f"persons: duplicate person_id ({int(dup['n']) - int(dup['k']):,} repeated rows); "
+        raise InputError(f"persons: duplicate person_id ({fmt_n(int(dup['n']) - int(dup['k']))} repeated rows); "
                          "each person must appear once", file=paths.get("person"), column="person_id",
                          value=ex.iloc[0, 0].item() if hasattr(ex.iloc[0, 0], "item") else ex.iloc[0, 0])
     for k, (bad, message, column) in enumerate(plan.checks):
         got = engine.fetch(f"SELECT COUNT(*) AS n, MIN({plan.person_id}) AS pid FROM {plan.from_sql} WHERE {bad}")
         n = int(got["n"].iloc[0])
         if n:
-            raise InputError(f"{message} ({n:,} row(s); first person_id {got['pid'].iloc[0]})",
+            raise InputError(f"{message} ({fmt_n(n)} row(s); first person_id {got['pid'].iloc[0]})",
                              file=paths.get("person"), column=column)
 
 
@@ -740,7 +742,7 @@ def prepare_eligibility(engine: Engine, paths: Mapping[str, str], spec: CohortSp
     groups = pd.DataFrame([{"group": g, "label": lab, "n": int(c[f"g{j}"] or 0)}
                            for j, (g, lab) in enumerate(plan.group_labels.items())], columns=["group", "label", "n"])
     if log:
-        log(f"criteria: {len(plan.steps)} steps, {n:,} screened, {left:,} included; {time.perf_counter() - t0:.1f} s")
+        log(f"criteria: {len(plan.steps)} steps, {fmt_n(n)} screened, {fmt_n(left)} included; {fmt_seconds(time.perf_counter() - t0)}")
     return steps, groups
 
 
@@ -829,7 +831,7 @@ def baseline_step(engine: Engine, steps: pd.DataFrame, group_labels: Mapping[str
     d = engine.dialect
     g = d.quote("group")
     req = [o for o in visits.outcomes if o in visits.require_baseline]
-    look = f"{visits.lookback_days:g} days"
+    look = f"{fmt_plain(visits.lookback_days)} days"
     if req:
         lack = ", ".join(f"CASE WHEN MAX(CASE WHEN test = {d.lit(o)} AND visit_order = 0 AND value IS NOT NULL "
                          f"THEN 1 ELSE 0 END) = 0 THEN {d.lit(o)} END" for o in req)

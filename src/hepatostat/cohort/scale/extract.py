@@ -34,6 +34,7 @@ import pandas as pd
 
 from ... import units as _units
 from ...errors import InputError
+from ...io.format import fmt_fixed, fmt_n, fmt_seconds
 from ..eligibility import CohortSpec, VisitSpec
 from ..visits import VISIT_SQL, visit_lab_tests, window_table
 from .criteria import ScaleAttrition, baseline_step, criteria_spec, prepare_eligibility, status_select
@@ -100,8 +101,8 @@ def _prepare(engine: Engine, paths: Mapping[str, str], spec: VisitSpec, log) -> 
     engine.execute(COHORT_SQL)
     engine.execute(LABS_SQL)
     if log:
-        log(f"lab keys: {len(key_rows)} (test, unit) pairs, {int(other['n_rows'].sum()) if len(other) else 0:,} rows "
-            f"of other tests; {time.perf_counter() - t0:.1f} s")
+        log(f"lab keys: {len(key_rows)} (test, unit) pairs, {fmt_n(int(other['n_rows'].sum()) if len(other) else 0)} rows "
+            f"of other tests; {fmt_seconds(time.perf_counter() - t0)}")
     return {"n_measurement_rows": int(keys["n_rows"].sum()), "other_tests": other}
 
 
@@ -226,18 +227,18 @@ class ScaleExtraction:
             lines.append("SYNTHETIC DATA - not real patients")
         if self.attrition is not None:
             lines.append(self.attrition.summary().replace("SYNTHETIC DATA - not real patients\n", ""))
-            lines.append(f"Visit table ({self.engine}): {self.n_persons:,} persons included of {self.n_screened:,}, "
-                         f"outcomes {', '.join(self.spec.outcomes)}; {self.n_output_rows:,} rows -> {self.path}")
+            lines.append(f"Visit table ({self.engine}): {fmt_n(self.n_persons)} persons included of {fmt_n(self.n_screened)}, "
+                         f"outcomes {', '.join(self.spec.outcomes)}; {fmt_n(self.n_output_rows)} rows -> {self.path}")
         else:
-            lines.append(f"Visit table ({self.engine}): {self.n_persons:,} persons with an infusion record of "
-                         f"{self.n_screened:,} ({self.n_no_infusion:,} without one), outcomes "
-                         f"{', '.join(self.spec.outcomes)}; {self.n_output_rows:,} rows -> {self.path}")
-        rss = f", peak RSS {self.peak_rss_bytes / 2**30:.2f} GiB" if self.peak_rss_bytes else ""
-        lines.append(f"{self.n_measurement_rows:,} measurement rows in {self.seconds:.1f} s "
-                     f"({self.rows_per_second:,.0f} rows/s){rss}")
+            lines.append(f"Visit table ({self.engine}): {fmt_n(self.n_persons)} persons with an infusion record of "
+                         f"{fmt_n(self.n_screened)} ({fmt_n(self.n_no_infusion)} without one), outcomes "
+                         f"{', '.join(self.spec.outcomes)}; {fmt_n(self.n_output_rows)} rows -> {self.path}")
+        rss = f", peak RSS {fmt_fixed(self.peak_rss_bytes / 2**30, 2)} GiB" if self.peak_rss_bytes else ""
+        lines.append(f"{fmt_n(self.n_measurement_rows)} measurement rows in {fmt_seconds(self.seconds)} "
+                     f"({fmt_fixed(self.rows_per_second, 0)} rows/s){rss}")
         lines.append(f"{'test':<24}{'rows':>14}{'used':>14}{'no value':>10}{'implaus.':>10}{'no date':>9}")
         for r in self.lab_rows.itertuples(index=False):
-            lines.append(f"{r.test:<24}{r.n_rows:>14,}{r.used:>14,}{r.no_value:>10,}{r.implausible:>10,}{r.no_date:>9,}")
+            lines.append(f"{r.test:<24}{fmt_n(r.n_rows):>14}{fmt_n(r.used):>14}{fmt_n(r.no_value):>10}{fmt_n(r.implausible):>10}{fmt_n(r.no_date):>9}")
         return "\n".join(lines)
 
 
@@ -268,7 +269,7 @@ def _run(engine: Engine, paths, spec, log, write: Callable[[str], int], cohort_s
     persons = engine.fetch(PERSONS_SQL)
     steps["counts"] = time.perf_counter() - t
     if log:
-        log(f"counts: {steps['counts']:.1f} s")
+        log(f"counts: {fmt_seconds(steps['counts'])}")
     attrition = None
     if cohort_spec is not None:
         t = time.perf_counter()
@@ -279,7 +280,7 @@ def _run(engine: Engine, paths, spec, log, write: Callable[[str], int], cohort_s
     t = time.perf_counter()
     engine.execute(d.materialize.format(name="picked", sql=VISIT_SQL))
     if log:
-        log(f"visit query (VISIT_SQL) materialised: {time.perf_counter() - t:.1f} s")
+        log(f"visit query (VISIT_SQL) materialised: {fmt_seconds(time.perf_counter() - t)}")
     if cohort_spec is not None:
         attrition = baseline_step(engine, att_steps, group_labels, spec)
         if write_persons is not None:
@@ -287,7 +288,7 @@ def _run(engine: Engine, paths, spec, log, write: Callable[[str], int], cohort_s
     n_out = write(result_sql(d, spec, groups=cohort_spec is not None))
     steps["extract"] = time.perf_counter() - t
     if log:
-        log(f"scores, declines, written: {steps['extract']:.1f} s")
+        log(f"scores, declines, written: {fmt_seconds(steps['extract'])}")
     return info, lab_rows, persons, n_out, steps, attrition
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ... import units as _units
 from ...errors import InputError
+from ...io.format import fmt_n
 from ..eligibility import SCORE_OUTCOMES, VisitSpec
 from ..schema import _OPERATOR_CONCEPTS, _OPERATORS
 
@@ -157,7 +158,7 @@ def lab_keys(keys: pd.DataFrame, loinc_of: Mapping | None, measurement_file) -> 
         unit = r.unit_key
         if unit == "":
             if len(t.units) != 1:
-                raise InputError(f"measurement: the unit of {t.key} is missing in {int(r.n_rows):,} row(s); "
+                raise InputError(f"measurement: the unit of {t.key} is missing in {fmt_n(int(r.n_rows))} row(s); "
                                  f"allowed: {', '.join(t.units)}", file=measurement_file, column="unit_source_value",
                                  value=None)
             ukey = t.canonical
@@ -166,7 +167,7 @@ def lab_keys(keys: pd.DataFrame, loinc_of: Mapping | None, measurement_file) -> 
             try:
                 _units.normalize_unit(spelled, t)
             except InputError:
-                raise InputError(f"measurement: unit {unit!r} is not accepted for {t.key} ({int(r.n_rows):,} row(s)); "
+                raise InputError(f"measurement: unit {unit!r} is not accepted for {t.key} ({fmt_n(int(r.n_rows))} row(s)); "
                                  f"allowed: {', '.join(t.units)}", file=measurement_file, column="unit_source_value",
                                  value=unit) from None
             ukey = _units._norm_unit_key(spelled)
