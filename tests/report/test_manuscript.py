@@ -98,3 +98,47 @@ def test_plain_language_sentences_follow_the_numbers(msc):
     surv = frame[frame["outcome"] == "survival"]
     assert (surv["pval"] >= 0.05).all() and "no statistically significant difference" in text["Survival"]
     assert not re.search(r"\d\.\d{4,}|e-\d", " ".join(text.values()))  # formatter's decimals, no scientific p
+
+
+ROB_PLAN = """
+title = "RoB"
+[meta]
+data = "bcg.csv"
+[[meta.analysis]]
+name = "BCG risk ratio"
+measure = "RR"
+method = "REML"
+"""
+
+
+def test_the_projects_own_risk_of_bias_is_used_and_not_labelled_example(tmp_path):
+    from hepatostat.report.runner import run_plan
+    from hepatostat.review.rob import TOOLS
+
+    from refdata import reference_data
+
+    reference_data("bcg").to_csv(tmp_path / "bcg.csv", index=False)
+    (tmp_path / "plan.toml").write_text(ROB_PLAN)
+    # as the workbench's export writes it: one column per domain and its support quotes
+    doms = [k for k, _ in TOOLS["rob1"]["domains"]]
+    rows = [{"study": f"Trial {i}", **{d: ("High" if (i + j) % 4 == 0 else "Low") for j, d in enumerate(doms)},
+             **{f"{d}_support": "page 3" for d in doms}} for i in range(5)]
+    pd.DataFrame(rows).to_csv(tmp_path / "risk_of_bias.csv", index=False)
+    run_plan(tmp_path / "plan.toml", tmp_path / "out", quiet=True)
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "The review team&#x27;s own judgements (risk_of_bias.csv)" in html
+    assert "Trial 4" in html and "EXAMPLE" not in html
+
+
+def test_illustrative_risk_of_bias_is_labelled_in_text_captions_and_figures(tmp_path):
+    from hepatostat.io.figures import is_marked
+    from hepatostat.report.runner import run_plan
+
+    (tmp_path / "plan.toml").write_text('title = "x"\n[review]\nrob = "bundled:example_rob1"\n')
+    res = run_plan(tmp_path / "plan.toml", tmp_path / "out", quiet=True)
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "EXAMPLE table bundled with hepatostat" in html
+    captions = re.findall(r"(?:Table|Figure) S?\d+\.(?:</strong>)? ([^<]*)", html)
+    assert captions and all("[EXAMPLE DATA]" in c for c in captions), captions
+    figs = [b for sec in res.report.sections for b in sec.blocks if hasattr(b, "fig")]
+    assert figs and all(is_marked(f.fig) for f in figs)

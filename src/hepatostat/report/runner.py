@@ -231,11 +231,26 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
              figure_over_time(long, outcomes, dictionary, min_cell=min_cell, points=opts.get("points", False)))
     focus = c.figure_outcome or ("bilirubin" if "bilirubin" in outcomes else outcomes[0])
     lab = dictionary.label(focus, unit=False)
-    s.figure(f"Median decline in {lab} in each interval, by pair of groups (Figure 2 of the seed paper); "
-             "* P < 0.05, ** P < 0.01", figure_declines(long, ch, focus, dictionary, pairs=pairs, min_cell=min_cell))
-    s.figure(f"Median cumulative decline in {lab} from W0, by pair of groups (Figure 3 of the seed paper); "
-             "* P < 0.05, ** P < 0.01",
-             figure_declines(long, ch, focus, dictionary, cumulative=True, pairs=pairs, min_cell=min_cell))
+    combined = None
+    if c.figure_combined:
+        sets = [tuple(map(str, g)) for g in c.figure_combined]
+        names = list(c.figure_combined_labels or [" + ".join(g) for g in sets])
+        if len(sets) != 2 or len(names) != 2:
+            raise InputError("plan key 'cohort.figure_combined' needs two sets of groups (e.g. [[\"A\", \"B\"], "
+                             "[\"C\", \"D\"]]) and 'figure_combined_labels' two names", file=plan.source)
+        to = {g: names[i] for i, gs in enumerate(sets) for g in gs}
+        c_long = long[long["group"].astype(str).isin(to)].assign(group=lambda f: f["group"].astype(str).map(to))
+        c_ch = steps.run("cohort: declines of the pooled groups (Figures 2A, 3A)", co.changes, c_long, [focus],
+                         pairs=[tuple(names)])
+        combined = (c_long, c_ch, tuple(names))
+    letters = "" if combined is None else f"{names[0]} vs {names[1].lower()} (A), then "
+    s.figure(f"Median decline in {lab} in each interval: {letters}one panel per pair of groups (Figure 2 of the seed "
+             "paper); * P < 0.05, ** P < 0.01 (tests as in Table 3)",
+             figure_declines(long, ch, focus, dictionary, pairs=pairs, min_cell=min_cell, combined=combined))
+    s.figure(f"Median cumulative decline in {lab} from W0: {letters}one panel per pair of groups (Figure 3 of the seed "
+             "paper); * P < 0.05, ** P < 0.01 (tests as in Table 3)",
+             figure_declines(long, ch, focus, dictionary, cumulative=True, pairs=pairs, min_cell=min_cell,
+                             combined=combined))
 
     if c.mixed_model or c.ancova or c.ipw:
         s = rep.section("Cohort study: adjusted analyses")
@@ -517,6 +532,60 @@ def _symptom_sentences(table: pd.DataFrame) -> list[str]:
     return out
 
 
+def _rob_sentence(rob) -> str:
+    """The risk-of-bias judgements in two sentences (counts from the judgements)."""
+    n = len(rob.studies)
+    if not n:
+        return "No study has risk-of-bias judgements."
+    from ..review.rob import TOOLS
+
+    names = dict(TOOLS.get(rob.tool, {}).get("domains", ()))
+    all_low = sum(all(j == "Low" for j in js if j) for js in rob.judgements)
+    any_high = sum(any(j == "High" for j in js) for js in rob.judgements)
+    high = [(sum(js[i] == "High" for js in rob.judgements), d) for i, d in enumerate(rob.domains)]
+    high = sorted([h for h in high if h[0]], key=lambda h: -h[0])[:3]
+    text = (f"{all_low} of {n} studies were judged at low risk of bias in every domain and {any_high} at high risk "
+            "in at least one domain.")
+    if high:
+        text += " High risk came mainly from " + "; ".join(
+            f"{names.get(d, d.replace('_', ' ')).split(' (')[0].lower()} ({k} {'study' if k == 1 else 'studies'})"
+            for k, d in high) + "."
+    return text
+
+
+def _rob_section(rep: Report, rob, *, illustrative: bool, source: str = ""):
+    """Risk of bias: the judgements (supplementary table), the traffic-light and summary figures.
+
+    ``illustrative``: the bundled EXAMPLE table, labelled so in the text, every caption and every figure."""
+    s = rep.section("Systematic review: risk of bias", mark="EXAMPLE DATA" if illustrative else False)
+    if illustrative:
+        s.text("The judgements below are an EXAMPLE table bundled with hepatostat to show the layout, not a published "
+               "or real assessment; replace them with the review's own judgements (plan key review.rob, or the "
+               "workbench's risk_of_bias.csv).")
+    elif source:
+        s.text(f"The review team's own judgements ({source}).")
+    if getattr(rob, "label", None) and not illustrative:
+        s.text(str(rob.label))
+    s.text(("Illustration only: " if illustrative else "") + _rob_sentence(rob))
+    s.table("Risk-of-bias judgements per study and domain", _labelled(rob.to_frame()), supplement=True)
+    s.figure("Risk of bias: traffic-light plot", rob.plot_traffic_light())
+    s.figure("Risk of bias: summary across studies", rob.plot_summary())
+
+
+def _project_rob(plan: Plan):
+    """The workbench's exported judgements (``risk_of_bias.csv`` next to the plan), if any; else None."""
+    from .. import review as rv
+
+    p = Path(plan.source).parent / "risk_of_bias.csv" if Path(plan.source).is_file() else None
+    if p is None or not p.is_file():
+        return None, None
+    frame = pd.read_csv(p, dtype=str)
+    frame = frame.drop(columns=[c for c in frame.columns if c.endswith("_support")])
+    if frame.empty or len(frame.columns) < 2:
+        return None, None
+    return rv.read_rob(frame, source=str(p)), p
+
+
 # ---------------------------------------------------------------- review
 
 
@@ -597,12 +666,7 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
         else:
             rob = rv.read_rob(res, tool=tool)
             inputs.note("review.rob", r.rob, res)
-        s = rep.section("Systematic review: risk of bias", mark="EXAMPLE DATA" if isinstance(res, tuple) else False)
-        if getattr(rob, "label", None):
-            s.text(str(rob.label))
-        s.table("Risk-of-bias judgements per study and domain", _labelled(rob.to_frame()), supplement=True)
-        s.figure("Risk of bias: traffic-light plot", rob.plot_traffic_light())
-        s.figure("Risk of bias: summary across studies", rob.plot_summary())
+        _rob_section(rep, rob, illustrative=isinstance(res, tuple))
     if r.characteristics:
         res = plan.resolve(r.characteristics, "review.characteristics")
         frame = rv.load_liu2022() if isinstance(res, tuple) else pd.read_csv(res)
@@ -904,6 +968,11 @@ def run_plan(plan, out, *, quiet: bool = False, min_cell: int = 0, private=None,
             _cohort(plan, rep, steps, inputs, logs, opts)
         if "review" in parts:
             _review(plan, rep, steps, inputs, logs)
+        if not (plan.spec.review and plan.spec.review.rob):
+            rob, rob_path = _project_rob(plan)  # the workbench export's own judgements, when present
+            if rob is not None:
+                inputs.note("risk_of_bias.csv", rob_path.name, rob_path)
+                _rob_section(rep, rob, illustrative=False, source=rob_path.name)
         if "meta" in parts:
             _meta(plan, rep, steps, inputs, logs)
         rep.synthetic = inputs.synthetic
