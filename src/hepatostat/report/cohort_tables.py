@@ -190,7 +190,7 @@ def visits_table(ot, dictionary: Dictionary, style=DEFAULT) -> tuple[pd.DataFram
     for outcome, sub in raw.groupby("outcome", sort=False):
         dec = _decimals(sub["median"].tolist())
         for i, (grp, g) in enumerate(sub.groupby("group", sort=True)):
-            out = {"Outcome": dictionary.label(outcome) if i == 0 else "", "Group": f"Group\u00a0{grp}"}
+            out = {"Outcome": dictionary.label(outcome) if i == 0 else "", "Group": str(grp)}
             for w in weeks:
                 r = g[g["week"] == w]
                 if len(r):

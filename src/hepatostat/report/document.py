@@ -288,7 +288,7 @@ class Report:
                     out.append(f"<figure id='{b.key}'><img alt='{esc(b.title)}' style='width:{min(100, w_in / 6.27 * 100):.0f}%' "
                                f"src='data:image/png;base64,{data}'>"
                                f"<figcaption><strong>{num[id(b)]}.</strong> {esc(self.caption(b))}"
-                               + (f" {esc(b.note)}" if b.note else "") + "</figcaption></figure>")
+                               + (f"{_sep(self.caption(b))}{esc(b.note)}" if b.note else "") + "</figcaption></figure>")
         out.append("</body></html>")
         return "\n".join(out)
 
@@ -332,7 +332,7 @@ class Report:
                     doc.table(b.text_frame(self.style), label=f"{num[id(b)]}.", caption=self.caption(b),
                               notes=[b.note] if b.note else [])
                 else:
-                    cap = self.caption(b) + (f" {b.note}" if b.note else "")
+                    cap = self.caption(b) + (f"{_sep(self.caption(b))}{b.note}" if b.note else "")
                     doc.picture(b.png_bytes(), tuple(b.fig.get_size_inches()), label=f"{num[id(b)]}.",
                                 caption=cap)
         return doc.save(path)
@@ -346,6 +346,11 @@ class Report:
         sheets = [Sheet(name=f"T{num[id(t)].split()[1]} {t.title}", frame=t.frame, caption=f"{num[id(t)]}. {self.caption(t)}",
                         notes=[t.note] if t.note else [], kinds=t.kinds) for t in tables]
         return write_workbook(path, sheets, style=self.style, readme=self.banner)
+
+
+def _sep(caption: str) -> str:
+    """Between a figure's caption and its note: a full stop unless the caption ends with one."""
+    return " " if caption.rstrip().endswith((".", "!", "?")) else ". "
 
 
 def _html_table(frame: pd.DataFrame) -> str:
