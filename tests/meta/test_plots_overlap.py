@@ -28,8 +28,18 @@ def _boxes(fig, legends=True):
     canvas.draw()
     renderer = canvas.get_renderer()
     out = []
+    ticks, drawn = set(), set()  # tick labels: only those of ticks inside the view limits are drawn
+    for ax in fig.axes:
+        for axis, lim, k in ((ax.xaxis, ax.get_xlim(), 0), (ax.yaxis, ax.get_ylim(), 1)):
+            lo, hi = min(lim), max(lim)
+            for t in axis.get_ticklabels(minor=False) + axis.get_ticklabels(minor=True):
+                ticks.add(id(t))
+                if lo - 1e-9 * abs(hi - lo) <= t.get_position()[k] <= hi + 1e-9 * abs(hi - lo):
+                    drawn.add(id(t))
     for t in fig.findobj(Text):
-        if t.get_visible() and t.get_text().strip():
+        if id(t) in ticks and id(t) not in drawn:
+            continue
+        if t.get_visible() and t.get_text().strip() and (t.axes is None or t.axes.get_visible()):
             out.append((t.get_text(), t.get_window_extent(renderer)))
     if legends:
         for ax in fig.axes:
@@ -130,7 +140,7 @@ def test_forest_blocks_show_arm_columns_weights_and_effects():
 def test_cohort_decline_figure_stars_and_legends_do_not_overlap():
     from hepatostat import cohort as co
     from hepatostat.datasets import synthetic_cohort
-    from hepatostat.report.figures_cohort import figure_declines
+    from hepatostat.report.figures_cohort import figure_declines, figure_over_time
     from hepatostat.report.labels import Dictionary
 
     built = co.build_cohort(synthetic_cohort.load_cohort(), co.load_criteria("seed_jia2020"))
@@ -140,3 +150,26 @@ def test_cohort_decline_figure_stars_and_legends_do_not_overlap():
     for cumulative in (False, True):
         fig = figure_declines(long, ch, "bilirubin", Dictionary(), pairs=pairs, cumulative=cumulative)
         assert overlapping(fig) == [], cumulative
+    # with the pooled panel first (liver failure A + B vs cirrhosis C + D), as the seed's Fig. 2A
+    to = {"A": "Liver failure", "B": "Liver failure", "C": "Cirrhosis", "D": "Cirrhosis"}
+    c_long = long.assign(group=long["group"].map(to))
+    c_ch = co.changes(c_long, ["bilirubin"], pairs=[("Liver failure", "Cirrhosis")])
+    fig = figure_declines(long, ch, "bilirubin", Dictionary(), pairs=pairs,
+                          combined=(c_long, c_ch, ("Liver failure", "Cirrhosis")))
+    assert [ax.get_title(loc="left")[:1] for ax in fig.axes if ax.get_visible()] == list("ABCDE")
+    assert overlapping(fig) == []
+    fig = figure_over_time(long, ["alt", "bilirubin", "meld"], Dictionary())
+    assert overlapping(fig) == []
+
+
+def test_regression_baujat_labels_drawn_next_to_every_point_overlapped(bcg):
+    """What the Baujat plot did before: every label 3 points up and right of its point; the check finds it."""
+    from matplotlib.figure import Figure
+
+    d = baujat(bcg)
+    fig = Figure(figsize=(6, 4.6))
+    ax = fig.add_subplot()
+    ax.scatter(d["x"], d["y"])
+    for _, r in d.iterrows():
+        ax.annotate(str(r["study"]), (r["x"], r["y"]), xytext=(3, 3), textcoords="offset points", fontsize=7)
+    assert ("Rosenthal et al, 1961", "Comstock et al, 1976") in overlapping(fig)

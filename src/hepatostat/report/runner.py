@@ -772,8 +772,8 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
         st = steps.run("meta: symptom table", binary_outcome_table, sym, method=m.method,
                        outcome_col=ocol, time_col=tcol, source=str(m.symptoms))
         s = rep.section("Meta-analysis: clinical symptoms", mark=bool(sym.attrs.get("synthetic")))
-        s.table("Meta-analysis of clinical symptoms before and after therapy (as the review's Table 2)", st,
-                kinds={"Studies (k)": "int"},
+        s.table("Meta-analysis of clinical symptoms before and after therapy (as the review's Table 2)",
+                st.rename(columns={"Outcome": "Symptom"}), kinds={"Studies (k)": "int"},
                 note="Odds ratio of the symptom, MSC vs control (Mantel–Haenszel/inverse-variance as chosen by the model "
                      "rule); I² and P (heterogeneity) from Cochran's Q; 95% CI, 95% confidence interval.")
         s.text("In words:")
