@@ -203,7 +203,14 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
     t1pairs = list(c.table1_pairs)
     t1 = steps.run("cohort: Table 1", co.table2, wide, "group", pairs=t1pairs, variables=variables, categorical=categorical)
     frame, kinds = pair_table(t1, _BaselineDict(dictionary), groups_n)
-    s.table("Patient demographics and baseline characteristics: " + " and ".join(f"group {a} vs group {b}" for a, b in t1pairs),
+    # "(liver failure)" after a pair that is one of the plan's named sets of groups, as the paper's spanning headers
+    sets = {frozenset(map(str, g)): n for g, n in zip(c.figure_combined or (), c.figure_combined_labels or ())}
+
+    def named(a, b):
+        n = sets.get(frozenset((str(a), str(b))))
+        return f"group {a} vs group {b}" + (f" ({n.lower()})" if n else "")
+
+    s.table("Patient demographics and baseline characteristics: " + " and ".join(named(a, b) for a, b in t1pairs),
             suppress_counts(frame, min_cell), note=note, kinds=kinds)
     t2pairs = list(c.table2_pairs)
     t2 = steps.run("cohort: Table 2", co.table2, wide, "group", pairs=t2pairs, variables=variables, categorical=categorical)
