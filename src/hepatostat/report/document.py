@@ -143,8 +143,8 @@ class Report:
             extra = [b for b in sec.blocks if getattr(b, "supplement", False)]
             if blocks or not extra:
                 main.append((sec.title, sec.level, blocks))
-            if extra:
-                supp.append((sec.title, 2, extra))
+            if extra:  # "Cohort study: changes over time (Table 3, Figures 1-3)" -> "Cohort study: changes over time"
+                supp.append((re.sub(r"\s*\((?:Tables?|Figures?) [^)]*\)$", "", sec.title), 2, extra))
         if supp:
             main.append(("Supplementary material", 1, []))
             main += supp
