@@ -142,3 +142,19 @@ def test_illustrative_risk_of_bias_is_labelled_in_text_captions_and_figures(tmp_
     assert captions and all("[EXAMPLE DATA]" in c for c in captions), captions
     figs = [b for sec in res.report.sections for b in sec.blocks if hasattr(b, "fig")]
     assert figs and all(is_marked(f.fig) for f in figs)
+
+
+def test_an_empty_or_incomplete_project_risk_of_bias_does_not_stop_the_report(tmp_path):
+    from hepatostat.report.runner import run_plan
+
+    from refdata import reference_data
+
+    reference_data("bcg").to_csv(tmp_path / "bcg.csv", index=False)
+    (tmp_path / "plan.toml").write_text(ROB_PLAN)
+    (tmp_path / "risk_of_bias.csv").write_text("\n")  # what the export writes with no judgements yet
+    run_plan(tmp_path / "plan.toml", tmp_path / "out", quiet=True)
+    assert "risk of bias" not in (tmp_path / "out" / "report.html").read_text().lower()
+    (tmp_path / "risk_of_bias.csv").write_text("study,random_sequence_generation\nTrial 1,maybe\n")
+    run_plan(tmp_path / "plan.toml", tmp_path / "out", quiet=True)
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "could not be used" in html and "missing domain column" in html

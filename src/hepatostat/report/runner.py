@@ -586,11 +586,17 @@ def _project_rob(plan: Plan):
     p = Path(plan.source).parent / "risk_of_bias.csv" if Path(plan.source).is_file() else None
     if p is None or not p.is_file():
         return None, None
-    frame = pd.read_csv(p, dtype=str)
+    try:
+        frame = pd.read_csv(p, dtype=str)
+    except pd.errors.EmptyDataError:  # the export of a project without judgements
+        return None, None
     frame = frame.drop(columns=[c for c in frame.columns if c.endswith("_support")])
     if frame.empty or len(frame.columns) < 2:
         return None, None
-    return rv.read_rob(frame, source=str(p)), p
+    try:
+        return rv.read_rob(frame, source=str(p)), p
+    except InputError as exc:  # judgements not complete yet: said in the report, the rest still runs
+        return exc, p
 
 
 # ---------------------------------------------------------------- review
@@ -833,7 +839,7 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
             except (EstimationError, InputError) as exc:
                 s.text(f"Subgroups by {by}: not estimable ({exc}).")
         if sub_rows:
-            s.table(f"{title}: subgroup analyses (as the review's Tables S1–S6)",
+            s.table(f"{title}: subgroup analyses",
                     _labelled(pd.concat(sub_rows, ignore_index=True), {"level": "Level"}),
                     note="Separate τ² per subgroup; P (subgroup difference): Q test between subgroups.", supplement=supp)
             for by, sg in sub_figs:
@@ -977,7 +983,10 @@ def run_plan(plan, out, *, quiet: bool = False, min_cell: int = 0, private=None,
             _review(plan, rep, steps, inputs, logs)
         if not (plan.spec.review and plan.spec.review.rob):
             rob, rob_path = _project_rob(plan)  # the workbench export's own judgements, when present
-            if rob is not None:
+            if isinstance(rob, InputError):
+                rep.section("Systematic review: risk of bias", mark=False).text(
+                    f"The review team's judgements ({rob_path.name}) could not be used: {rob}.")
+            elif rob is not None:
                 inputs.note("risk_of_bias.csv", rob_path.name, rob_path)
                 _rob_section(rep, rob, illustrative=False, source=rob_path.name)
         if "meta" in parts:
