@@ -158,3 +158,17 @@ def test_an_empty_or_incomplete_project_risk_of_bias_does_not_stop_the_report(tm
     run_plan(tmp_path / "plan.toml", tmp_path / "out", quiet=True)
     html = (tmp_path / "out" / "report.html").read_text()
     assert "could not be used" in html and "missing domain column" in html
+
+
+def test_block_forest_plots_are_split_to_stay_page_high(msc):
+    from hepatostat.report.figures_meta import MAX_ROWS, forest_by_timepoint, pool_blocks, split_blocks
+
+    blocks = pool_blocks(msc, "MELD")
+    assert split_blocks(blocks) == [blocks]  # 4 time points of ~10 trials fit one page
+    many = blocks * 3  # 12 blocks: too tall for one page
+    parts = split_blocks(many)
+    assert len(parts) > 1 and sum(len(p) for p in parts) == len(many)
+    for p in parts:
+        assert sum(r.k + 4 for _, _, r in p) <= MAX_ROWS
+        w, h = forest_by_timepoint(p, outcome_label="MELD").get_size_inches()
+        assert w <= 6.28 and h <= 9.69  # printed at full size on an A4 page with 1 in margins

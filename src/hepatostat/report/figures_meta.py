@@ -17,7 +17,10 @@ import math
 
 import pandas as pd
 
-__all__ = ["pool_blocks", "forest_by_timepoint", "binary_outcome_table", "TIME_ORDER"]
+__all__ = ["pool_blocks", "forest_by_timepoint", "split_blocks", "binary_outcome_table", "TIME_ORDER", "MAX_ROWS"]
+
+#: rows of a page-wide block forest plot that still print at 90 % or more on an A4 page (0.155 in a row)
+MAX_ROWS = 54
 
 TIME_ORDER = ("baseline", "W1", "W2", "W4", "W8", "W12", "W24", "W48", "end of treatment")
 
@@ -70,6 +73,23 @@ def forest_by_timepoint(blocks, *, outcome_label: str, favours=("lower with trea
 
     return forest_blocks([(time_label(t), res) for t, _, res in blocks], title=outcome_label,
                          favours=("← " + favours[0], favours[1] + " →"))
+
+
+def split_blocks(blocks, max_rows: int = MAX_ROWS) -> list:
+    """``blocks`` in consecutive parts of at most ``max_rows`` plot rows (studies + 4 per block), so that
+    each part is one page-high figure; a single block longer than that stays whole."""
+    parts, cur, rows = [], [], 0
+    for b in blocks:
+        res = b[2]
+        n = (0 if isinstance(res, Exception) or res is None else res.k) + 4
+        if cur and rows + n > max_rows:
+            parts.append(cur)
+            cur, rows = [], 0
+        cur.append(b)
+        rows += n
+    if cur:
+        parts.append(cur)
+    return parts
 
 
 def binary_outcome_table(data: pd.DataFrame, *, method="auto", outcome_col="outcome", time_col="timepoint",

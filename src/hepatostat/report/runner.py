@@ -706,7 +706,7 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
     from ..meta.sensitivity import baujat, influence, leave_one_out
     from ..meta.subgroup import subgroup_analysis
     from ..io.format import fmt, fmt_p
-    from .figures_meta import binary_outcome_table, forest_by_timepoint, pool_blocks, time_label
+    from .figures_meta import binary_outcome_table, forest_by_timepoint, pool_blocks, split_blocks, time_label
 
     m = plan.spec.meta
     ocol, tcol = m.outcome_col, m.time_col
@@ -774,9 +774,13 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
             if len([b for b in blocks if not isinstance(b[2], Exception)]) == 0:
                 continue
             fav = ("lower with treatment", "higher with treatment")  # arm 1 = treatment; true for every outcome
-            s.figure(f"Forest plot of {outcome} at each time point (blocks), with the pooled estimate per time point "
-                     "(as the review's Figures 3–8)",
-                     forest_by_timepoint(blocks, outcome_label=outcome[:1].upper() + outcome[1:], favours=fav))
+            parts = split_blocks(blocks)  # a plot taller than a page would print in too small type
+            for j, part in enumerate(parts, 1):
+                more = f" (part {j} of {len(parts)}: {', '.join(time_label(b[0]) for b in part)})" if len(parts) > 1 else ""
+                s.figure(f"Forest plot of {outcome} at each time point (blocks), with the pooled estimate per time "
+                         f"point (as the review's Figures 3–8){more}",
+                         forest_by_timepoint(part, outcome_label=outcome[:1].upper() + outcome[1:] + more,
+                                             favours=fav))
             all_blocks[outcome] = blocks
             main_results = True
         _supplementary_meta(rep, main, all_blocks, m, steps, bool(main.attrs.get("synthetic")))
