@@ -49,6 +49,19 @@ def test_cohort_report_speaks_in_labels_and_units(cohort_run):
     assert "0.000" not in re.sub(r"\d0\.000|0\.000\d", "", html)  # p never printed as 0.000
 
 
+def test_cohort_report_numbers_tables_and_figures_as_the_seed_paper(cohort_run):
+    d, res = cohort_run
+    html = (d / "out" / "report.html").read_text()
+    # Tables 1-3 and Figures 1-3 are the paper's; the attrition table and flow diagram are supplementary
+    assert re.search(r"Table 1\. Patient demographics[^<]*group A vs group B and group C vs group D", html)
+    assert re.search(r"Table 2\. Patient demographics[^<]*group A vs group C and group B vs group D", html)
+    assert "Table 3. Decline (earlier minus later value) in each interval" in html
+    assert "Figure 1.</strong> Values over the observation weeks" in html
+    assert "Figure 2.</strong> Median decline in TBIL" in html and "Figure 3.</strong> Median cumulative decline" in html
+    assert "Table S1. Attrition" in html and "Figure S1.</strong> Flow of patients" in html
+    assert not re.search(r"Table [4-9]\.", html) and not re.search(r"Figure [4-9]\.", html)
+
+
 def test_small_counts_are_suppressed_and_patient_logs_kept_apart(cohort_run):
     d, res = cohort_run
     out = d / "out"

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _dist
 
-__all__ = ["forest", "save_figure"]
+__all__ = ["forest", "forest_blocks", "save_figure"]
 
 _LABELS = {
     "SMD": "Standardised mean difference (Hedges' g)",
@@ -103,13 +103,24 @@ def _arm_text(es, idx=None):
     d = es.data if idx is None else es.data.iloc[idx]
     if es.kind == "binary":
         heads = ["Treatment\nevents/total", "Control\nevents/total"]
-        cols = [[f"{int(e)}/{int(n)}" for e, n in zip(d["e1"], d["n1"])],
-                [f"{int(e)}/{int(n)}" for e, n in zip(d["e2"], d["n2"])]]
+        from ..io.format import fmt
+
+        cols = [[f"{fmt(e, 'int')}/{fmt(n, 'int')}" for e, n in zip(d["e1"], d["n1"])],
+                [f"{fmt(e, 'int')}/{fmt(n, 'int')}" for e, n in zip(d["e2"], d["n2"])]]
         return heads, cols
     if es.kind == "continuous":
+        from ..io.format import DEFAULT, fmt
+
+        def one(m, s, n, s_other):
+            # one decimal as the journal style has it, more when the SDs are small (INR 1.32 (0.18))
+            small = min(abs(float(s)), abs(float(s_other)))
+            d = 1 if small >= 1 or not np.isfinite(small) else (2 if small >= 0.1 else 3)
+            st = DEFAULT.with_(decimals={"mean": max(d, DEFAULT.digits("mean")), "sd": max(d, DEFAULT.digits("sd"))})
+            return f"{fmt(m, 'mean', st)} ({fmt(s, 'sd', st)}), {fmt(n, 'int')}"
+
         heads = ["Treatment\nmean (SD), n", "Control\nmean (SD), n"]
-        cols = [[f"{m:.3g} ({s:.3g}), {int(n)}" for m, s, n in zip(d["m1"], d["sd1"], d["n1"])],
-                [f"{m:.3g} ({s:.3g}), {int(n)}" for m, s, n in zip(d["m2"], d["sd2"], d["n2"])]]
+        cols = [[one(m, s, n, o) for m, s, n, o in zip(d["m1"], d["sd1"], d["n1"], d["sd2"])],
+                [one(m, s, n, o) for m, s, n, o in zip(d["m2"], d["sd2"], d["n2"], d["sd1"])]]
         return heads, cols
     return [], []
 
@@ -152,20 +163,31 @@ def _pooled_rows(res, label, *, bold=True, weight=100.0):
     return rows
 
 
-def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level, footer):
+#: the RevMan-like default (wide, 8 pt) and a page-width layout (6.27 in, 6.5 pt) for long block plots
+_LAYOUTS = {
+    "wide": {"row": 0.28, "label": 2.4, "arm": 1.55, "weight": 0.75, "plot": 3.4, "right": 1.55, "font": 8.0,
+             "extra": 1.4, "bottom": 1.0, "top": 0.45},
+    "page": {"row": 0.155, "label": 1.2, "arm": 0.98, "weight": 0.42, "plot": 1.57, "right": 1.12, "font": 6.5,
+             "extra": 0.9, "bottom": 0.62, "top": 0.3},
+}
+
+
+def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level, footer, layout="wide"):
     """Draw a forest plot from rows (study, diamond, pi, header, text)."""
     plt = _figures()
     import matplotlib.transforms as mtrans
 
+    L = _LAYOUTS[layout]
+    fs = L["font"]
     tr = np.exp if log else (lambda x: x)
     n_rows = len(rows)
-    height = 1.4 + 0.28 * (n_rows + 2)
-    col_w = [2.4] + [1.55] * len(heads) + [0.75]
-    plot_w, right_w = 3.4, 1.55
+    height = L["extra"] + L["row"] * (n_rows + 2) + (0.12 * len(footer) if layout == "page" else 0)
+    col_w = [L["label"]] + [L["arm"]] * len(heads) + [L["weight"]]
+    plot_w, right_w = L["plot"], L["right"]
     width = sum(col_w) + plot_w + right_w
     fig = plt.figure((width, height))
-    bottom = 1.0 / height
-    ax = fig.add_axes([sum(col_w) / width, bottom, plot_w / width, 1 - bottom - 0.45 / height])
+    bottom = (L["bottom"] + (0.12 * len(footer) if layout == "page" else 0)) / height
+    ax = fig.add_axes([sum(col_w) / width, bottom, plot_w / width, 1 - bottom - L["top"] / height])
     ypos = np.arange(n_rows, 0, -1, dtype=float)
     # square area follows the study's weight ("size" when the printed weight is a within-block one)
     weights = [r.get("size", r["weight"]) for r in rows if r["kind"] == "study"]
@@ -175,8 +197,9 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
     for y, r in zip(ypos, rows):
         if r["kind"] == "study":
             ax.hlines(y, tr(r["lo"]), tr(r["hi"]), color="black", lw=1)
-            ax.scatter(tr(r["est"]), y, s=40 + 260 * (r.get("size", r["weight"]) / wmax), marker="s", color="#1f4e79",
-                       zorder=3)
+            scale = 1.0 if layout == "wide" else 0.16
+            ax.scatter(tr(r["est"]), y, s=scale * (40 + 260 * (r.get("size", r["weight"]) / wmax)), marker="s",
+                       color="#1f4e79", zorder=3)
             values += [r["lo"], r["hi"]]
         elif r["kind"] == "diamond":
             ax.fill([tr(r["lo"]), tr(r["est"]), tr(r["hi"]), tr(r["est"])], [y, y + 0.35, y, y - 0.35],
@@ -188,7 +211,7 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
     overall = [r for r in rows if r["kind"] == "diamond" and r.get("bold")]
     null = 1.0 if log else 0.0
     ax.axvline(null, color="grey", lw=0.8, zorder=1)
-    if overall:
+    if len(overall) == 1:  # one overall estimate (not one per block)
         ax.axvline(tr(overall[-1]["est"]), color="#b22222", lw=0.6, ls=":", zorder=1)
     vals = np.array([v for v in values if np.isfinite(v)])
     if log:
@@ -201,16 +224,17 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
     ax.set_yticks([])
     for sp in ("left", "right", "top"):
         ax.spines[sp].set_visible(False)
-    ax.set_xlabel(xlabel or _LABELS.get(measure, measure), fontsize=9)
-    ax.tick_params(axis="x", labelsize=8)
+    ax.set_xlabel(xlabel or _LABELS.get(measure, measure), fontsize=fs + 1)
+    ax.tick_params(axis="x", labelsize=fs)
     if favours:
-        for xf, label, ha in ((0.0, favours[0], "left"), (1.0, favours[1], "right")):
-            ax.annotate(label, xy=(xf, 0.0), xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
-                        ha=ha, va="top", fontsize=7, color="dimgray")
+        for j, (xf, label, ha) in enumerate(((0.0, favours[0], "left"), (1.0, favours[1], "right"))):
+            dy = -34 * fs / 8 - (j * (fs + 1) if layout == "page" else 0)
+            ax.annotate(label, xy=(xf, 0.0), xycoords="axes fraction", xytext=(0, dy),
+                        textcoords="offset points", ha=ha, va="top", fontsize=fs - 1, color="dimgray")
     trans = mtrans.blended_transform_factory(fig.transFigure, ax.transData)
 
     def text(x_in, y, s, **kw):
-        kw.setdefault("fontsize", 8)
+        kw.setdefault("fontsize", fs)
         kw.setdefault("va", "center")
         ax.text(x_in / width, y, s, transform=trans, clip_on=False, **kw)
 
@@ -219,9 +243,9 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
     text(x0, top, "Study", fontweight="bold")
     edges = np.cumsum([0.1] + col_w[:-1])
     for j, h in enumerate(heads):
-        text(edges[j + 1] + col_w[j + 1] * 0.5, top, h, fontweight="bold", ha="center", fontsize=7)
+        text(edges[j + 1] + col_w[j + 1] * 0.5, top, h, fontweight="bold", ha="center", fontsize=fs - 1)
     xw = sum(col_w) - 0.1
-    text(xw, top, "Weight\n(%)", fontweight="bold", ha="right", fontsize=7)
+    text(xw, top, "Weight\n(%)", fontweight="bold", ha="right", fontsize=fs - 1)
     xr = width - 0.05
     name = {"OR": "OR", "RR": "RR", "PETO": "OR", "SMD": "SMD", "MD": "MD", "RD": "RD"}.get(measure, "Estimate")
     text(xr, top, f"{name} [{100 * level:g}% CI]", fontweight="bold", ha="right")
@@ -233,22 +257,22 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
         if kind == "header":
             text(x0, y, r["label"], fontweight="bold", fontstyle="italic")
         elif kind == "text":
-            text(x0, y, r["label"], fontsize=7.5, color="#333333")
+            text(x0, y, r["label"], fontsize=fs - 0.5, color="#333333")
         elif kind == "pi":
             text(x0, y, r["label"], fontstyle="italic")
             text(xr, y, f"[{_fmt(tr(r['lo']), digits)}, {_fmt(tr(r['hi']), digits)}]", ha="right", fontstyle="italic")
         else:
             text(x0 + (0.0 if kind == "diamond" or not r.get("indent") else 0.1), y, r["label"], fontweight=weight)
             for j, a in enumerate(r.get("arms", [])):
-                text(edges[j + 1] + col_w[j + 1] * 0.5, y, a, ha="center", fontsize=7.5)
+                text(edges[j + 1] + col_w[j + 1] * 0.5, y, a, ha="center", fontsize=fs - 0.5)
             if np.isfinite(r.get("weight", np.nan)):
                 text(xw, y, f"{r['weight']:.1f}", ha="right", fontweight=weight)
             text(xr, y, f"{_fmt(tr(r['est']), digits)} [{_fmt(tr(r['lo']), digits)}, {_fmt(tr(r['hi']), digits)}]",
                  ha="right", fontweight=weight)
     if footer:
-        text(x0, 0.35, "\n".join(footer), fontsize=7.5, va="top")
+        text(x0, 0.35, "\n".join(footer), fontsize=fs - 0.5, va="top")
     if title:
-        fig.suptitle(title, fontsize=10, fontweight="bold", x=0.02, ha="left", y=0.995)
+        fig.suptitle(title, fontsize=fs + 2, fontweight="bold", x=0.02, ha="left", y=0.995)
     return fig
 
 
@@ -460,18 +484,147 @@ def subgroup_forest(sg, path=None, *, title=None, digits=2, xlabel=None,
     return fig
 
 
-def baujat_plot(data, path=None, *, title=None):
-    """Baujat plot from :func:`hepatostat.meta.sensitivity.baujat` data."""
+def forest_blocks(blocks, path=None, *, title=None, digits=2, xlabel=None,
+                  favours=("Favours treatment", "Favours control"), show_arms=True, layout="page"):
+    """Forest plot with one block per analysis (e.g. per time point, as Liu et al. 2022, Figures 3–8).
+
+    ``blocks``: ``[(label, result)]`` in the order to draw; a result is a
+    :class:`~hepatostat.meta.fit.PoolResult` or an exception (drawn as "not
+    estimable: ..."). Each block shows its studies with their arm data
+    (mean (SD), n per arm for continuous outcomes; events/total per arm for
+    binary ones), the weight within the block, the effect and CI as text,
+    the block's own diamond and its heterogeneity line. There is no overall
+    diamond: the blocks are separate analyses (e.g. the same trials at
+    different times), not subgroups of one.
+
+    ``layout="page"`` draws it 6.27 in wide (the printable width of an A4
+    page) in 6.5 pt type, so a long plot prints at nearly full size;
+    ``"wide"`` is the layout of :func:`forest`.
+    """
+    from ..io.format import fmt, fmt_p_eq
+
+    rows, heads, measure, log, lvl = [], [], None, False, 0.95
+    for label, res in blocks:
+        rows.append({"kind": "header", "label": str(label)})
+        if isinstance(res, BaseException) or res is None:
+            rows.append({"kind": "text", "label": f"not estimable: {res}"})
+            rows.append({"kind": "blank"})
+            continue
+        measure, log, lvl = res.measure, res.log_scale, res.level
+        es = res.effects if show_arms and res.effects is not None and len(res.effects.data) == res.k else None
+        h, arms = _arm_text(es)
+        heads = heads or h
+        study = _study_rows(res, np.asarray(res.weights, float), arms if h else [])
+        for row in study:
+            row["indent"] = True
+            if heads and not h:  # a block without arm data under arm columns
+                row["arms"] = [""] * len(heads)
+        rows += study
+        model = "random effects" if res.random else "fixed effect"
+        rows.append({"kind": "diamond", "label": f"Subtotal ({model}, {res.method}; k = {res.k})", "est": res.estimate,
+                     "lo": res.ci_low, "hi": res.ci_high, "weight": 100.0, "bold": True})
+        het = ("Heterogeneity: not estimable (k = 1)" if not np.isfinite(res.I2) else
+               f"Heterogeneity: I² = {fmt(res.I2, 'I2')}, {fmt_p_eq(res.Q_pval)}")
+        rows.append({"kind": "text", "label": f"{het}; test for effect: {fmt_p_eq(res.pval)}"})
+        rows.append({"kind": "blank"})
+    if measure is None:
+        raise ValueError("forest_blocks: no block could be estimated")
+    if rows and rows[-1]["kind"] == "blank":
+        rows.pop()
+    fig = _render(rows, measure=measure, log=log, heads=heads, title=title, digits=digits, xlabel=xlabel,
+                  favours=favours, level=lvl, layout=layout,
+                  footer=["Weights are within each block; each block is a separate meta-analysis."])
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _overlaps(a, b, pad: float = 1.0) -> bool:
+    """Whether two display-space boxes (matplotlib ``Bbox``) overlap, with ``pad`` pixels of air."""
+    return not (a.x1 + pad <= b.x0 or b.x1 + pad <= a.x0 or a.y1 + pad <= b.y0 or b.y1 + pad <= a.y0)
+
+
+def place_labels(ax, xs, ys, labels, *, order=None, fontsize=7, max_labels=None):
+    """Label points without overlaps (a small greedy repel); returns the labels left out.
+
+    Points are labelled in ``order`` (most important first); each label tries
+    positions around its point, nearest first, and takes the first whose box
+    (measured with the Agg renderer) hits no other label, no point and no
+    axis edge. A label with no free place, or beyond ``max_labels``, is left
+    out and returned, for the caption to list.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = ax.figure
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    pts = ax.transData.transform(np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]))
+    r = 3.5  # marker radius in pixels (s=24 at 100 dpi)
+    from matplotlib.transforms import Bbox
+
+    taken = [Bbox([[px - r, py - r], [px + r, py + r]]) for px, py in pts]
+    inside = ax.get_window_extent(renderer)
+    order = list(range(len(labels))) if order is None else list(order)
+    left_out = []
+    offsets = [(dx * k, dy * k) for k in (1, 2, 3.5, 5)
+               for dx, dy in ((4, 3), (4, -9), (-4, 3), (-4, -9), (0, 6), (0, -12), (6, -3), (-6, -3))]
+    for n, i in enumerate(order):
+        if max_labels is not None and n >= max_labels:
+            left_out.append(labels[i])
+            continue
+        placed = False
+        for dx, dy in offsets:
+            ha = "left" if dx > 0 else ("right" if dx < 0 else "center")
+            t = ax.annotate(str(labels[i]), (xs[i], ys[i]), xytext=(dx, dy), textcoords="offset points",
+                            fontsize=fontsize, ha=ha, va="bottom",
+                            arrowprops=dict(arrowstyle="-", lw=0.4, color="grey") if abs(dx) + abs(dy) > 12 else None)
+            box = t.get_window_extent(renderer)
+            if (box.x0 >= inside.x0 and box.x1 <= inside.x1 and box.y0 >= inside.y0 and box.y1 <= inside.y1
+                    and not any(_overlaps(box, o) for o in taken)):
+                taken.append(box)
+                placed = True
+                break
+            t.remove()
+        if not placed:
+            left_out.append(labels[i])
+    return left_out
+
+
+def baujat_plot(data, path=None, *, title=None, max_labels=None):
+    """Baujat plot from :func:`hepatostat.meta.sensitivity.baujat` data (Baujat et al. 2002, Stat Med
+    21(18):2641-2652, doi:10.1002/sim.1221).
+
+    Studies are labelled most influential first (largest distance from the
+    origin on both axes scaled to their range) where a label fits without
+    touching another label or a point; the studies left unlabelled are kept
+    in ``fig.unlabelled`` and written under the plot, so that a caption can
+    name them.
+    """
     plt = _figures()
     fig, ax = plt.subplots((6, 4.6))
-    ax.scatter(data["x"], data["y"], s=24, color="#1f4e79")
-    for _, r in data.iterrows():
-        ax.annotate(str(r["study"]), (r["x"], r["y"]), xytext=(3, 3), textcoords="offset points", fontsize=7)
+    x = np.asarray(data["x"], float)
+    y = np.asarray(data["y"], float)
+    ax.scatter(x, y, s=24, color="#1f4e79", zorder=3)
     ax.set_xlabel("Contribution to overall heterogeneity")
     ax.set_ylabel("Influence on overall result")
+    # room for labels right and above
+    span_x = (x.max() - x.min()) or 1.0
+    span_y = (y.max() - y.min()) or 1.0
+    ax.set_xlim(x.min() - 0.05 * span_x, x.max() + 0.30 * span_x)
+    ax.set_ylim(y.min() - 0.08 * span_y, y.max() + 0.12 * span_y)
     if title:
         ax.set_title(title, fontsize=10, loc="left")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    score = np.hypot((x - x.min()) / span_x, (y - y.min()) / span_y)
+    order = list(np.argsort(-score, kind="stable"))
+    left = place_labels(ax, x, y, [str(v) for v in data["study"]], order=order, max_labels=max_labels)
+    fig.unlabelled = left
+    if left:
+        from textwrap import fill
+
+        fig.text(0.01, 0.01, fill("Not labelled (no room): " + "; ".join(left), 140), fontsize=6.5, va="bottom",
+                 ha="left", color="#333333")
     if path is not None:
         save_figure(fig, path)
     return fig

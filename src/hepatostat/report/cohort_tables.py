@@ -166,7 +166,7 @@ def interval_table(ch, dictionary, *, cumulative: bool = False, style=DEFAULT) -
             pair = SEED_PAIR_OF_ROW.get(grp)
             if pair not in avail:
                 pair = next((tuple(p) for p in d["pairs"] if grp in p), None)
-            out = {"Outcome": dictionary.label(outcome) if i == 0 else "", "Group": f"Group {grp}",
+            out = {"Outcome": dictionary.label(outcome) if i == 0 else "", "Group": f"Group\u00a0{grp}",
                    "P for": f"{pair[0]} vs {pair[1]}" if pair else ""}
             for iv in intervals:
                 c = oc.get(iv)
@@ -190,7 +190,7 @@ def visits_table(ot, dictionary: Dictionary, style=DEFAULT) -> tuple[pd.DataFram
     for outcome, sub in raw.groupby("outcome", sort=False):
         dec = _decimals(sub["median"].tolist())
         for i, (grp, g) in enumerate(sub.groupby("group", sort=True)):
-            out = {"Outcome": dictionary.label(outcome) if i == 0 else "", "Group": f"Group {grp}"}
+            out = {"Outcome": dictionary.label(outcome) if i == 0 else "", "Group": str(grp)}
             for w in weeks:
                 r = g[g["week"] == w]
                 if len(r):

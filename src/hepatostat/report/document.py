@@ -40,6 +40,7 @@ class ReportTable:
     key: str = ""
     kinds: dict = field(default_factory=dict)
     synthetic: bool | None = None
+    supplement: bool = False  # numbered "Table S1, S2, ..." and shown under "Supplementary material"
 
     def text_frame(self, style: Style = DEFAULT) -> pd.DataFrame:
         """The table as text for print: every number through the one formatter, CI limits as "a to b"."""
@@ -61,6 +62,7 @@ class ReportFigure:
     png: bytes = b""
     files: list = field(default_factory=list)
     synthetic: bool | None = None
+    supplement: bool = False  # numbered "Figure S1, S2, ..." and shown under "Supplementary material"
 
     def png_bytes(self) -> bytes:
         """The figure as PNG (200 dpi), rendered once."""
@@ -87,14 +89,18 @@ class Section:
         return self
 
     def table(self, title: str, frame: pd.DataFrame, note: str = "", *, kinds: dict | None = None,
-              synthetic: bool | None = None, raw: bool = False, digits: int | None = None) -> ReportTable:
-        """Add a table. ``kinds`` maps columns to formatter kinds (others are guessed from the header)."""
-        t = ReportTable(title, frame.reset_index(drop=True), note, kinds=dict(kinds or {}), synthetic=synthetic)
+              synthetic: bool | None = None, raw: bool = False, digits: int | None = None,
+              supplement: bool = False) -> ReportTable:
+        """Add a table. ``kinds`` maps columns to formatter kinds (others are guessed from the header).
+        ``supplement``: a supplementary table (numbered S1, S2, ... and placed after the main text)."""
+        t = ReportTable(title, frame.reset_index(drop=True), note, kinds=dict(kinds or {}), synthetic=synthetic,
+                        supplement=supplement)
         self.blocks.append(t)
         return t
 
-    def figure(self, title: str, fig, note: str = "", *, synthetic: bool | None = None) -> ReportFigure:
-        f = ReportFigure(title, fig, note, synthetic=synthetic)
+    def figure(self, title: str, fig, note: str = "", *, synthetic: bool | None = None,
+               supplement: bool = False) -> ReportFigure:
+        f = ReportFigure(title, fig, note, synthetic=synthetic, supplement=supplement)
         self.blocks.append(f)
         return f
 
@@ -124,17 +130,46 @@ class Report:
         return s
 
     # -------------------------------------------------------------- numbering and captions
+    def layout(self) -> list:
+        """The sections in reading order as ``(title, level, blocks)``: the main text (without the
+        supplementary tables and figures), then "Supplementary material" with each section's
+        supplementary blocks under its title."""
+        main, supp = [], []
+        for sec in self.sections:
+            for b in sec.blocks:  # a block shows what its section shows unless it says otherwise
+                if isinstance(b, (ReportTable, ReportFigure)) and b.synthetic is None and sec.mark is not None:
+                    b.synthetic = sec.mark
+            blocks = [b for b in sec.blocks if not getattr(b, "supplement", False)]
+            extra = [b for b in sec.blocks if getattr(b, "supplement", False)]
+            if blocks or not extra:
+                main.append((sec.title, sec.level, blocks))
+            if extra:  # "Cohort study: changes over time (Table 3, Figures 1-3)" -> "Cohort study: changes over time"
+                supp.append((re.sub(r"\s*\((?:Tables?|Figures?) [^)]*\)$", "", sec.title), 2, extra))
+        if supp:
+            main.append(("Supplementary material", 1, []))
+            main += supp
+        return main
+
     def _numbered(self):
         tables, figures = [], []
         taken: set = set()
-        for sec in self.sections:
-            for b in sec.blocks:
+        for _, _, blocks in self.layout():
+            for b in blocks:
                 if isinstance(b, (ReportTable, ReportFigure)):
                     (tables if isinstance(b, ReportTable) else figures).append(b)
                     b.key = b.key or _slug(b.title, taken)
-                    if b.synthetic is None and sec.mark is not None:
-                        b.synthetic = sec.mark
         return tables, figures
+
+    def numbers(self) -> dict:
+        """``id(block)`` -> "Table 1", "Table S1", "Figure 2", "Figure S3" (main and supplementary counted apart)."""
+        tables, figures = self._numbered()
+        out = {}
+        for kind, blocks in (("Table", tables), ("Figure", figures)):
+            n = {False: 0, True: 0}
+            for b in blocks:
+                n[b.supplement] += 1
+                out[id(b)] = f"{kind} {'S' if b.supplement else ''}{n[b.supplement]}"
+        return out
 
     def mark_of(self, block) -> str:
         """"SYNTHETIC DATA", another label (e.g. "EXAMPLE DATA") or "" for what ``block`` shows."""
@@ -178,9 +213,11 @@ class Report:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         _, figures = self._numbered()
+        num = self.numbers()
         written = []
-        for i, f in enumerate(figures, 1):
-            stem = folder / f"figure{i:02d}_{f.key}"
+        for f in figures:
+            n = num[id(f)].split()[1]
+            stem = folder / (f"figure{int(n):02d}_{f.key}" if n.isdigit() else f"figureS{int(n[1:]):02d}_{f.key}")
             stem.with_suffix(".png").write_bytes(f.png_bytes())
             svg = save_figure(f.fig, stem, ("svg",))
             f.files = [str(stem.with_suffix(".png"))] + svg
@@ -201,9 +238,8 @@ class Report:
     # -------------------------------------------------------------- HTML
     def to_html(self) -> str:
         self.prepare_figures()
-        tables, figures = self._numbered()
-        tnum = {id(t): i for i, t in enumerate(tables, 1)}
-        fnum = {id(f): i for i, f in enumerate(figures, 1)}
+        num = self.numbers()
+        layout = self.layout()
         esc = html.escape
         out = [
             "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
@@ -231,17 +267,18 @@ class Report:
         if self.synthetic:
             out.append(f"<div class='banner'>{esc(self.banner)}</div>")
         out.append("<nav><strong>Contents</strong><ol>")
-        for i, s in enumerate(self.sections, 1):
-            out.append(f"<li><a href='#sec{i}'>{esc(s.title)}</a></li>")
+        for i, (title, level, _) in enumerate(layout, 1):
+            if level <= 1:
+                out.append(f"<li><a href='#sec{i}'>{esc(title)}</a></li>")
         out.append("</ol></nav>")
-        for i, s in enumerate(self.sections, 1):
-            tag = "h2" if s.level <= 1 else "h3"
-            out.append(f"<{tag} id='sec{i}'>{esc(s.title)}</{tag}>")
-            for b in s.blocks:
+        for i, (title, level, blocks) in enumerate(layout, 1):
+            tag = "h2" if level <= 1 else "h3"
+            out.append(f"<{tag} id='sec{i}'>{esc(title)}</{tag}>")
+            for b in blocks:
                 if isinstance(b, str):
                     out.append(f"<p>{esc(b)}</p>")
                 elif isinstance(b, ReportTable):
-                    out.append(f"<p class='caption' id='{b.key}'>Table {tnum[id(b)]}. {esc(self.caption(b))}</p>")
+                    out.append(f"<p class='caption' id='{b.key}'>{num[id(b)]}. {esc(self.caption(b))}</p>")
                     out.append("<div class='scroll'>" + _html_table(b.text_frame(self.style)) + "</div>")
                     if b.note:
                         out.append(f"<p class='note'>{esc(b.note)}</p>")
@@ -250,8 +287,8 @@ class Report:
                     w_in = b.fig.get_size_inches()[0]
                     out.append(f"<figure id='{b.key}'><img alt='{esc(b.title)}' style='width:{min(100, w_in / 6.27 * 100):.0f}%' "
                                f"src='data:image/png;base64,{data}'>"
-                               f"<figcaption><strong>Figure {fnum[id(b)]}.</strong> {esc(self.caption(b))}"
-                               + (f" {esc(b.note)}" if b.note else "") + "</figcaption></figure>")
+                               f"<figcaption><strong>{num[id(b)]}.</strong> {esc(self.caption(b))}"
+                               + (f"{_sep(self.caption(b))}{esc(b.note)}" if b.note else "") + "</figcaption></figure>")
         out.append("</body></html>")
         return "\n".join(out)
 
@@ -264,9 +301,7 @@ class Report:
         from ..io.docx import DocxDocument
 
         self.prepare_figures()
-        tables, figures = self._numbered()
-        tnum = {id(t): i for i, t in enumerate(tables, 1)}
-        fnum = {id(f): i for i, f in enumerate(figures, 1)}
+        num = self.numbers()
         doc = DocxDocument()
         doc.title(self.title)
         if self.subtitle:
@@ -274,24 +309,31 @@ class Report:
         if self.synthetic:
             doc.paragraph(self.banner, bold=True)
         doc.toc_placeholder()
-        for s in self.sections:
-            first = next((b for b in s.blocks if not isinstance(b, str)), None)
+        layout = self.layout()
+        for i, (title, level, blocks) in enumerate(layout):
+            first = next((b for b in blocks if not isinstance(b, str)), None)
+            if not blocks:  # a part heading ("Supplementary material") goes onto the page of what follows
+                first = next((b for _, _, bl in layout[i + 1:] for b in bl if not isinstance(b, str)), None)
+            elif first is None:  # text only: back to portrait after a landscape table
+                doc.orient_for(False)
             # the heading goes onto the page of the section's first table or figure (not stranded before a
             # section break)
             if isinstance(first, ReportTable):
                 doc.orient_for(doc.wants_landscape(first.text_frame(self.style)))
             elif isinstance(first, ReportFigure):
                 doc.orient_for(False)
-            doc.heading(s.title, level=1 if s.level <= 1 else 2)
-            for b in s.blocks:
+            h = doc.heading(title, level=1 if level <= 1 else 2)
+            if not blocks and i:  # the supplementary material starts on a page of its own
+                h.paragraph_format.page_break_before = True
+            for b in blocks:
                 if isinstance(b, str):
                     doc.paragraph(b)
                 elif isinstance(b, ReportTable):
-                    doc.table(b.text_frame(self.style), label=f"Table {tnum[id(b)]}.", caption=self.caption(b),
+                    doc.table(b.text_frame(self.style), label=f"{num[id(b)]}.", caption=self.caption(b),
                               notes=[b.note] if b.note else [])
                 else:
-                    cap = self.caption(b) + (f" {b.note}" if b.note else "")
-                    doc.picture(b.png_bytes(), tuple(b.fig.get_size_inches()), label=f"Figure {fnum[id(b)]}.",
+                    cap = self.caption(b) + (f"{_sep(self.caption(b))}{b.note}" if b.note else "")
+                    doc.picture(b.png_bytes(), tuple(b.fig.get_size_inches()), label=f"{num[id(b)]}.",
                                 caption=cap)
         return doc.save(path)
 
@@ -300,9 +342,15 @@ class Report:
         from ..io.xlsx import Sheet, write_workbook
 
         tables, _ = self._numbered()
-        sheets = [Sheet(name=f"T{i} {t.title}", frame=t.frame, caption=f"Table {i}. {self.caption(t)}",
-                        notes=[t.note] if t.note else [], kinds=t.kinds) for i, t in enumerate(tables, 1)]
+        num = self.numbers()
+        sheets = [Sheet(name=f"T{num[id(t)].split()[1]} {t.title}", frame=t.frame, caption=f"{num[id(t)]}. {self.caption(t)}",
+                        notes=[t.note] if t.note else [], kinds=t.kinds) for t in tables]
         return write_workbook(path, sheets, style=self.style, readme=self.banner)
+
+
+def _sep(caption: str) -> str:
+    """Between a figure's caption and its note: a full stop unless the caption ends with one."""
+    return " " if caption.rstrip().endswith((".", "!", "?")) else ". "
 
 
 def _html_table(frame: pd.DataFrame) -> str:

@@ -74,29 +74,49 @@ def figure_over_time(long: pd.DataFrame, outcomes, dictionary: Dictionary, *, pa
 
 
 def figure_declines(long: pd.DataFrame, ch, outcome: str, dictionary: Dictionary, *, cumulative: bool = False,
-                    pairs=(("A", "B"), ("C", "D"), ("A", "C"), ("B", "D")), min_cell: int = 0):
-    """Figure 2 (interval) or 3 (cumulative): median decline per interval, one panel per pair."""
+                    pairs=(("A", "B"), ("C", "D"), ("A", "C"), ("B", "D")), min_cell: int = 0, combined=None):
+    """Figure 2 (interval) or 3 (cumulative): median decline per interval, one panel per pair.
+
+    ``combined``: ``(long, changes, (label 1, label 2))`` of two pooled sets of groups (e.g. liver failure
+    A + B vs cirrhosis C + D, relabelled in ``long``), drawn as the first panel (the seed's Fig. 2A/3A);
+    panels are lettered A, B, ... as in the paper.
+    """
     col = "decline_cumulative" if cumulative else "decline_interval"
-    sub = long[(long["outcome"] == outcome)].dropna(subset=[col])
+    panels = [(long, ch, a, b, f"Group {a} vs group {b}") for a, b in pairs]
+    if combined is not None:
+        c_long, c_ch, (l1, l2) = combined
+        panels.insert(0, (c_long, c_ch, l1, l2, f"{l1} vs {l2.lower()}"))
+    all_long = pd.concat([p[0] for p in panels[:1]] + [long]) if combined is not None else long
+    sub_all = all_long[(all_long["outcome"] == outcome)].dropna(subset=[col])
+    def labelled(sub):
+        if cumulative:
+            return sub.assign(label=sub["visit"].map(lambda v: f"W0–{v}"))
+        return sub.assign(label=sub["interval"].astype(str).str.replace("-", "–"))
+
+    sub_all = labelled(sub_all)
     if cumulative:
-        sub = sub.assign(label=sub["visit"].map(lambda v: f"W0–{v}"))
-        order = [f"W0–{v}" for v in sub.sort_values("week")["visit"].unique()]
+        order = [f"W0–{v}" for v in sub_all.sort_values("week")["visit"].unique()]
     else:
-        sub = sub.assign(label=sub["interval"].astype(str).str.replace("-", "–"))
-        order = list(dict.fromkeys(sub.sort_values("week")["label"]))
-    ptab = ch.to_frame()
-    ptab = ptab[ptab["outcome"] == outcome]
-    fig, axes = new_figure(PAGE_WIDTH, 4.6, nrows=2, ncols=2, sharey=True)
+        order = list(dict.fromkeys(sub_all.sort_values("week")["label"]))
+    nrows = (len(panels) + 1) // 2
+    fig, axes = new_figure(PAGE_WIDTH, 2.3 * nrows, nrows=nrows, ncols=2, sharey=True)
     unit = dictionary.unit(outcome)
-    for ax, (a, b) in zip(axes.ravel(), pairs):
+    flat = axes.ravel()
+    for ax in flat[len(panels):]:
+        ax.set_visible(False)
+    for n, (ax, (p_long, p_ch, a, b, ptitle)) in enumerate(zip(flat, panels)):
+        sub = labelled(p_long[(p_long["outcome"] == outcome)].dropna(subset=[col]))
+        ptab = p_ch.to_frame()
+        ptab = ptab[ptab["outcome"] == outcome]
         prow = ptab[ptab["group"] == f"P ({a} vs {b})"]
         x = np.arange(len(order))
         tops = np.zeros(len(order))
         for k, g in enumerate((a, b)):
             d = sub[sub["group"] == g].groupby("label")[col].agg(["median", "size"]).reindex(order)
             med = d["median"].where(d["size"] >= (min_cell or 0))
-            ax.bar(x + (k - 0.5) * 0.38, med, width=0.36, color=GROUP_COLOURS.get(g), label=f"Group {g}",
-                   edgecolor="black", linewidth=0.4, hatch=None if k == 0 else "//")
+            ax.bar(x + (k - 0.5) * 0.38, med, width=0.36, color=GROUP_COLOURS.get(g, ("#1b3a5c", "#7a1f1f")[k]),
+                   label=g if len(g) > 1 else f"Group {g}", edgecolor="black", linewidth=0.4,
+                   hatch=None if k == 0 else "//")
             tops = np.fmax(tops, np.nan_to_num(med.to_numpy(), nan=0.0))
         if len(prow):
             for i, lab in enumerate(order):
@@ -108,11 +128,11 @@ def figure_declines(long: pd.DataFrame, ch, outcome: str, dictionary: Dictionary
         ax.axhline(0, color="black", lw=0.5)
         ax.set_xticks(x)
         ax.set_xticklabels(order, fontsize=7)
-        ax.set_title(f"Group {a} vs group {b}", fontsize=9)
+        ax.set_title(f"{chr(65 + n)}  {ptitle}", fontsize=9, loc="left")
         ax.tick_params(labelsize=7)
         ax.spines[["top", "right"]].set_visible(False)
-        ax.legend(fontsize=7, frameon=False)
-        ax.margins(y=0.15)
+        ax.legend(fontsize=7, frameon=False, loc="best")
+        ax.margins(y=0.2)
     what = "Cumulative decline" if cumulative else "Decline"
     for ax in axes[:, 0]:
         ax.set_ylabel(f"{what} in {dictionary.label(outcome, unit=False)}" + (f" ({unit})" if unit else ""), fontsize=8)

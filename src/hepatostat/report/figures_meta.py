@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
-from ..io.figures import PAGE_WIDTH, new_figure
-from ..io.format import fmt, fmt_ci, fmt_p_eq
+__all__ = ["pool_blocks", "forest_by_timepoint", "split_blocks", "binary_outcome_table", "TIME_ORDER", "MAX_ROWS"]
 
-__all__ = ["pool_blocks", "forest_by_timepoint", "binary_outcome_table", "TIME_ORDER"]
+#: rows of a page-wide block forest plot that still print at 90 % or more on an A4 page (0.155 in a row)
+MAX_ROWS = 54
 
 TIME_ORDER = ("baseline", "W1", "W2", "W4", "W8", "W12", "W24", "W48", "end of treatment")
 
@@ -64,85 +63,33 @@ def pool_blocks(data: pd.DataFrame, outcome: str, *, measure=None, method="auto"
 
 
 def forest_by_timepoint(blocks, *, outcome_label: str, favours=("lower with treatment", "higher with treatment")):
-    """One forest plot, time points as blocks (the review's Figures 3–8)."""
-    rows = []  # (kind, label, est, lo, hi, weight, right-text)
-    ratio = False
-    measure = ""
-    for t, es, res in blocks:
-        rows.append(("head", time_label(t), None, None, None, None, ""))
-        if isinstance(res, Exception) or res is None:
-            rows.append(("note", f"not estimable: {res}", None, None, None, None, ""))
-            continue
-        measure = str(res.measure).upper()
-        ratio = measure in ("OR", "RR", "PETO") or bool(getattr(res, "log_scale", False))
-        f = res.to_frame()
-        studies = f.iloc[:-1]
-        for _, r in studies.iterrows():
-            rows.append(("study", str(r["study"]), r["yi"], r["ci_low"], r["ci_high"], r["weight"], ""))
-        model = "Random effects" if getattr(res, "random", False) else "Fixed effect"
-        rows.append(("pool", f"Subtotal ({model.lower()}, k = {res.k})", res.estimate, res.ci_low, res.ci_high, 100.0, ""))
-        rows.append(("het", f"Heterogeneity: I² = {fmt(res.I2, 'I2')}, {fmt_p_eq(res.Q_pval)}; "
-                            f"test for effect: {fmt_p_eq(res.pval)}", None, None, None, None, ""))
-    n = len(rows)
-    fig, axes = new_figure(PAGE_WIDTH, min(9.0, 0.19 * n + 1.0), ncols=3,
-                           gridspec_kw={"width_ratios": [2.5, 2.0, 1.8]})
-    lab, ax, txt = axes[0]
-    tr = (lambda v: math.exp(v)) if ratio else (lambda v: v)
-    ests = [tr(r[2]) for r in rows if r[2] is not None and np.isfinite(r[2])]
-    los = [tr(r[3]) for r in rows if r[3] is not None and np.isfinite(r[3])]
-    his = [tr(r[4]) for r in rows if r[4] is not None and np.isfinite(r[4])]
-    for i, (kind, label, est, lo, hi, w, _) in enumerate(rows):
-        y = n - i
-        style = {"head": dict(fontweight="bold"), "pool": dict(fontweight="bold"), "het": dict(fontsize=6, style="italic"),
-                 "note": dict(fontsize=6, style="italic")}.get(kind, {})
-        lab.text(0, y, label, va="center", ha="left", fontsize=style.pop("fontsize", 7), **style)
-        if est is None or not np.isfinite(est):
-            continue
-        e, lo_, hi_ = tr(est), tr(lo), tr(hi)
-        if kind == "study":
-            ax.plot([lo_, hi_], [y, y], color="black", lw=0.8)
-            ax.plot([e], [y], marker="s", color="#1b5e8c", ms=2.5 + 5 * math.sqrt(max(w, 0) / 100), ls="none")
-        else:
-            ax.fill([lo_, e, hi_, e], [y, y + 0.35, y, y - 0.35], color="#a40000")
-        txt.text(0, y, f"{fmt(e, 'estimate')} ({fmt_ci(lo_, hi_)})", va="center", ha="left", fontsize=7,
-                 fontweight="bold" if kind == "pool" else "normal")
-        if kind == "study":
-            txt.text(1, y, fmt(w, "weight"), va="center", ha="right", fontsize=7)
-    for a in (lab, txt):
-        a.set_xlim(0, 1)
-        a.set_ylim(0.3, n + 1.2)
-        a.axis("off")
-    ax.set_ylim(0.3, n + 1.2)
-    ax.axvline(1.0 if ratio else 0.0, color="black", lw=0.6)
-    if ratio:
-        from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+    """One forest plot, time points as blocks (the review's Figures 3–8), page wide.
 
-        ax.set_xscale("log")
-        ax.xaxis.set_major_locator(FixedLocator([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    if ests:
-        lo_all, hi_all = min(los + ests), max(his + ests)
-        if ratio:
-            ax.set_xlim(max(lo_all / 1.3, 1e-3), min(hi_all * 1.3, 1e3))
-        else:
-            pad = 0.08 * (hi_all - lo_all or 1)
-            ax.set_xlim(min(lo_all, 0) - pad, max(hi_all, 0) + pad)
-    names = {"SMD": "Standardised mean difference", "MD": "Mean difference", "OR": "Odds ratio", "RR": "Risk ratio",
-             "PETO": "Odds ratio (Peto)", "RD": "Risk difference"}
-    ax.set_xlabel(names.get(measure, measure) + " (treatment vs control)", fontsize=7)
-    ax.set_yticks([])
-    ax.spines[["top", "right", "left"]].set_visible(False)
-    ax.tick_params(labelsize=6)
-    ax.annotate("← " + favours[0], xy=(0, 0), xycoords="axes fraction", xytext=(0, -26), textcoords="offset points",
-                fontsize=6, ha="left", va="top")
-    ax.annotate(favours[1] + " →", xy=(1, 0), xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
-                fontsize=6, ha="right", va="top")
-    lab.text(0, n + 1, "Study", fontsize=7, fontweight="bold", va="center")
-    txt.text(0, n + 1, f"{measure} (95% CI)", fontsize=7, fontweight="bold", va="center")
-    txt.text(1, n + 1, "Weight, %", fontsize=7, fontweight="bold", va="center", ha="right")
-    fig.suptitle(outcome_label, fontsize=9, fontweight="bold")
-    return fig
+    Each block: the studies with their arm data (mean (SD), n or events/total
+    per arm), weight, effect and 95% CI as text, and the time point's pooled
+    diamond with its heterogeneity line (:func:`hepatostat.meta.plots.forest_blocks`).
+    """
+    from ..meta.plots import forest_blocks
+
+    return forest_blocks([(time_label(t), res) for t, _, res in blocks], title=outcome_label,
+                         favours=("← " + favours[0], favours[1] + " →"))
+
+
+def split_blocks(blocks, max_rows: int = MAX_ROWS) -> list:
+    """``blocks`` in consecutive parts of at most ``max_rows`` plot rows (studies + 4 per block), so that
+    each part is one page-high figure; a single block longer than that stays whole."""
+    parts, cur, rows = [], [], 0
+    for b in blocks:
+        res = b[2]
+        n = (0 if isinstance(res, Exception) or res is None else res.k) + 4
+        if cur and rows + n > max_rows:
+            parts.append(cur)
+            cur, rows = [], 0
+        cur.append(b)
+        rows += n
+    if cur:
+        parts.append(cur)
+    return parts
 
 
 def binary_outcome_table(data: pd.DataFrame, *, method="auto", outcome_col="outcome", time_col="timepoint",

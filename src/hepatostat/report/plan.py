@@ -75,6 +75,7 @@ SCHEMA: dict[str, Any] = {
         "source": (STR, True), "criteria": (STR, True), "outcomes": (LIST, False), "pairs": (PAIRS, False),
         "table1_variables": (LIST, False), "table1_categorical": (LIST, False), "table2_pairs": (PAIRS, False),
         "table1_pairs": (PAIRS, False), "dictionary": (STR, False), "figure_outcome": (STR, False),
+        "figure_combined": (PAIRS, False), "figure_combined_labels": (LIST, False),
         "mixed_model": (BOOL, False), "ancova": (BOOL, False), "ipw": (_IPW, False), "weeks": (LIST, False),
     }, False),
     "review": ({
@@ -162,6 +163,10 @@ class CohortPlan:
     weeks: tuple | None = None
     dictionary: str | None = None
     figure_outcome: str | None = None
+    #: Figures 2 and 3 open with a panel comparing two pooled sets of groups (the seed's Fig. 2A/3A: liver failure
+    #: A+B vs cirrhosis C+D), e.g. ``[["A", "B"], ["C", "D"]]`` with ``figure_combined_labels``
+    figure_combined: tuple | None = None
+    figure_combined_labels: tuple | None = None
 
     @property
     def variables(self) -> tuple:

@@ -183,14 +183,15 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
     private = opts.get("private_note", "")
     s.text(f"{int(att.iloc[0]['n_before']) if 'n_before' in att.columns else ''} patients were screened against "
            f"the criteria '{spec.title if hasattr(spec, 'title') else crit}'; {len(wide)} were analysed "
-           f"({', '.join(f'group {g}: {n}' for g, n in sorted(groups_n.items()))}). {private}")
+           f"({', '.join(f'group {g}: {n}' for g, n in sorted(groups_n.items()))}; Supplementary Table S1 and Figure "
+           f"S1). {private}")
     s.text("Units. MELD is computed from bilirubin and creatinine in mg/dL (values recorded in µmol/L divided by "
            "17.1 and 88.4). " + " ".join(unit_notes))
     att_shown = att.drop(columns=[c for c in ("stage", "criterion", "reason") if c in att.columns])
     s.table("Attrition: patients before and after each criterion", _labelled(att_shown, {"label": "Criterion",
             "n_missing": "Missing data"}), note="Exclusion reasons per patient are in the patient-level log, which is "
-            "kept outside the shareable report folder.")
-    s.figure("Flow of patients through the eligibility criteria", built.attrition.plot())
+            "kept outside the shareable report folder.", supplement=True)
+    s.figure("Flow of patients through the eligibility criteria", built.attrition.plot(), supplement=True)
 
     s = rep.section("Cohort study: baseline characteristics (Tables 1 and 2)")
     variables = list(c.variables)
@@ -202,7 +203,14 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
     t1pairs = list(c.table1_pairs)
     t1 = steps.run("cohort: Table 1", co.table2, wide, "group", pairs=t1pairs, variables=variables, categorical=categorical)
     frame, kinds = pair_table(t1, _BaselineDict(dictionary), groups_n)
-    s.table("Patient demographics and baseline characteristics: " + " and ".join(f"group {a} vs group {b}" for a, b in t1pairs),
+    # "(liver failure)" after a pair that is one of the plan's named sets of groups, as the paper's spanning headers
+    sets = {frozenset(map(str, g)): n for g, n in zip(c.figure_combined or (), c.figure_combined_labels or ())}
+
+    def named(a, b):
+        n = sets.get(frozenset((str(a), str(b))))
+        return f"group {a} vs group {b}" + (f" ({n.lower()})" if n else "")
+
+    s.table("Patient demographics and baseline characteristics: " + " and ".join(named(a, b) for a, b in t1pairs),
             suppress_counts(frame, min_cell), note=note, kinds=kinds)
     t2pairs = list(c.table2_pairs)
     t2 = steps.run("cohort: Table 2", co.table2, wide, "group", pairs=t2pairs, variables=variables, categorical=categorical)
@@ -220,26 +228,42 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
                  "Table 3). " + abbrev)
     frame, kinds = interval_table(ch, dictionary, cumulative=True)
     s.table("Cumulative decline from W0 by group, with P values between groups", frame, kinds=kinds,
-            note="Values and P as in the previous table.")
+            note="Values and P as in Table 3.", supplement=True)
     ot = steps.run("cohort: within-group change over time", co.over_time, long, outcomes)
     frame, kinds = visits_table(ot, dictionary)
     s.table("Values at each visit by group: median (Q1 to Q3) [n], with the Friedman test across visits",
-            frame, kinds=kinds, note="Friedman test over the patients with every visit. " + abbrev)
+            frame, kinds=kinds, note="Friedman test over the patients with every visit. " + abbrev, supplement=True)
     s.figure("Values over the observation weeks in the liver-failure groups (A, B) and the cirrhosis groups (C, D): "
              "median and interquartile range (Figure 1 of the seed paper)",
              figure_over_time(long, outcomes, dictionary, min_cell=min_cell, points=opts.get("points", False)))
     focus = c.figure_outcome or ("bilirubin" if "bilirubin" in outcomes else outcomes[0])
     lab = dictionary.label(focus, unit=False)
-    s.figure(f"Median decline in {lab} in each interval, by pair of groups (Figure 2 of the seed paper); "
-             "* P < 0.05, ** P < 0.01", figure_declines(long, ch, focus, dictionary, pairs=pairs, min_cell=min_cell))
-    s.figure(f"Median cumulative decline in {lab} from W0, by pair of groups (Figure 3 of the seed paper); "
-             "* P < 0.05, ** P < 0.01",
-             figure_declines(long, ch, focus, dictionary, cumulative=True, pairs=pairs, min_cell=min_cell))
+    combined = None
+    if c.figure_combined:
+        sets = [tuple(map(str, g)) for g in c.figure_combined]
+        names = list(c.figure_combined_labels or [" + ".join(g) for g in sets])
+        if len(sets) != 2 or len(names) != 2:
+            raise InputError("plan key 'cohort.figure_combined' needs two sets of groups (e.g. [[\"A\", \"B\"], "
+                             "[\"C\", \"D\"]]) and 'figure_combined_labels' two names", file=plan.source)
+        to = {g: names[i] for i, gs in enumerate(sets) for g in gs}
+        c_long = long[long["group"].astype(str).isin(to)].assign(group=lambda f: f["group"].astype(str).map(to))
+        c_ch = steps.run("cohort: declines of the pooled groups (Figures 2A, 3A)", co.changes, c_long, [focus],
+                         pairs=[tuple(names)])
+        combined = (c_long, c_ch, tuple(names))
+    letters = "" if combined is None else f"{names[0]} vs {names[1].lower()} (A), then "
+    s.figure(f"Median decline in {lab} in each interval: {letters}one panel per pair of groups (Figure 2 of the seed "
+             "paper); * P < 0.05, ** P < 0.01 (tests as in Table 3)",
+             figure_declines(long, ch, focus, dictionary, pairs=pairs, min_cell=min_cell, combined=combined))
+    s.figure(f"Median cumulative decline in {lab} from W0: {letters}one panel per pair of groups (Figure 3 of the seed "
+             "paper); * P < 0.05, ** P < 0.01 (tests as in Table 3)",
+             figure_declines(long, ch, focus, dictionary, cumulative=True, pairs=pairs, min_cell=min_cell,
+                             combined=combined))
 
     if c.mixed_model or c.ancova or c.ipw:
         s = rep.section("Cohort study: adjusted analyses")
         s.text("Beyond the seed study's unadjusted tests: a linear mixed model of each outcome over time, ANCOVA of "
-               "the change adjusted for baseline, and inverse-probability weighting for groups unbalanced at baseline.")
+               "the change adjusted for baseline, and inverse-probability weighting for groups unbalanced at baseline "
+               "(tables and figure in the supplementary material).")
     if c.mixed_model:
         rows = []
         for o in outcomes:
@@ -253,7 +277,7 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
                 s.text(f"{dictionary.label(o)}: mixed model not estimable ({exc}).")
         if rows:
             s.table("Linear mixed models: outcome ~ group × week with a random intercept per patient (REML); "
-                    "effects with 95% CI", _effects(pd.concat(rows, ignore_index=True), dictionary))
+                    "effects with 95% CI", _effects(pd.concat(rows, ignore_index=True), dictionary), supplement=True)
     if c.ancova:
         last = f"W{int(max(built.visits.weeks))}" if hasattr(built.visits, "weeks") else "W24"
         rows = []
@@ -267,7 +291,7 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
                 s.text(f"{dictionary.label(o)}: ANCOVA not estimable ({exc}).")
         if rows:
             s.table(f"ANCOVA of the value at {last} adjusted for the value at W0: effects with 95% CI",
-                    _effects(pd.concat(rows, ignore_index=True), dictionary))
+                    _effects(pd.concat(rows, ignore_index=True), dictionary), supplement=True)
     ipw_cfg = c.ipw
     if ipw_cfg:
         from .figures_cohort import figure_balance
@@ -286,20 +310,20 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
         s.table(f"Balance before and after inverse-probability weighting, group {tr} vs group {ct}", shown,
                 kinds={"SMD": "smd", "Weighted SMD": "smd"},
                 note="SMD: standardised mean difference (stabilised weights, average treatment effect). Balance is "
-                     "usually taken as reached when every |SMD| ≤ 0.1.")
+                     "usually taken as reached when every |SMD| ≤ 0.1.", supplement=True)
         eff = pd.DataFrame([{"Outcome": dictionary.label(ipw_cfg.outcome), f"Weighted mean, group {tr}": res.mean_treated,
                              f"Weighted mean, group {ct}": res.mean_control, "Difference": res.difference,
                              "95% CI lower": res.ci_low, "95% CI upper": res.ci_high, "P": res.pval,
                              f"Effective n, group {tr}": res.ess_treated, f"Effective n, group {ct}": res.ess_control}])
         s.table(f"Weighted effect (inverse-probability weighting), group {tr} vs group {ct}", eff,
                 kinds={f"Effective n, group {tr}": "weight", f"Effective n, group {ct}": "weight"},
-                note="Robust (HC0) standard error, which ignores the estimation of the propensity score.")
+                note="Robust (HC0) standard error, which ignores the estimation of the propensity score.", supplement=True)
         if worst > 0.1:
             s.text(f"Warning: balance is not reached after weighting (largest |SMD| = {worst:.2f} > 0.1, "
                    f"{', '.join(shown.loc[bal['smd_w'].abs() > 0.1, 'Covariate'])}); the weighted effect is not a "
                    "fair comparison of the groups and should not be reported as one.")
         s.figure(f"Covariate balance before and after weighting, group {tr} vs group {ct}",
-                 figure_balance(bal, dictionary, treated=tr, control=ct))
+                 figure_balance(bal, dictionary, treated=tr, control=ct), supplement=True)
 
 
 def _isnum(v) -> bool:
@@ -436,6 +460,68 @@ def _tidy_numbers(text: str) -> str:
     return re.sub(r"(= )?(\d+(?:\.\d+)?e[-+]\d+)", one, str(text))
 
 
+def _outcome_sentences(frame: pd.DataFrame, ocol: str = "outcome", tcol: str = "timepoint") -> list[str]:
+    """One plain paragraph per pooled outcome, from the numbers of the outcome × time point table.
+
+    "At baseline the groups did not differ (SMD 0.08, 95% CI -0.06 to 0.22; P = 0.288). MELD was lower with
+    treatment than with control at week 4 (...) and week 24 (...); the difference at week 12 was not
+    statistically significant (...)." Every number goes through the one formatter; ratios are on their own
+    scale (the table's estimates are exponentiated already).
+    """
+    from ..io.format import fmt, fmt_ci, fmt_p_eq
+    from .figures_meta import time_label
+
+    def words(items, last="and"):
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last} " + items[-1]
+
+    out = []
+    for outcome, rows in frame.groupby(ocol, sort=False):
+        label = str(outcome)
+        label = label[:1].upper() + label[1:]
+        base, lower, higher, same, measure = None, [], [], [], ""
+        for _, r in rows.iterrows():
+            if r.get("estimate") is None or r["estimate"] != r["estimate"]:
+                continue
+            measure = str(r.get("measure", "")).upper()
+            ratio = measure in ("OR", "RR", "PETO", "HR")
+            null = 1.0 if ratio else 0.0
+            i2 = "" if r.get("I2") is None or r["I2"] != r["I2"] else f"; I² = {fmt(r['I2'], 'I2')}"
+            nums = (f"{measure} {fmt(r['estimate'], 'estimate')}, 95% CI {fmt_ci(r['ci_low'], r['ci_high'])}; "
+                    f"{fmt_p_eq(r['pval'])}{i2}; {int(r['k'])} studies")
+            t = str(r[tcol])
+            when = time_label(t).lower()
+            if t.lower() == "baseline":
+                base = (r["pval"] < 0.05, nums)
+                continue
+            item = f"{when} ({nums})"
+            if r["pval"] >= 0.05:
+                same.append(item)
+            elif r["estimate"] < null:
+                lower.append(item)
+            else:
+                higher.append(item)
+        what = {"OR": f"The odds of {label.lower()} were", "PETO": f"The odds of {label.lower()} were",
+                "RR": f"The risk of {label.lower()} was"}.get(measure, f"{label} was")
+        parts = []
+        if base is not None:
+            parts.append(f"{label}: at baseline the groups " + (f"already differed ({base[1]}), so later time points "
+                         "compare groups that were not alike at the start." if base[0] else
+                         f"did not differ ({base[1]})."))
+        else:
+            parts.append(f"{label}:")
+        if lower:
+            parts.append(f"{what} lower with treatment than with control at {words(lower)}.")
+        if higher:
+            parts.append(f"{what} higher with treatment than with control at {words(higher)}.")
+        if same:
+            parts.append(f"No statistically significant difference was found at {words(same, 'or')}.")
+        if parts[0].endswith(":") and len(parts) > 1:  # "Survival: no statistically significant ..."
+            if parts[1].startswith(("No ", "The ")):
+                parts[1] = parts[1][:1].lower() + parts[1][1:]
+        out.append(" ".join(parts))
+    return out
+
+
 def _symptom_sentences(table: pd.DataFrame) -> list[str]:
     from ..io.format import fmt, fmt_ci, fmt_p
 
@@ -451,6 +537,66 @@ def _symptom_sentences(table: pd.DataFrame) -> list[str]:
                    f"{fmt_ci(r['95% CI lower'], r['95% CI upper'])}; P {'< 0.001' if p < 0.001 else '= ' + fmt_p(p)}; "
                    f"{int(r['Studies (k)'])} studies).")
     return out
+
+
+def _rob_sentence(rob) -> str:
+    """The risk-of-bias judgements in two sentences (counts from the judgements)."""
+    n = len(rob.studies)
+    if not n:
+        return "No study has risk-of-bias judgements."
+    from ..review.rob import TOOLS
+
+    names = dict(TOOLS.get(rob.tool, {}).get("domains", ()))
+    all_low = sum(all(j == "Low" for j in js if j) for js in rob.judgements)
+    any_high = sum(any(j == "High" for j in js) for js in rob.judgements)
+    high = [(sum(js[i] == "High" for js in rob.judgements), d) for i, d in enumerate(rob.domains)]
+    high = sorted([h for h in high if h[0]], key=lambda h: -h[0])[:3]
+    text = (f"{all_low} of {n} studies were judged at low risk of bias in every domain and {any_high} at high risk "
+            "in at least one domain.")
+    if high:
+        text += " High risk came mainly from " + "; ".join(
+            f"{names.get(d, d.replace('_', ' ')).split(' (')[0].lower()} ({k} {'study' if k == 1 else 'studies'})"
+            for k, d in high) + "."
+    return text
+
+
+def _rob_section(rep: Report, rob, *, illustrative: bool, source: str = ""):
+    """Risk of bias: the judgements (supplementary table), the traffic-light and summary figures.
+
+    ``illustrative``: the bundled EXAMPLE table, labelled so in the text, every caption and every figure."""
+    s = rep.section("Systematic review: risk of bias", mark="EXAMPLE DATA" if illustrative else False)
+    if illustrative:
+        s.text("The judgements below are an EXAMPLE table bundled with hepatostat to show the layout, not a published "
+               "or real assessment; replace them with the review's own judgements (plan key review.rob, or the "
+               "workbench's risk_of_bias.csv).")
+    elif source:
+        s.text(f"The review team's own judgements ({source}).")
+    if getattr(rob, "label", None) and not illustrative:
+        s.text(str(rob.label))
+    s.text(("Illustration only: " if illustrative else "") + _rob_sentence(rob))
+    s.table("Risk-of-bias judgements per study and domain", _labelled(rob.to_frame()), supplement=True)
+    s.figure("Risk of bias: traffic-light plot", rob.plot_traffic_light())
+    s.figure("Risk of bias: summary across studies", rob.plot_summary())
+
+
+def _project_rob(plan: Plan):
+    """The workbench's exported judgements (``risk_of_bias.csv`` next to the plan), if any; else None."""
+    from .. import review as rv
+
+    p = Path(plan.source).parent / "risk_of_bias.csv" if Path(plan.source).is_file() else None
+    if p is None or not p.is_file():
+        return None, None
+    try:
+        frame = pd.read_csv(p, dtype=str)
+    except pd.errors.EmptyDataError:  # the export of a project without judgements
+        return None, None
+    frame = frame.drop(columns=[c for c in frame.columns if c.endswith("_support")])
+    if frame.empty or len(frame.columns) < 2:
+        return None, None
+    try:
+        return rv.read_rob(frame, source=str(p)), p
+    except InputError as exc:  # judgements not complete yet: said in the report, the rest still runs
+        return exc, p
 
 
 # ---------------------------------------------------------------- review
@@ -491,7 +637,8 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
             per_file = per_file.drop(columns=["notes"])
         s.table("Records per file", _labelled(per_file, {"file": "File", "format": "Format", "records": "Records",
                                                          "encoding": "Encoding", "database": "Database",
-                                                         "skipped": "Records skipped", "notes": "Notes"}))
+                                                         "skipped": "Records skipped", "notes": "Notes"}),
+                supplement=True)
         frame = dd.to_frame()
         if "cluster" in frame.columns:
             sizes = frame["cluster"].map(frame["cluster"].value_counts())
@@ -507,7 +654,7 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
                                   "first_author": "First author", "year": "Year", "title": "Title",
                                   "reason": "Why they matched"}),
                 note="Uncertain pairs are listed for a person to decide, not merged; the full table is in "
-                     "exclusions/review_duplicates.csv.")
+                     "exclusions/review_duplicates.csv.", supplement=True)
         logs["review_duplicates"] = dd.to_frame()
     if r.prisma:
         res = plan.resolve(r.prisma, "review.prisma")
@@ -520,7 +667,8 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
         s = rep.section("Systematic review: PRISMA 2020 flow", mark=False)
         pf = flow.to_frame()
         s.table("PRISMA 2020 flow: records and reports at each step",
-                _labelled(pf.drop(columns=[c for c in ("box",) if c in pf.columns]), {"label": "Box", "n": "n"}))
+                _labelled(pf.drop(columns=[c for c in ("box",) if c in pf.columns]), {"label": "Box", "n": "n"}),
+                supplement=True)
         s.figure("PRISMA 2020 flow diagram", flow.plot())
     if r.rob:
         res = plan.resolve(r.rob, "review.rob")
@@ -531,12 +679,7 @@ def _review(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict)
         else:
             rob = rv.read_rob(res, tool=tool)
             inputs.note("review.rob", r.rob, res)
-        s = rep.section("Systematic review: risk of bias", mark="EXAMPLE DATA" if isinstance(res, tuple) else False)
-        if getattr(rob, "label", None):
-            s.text(str(rob.label))
-        s.table("Risk-of-bias judgements per study and domain", _labelled(rob.to_frame()))
-        s.figure("Risk of bias: traffic-light plot", rob.plot_traffic_light())
-        s.figure("Risk of bias: summary across studies", rob.plot_summary())
+        _rob_section(rep, rob, illustrative=isinstance(res, tuple))
     if r.characteristics:
         res = plan.resolve(r.characteristics, "review.characteristics")
         frame = rv.load_liu2022() if isinstance(res, tuple) else pd.read_csv(res)
@@ -563,10 +706,11 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
     from ..meta.sensitivity import baujat, influence, leave_one_out
     from ..meta.subgroup import subgroup_analysis
     from ..io.format import fmt, fmt_p
-    from .figures_meta import binary_outcome_table, forest_by_timepoint, pool_blocks, time_label
+    from .figures_meta import binary_outcome_table, forest_by_timepoint, pool_blocks, split_blocks, time_label
 
     m = plan.spec.meta
     ocol, tcol = m.outcome_col, m.time_col
+    main_results = False
     main = inputs.table("meta.data", m.data) if m.data is not None else None
     if main is not None and m.check_extraction and {"study", "m1", "sd1", "n1"} <= set(main.columns):
         from ..meta.extraction_checks import check_extraction
@@ -588,7 +732,7 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
                   if counts.get("flags") else "No check raised a flag."))
         ff = chk.to_frame()
         if len(ff):
-            s.table("Flags raised on the extracted numbers", _labelled(ff))
+            s.table("Flags raised on the extracted numbers", _labelled(ff), supplement=True)
     if m.verification_log:
         vlog = inputs.table("meta.verification_log", m.verification_log)
         s = rep.section("Verification log of the extraction", mark=bool(vlog.attrs.get("synthetic")))
@@ -602,7 +746,8 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
         if len(vlog):
             keep = [c for c in ("study", "outcome", "timepoint", "arm", "check", "message", "status", "resolution",
                                 "note", "settled_by") if c in vlog.columns]
-            s.table("Flags raised on the extracted numbers and how each was settled", _labelled(vlog[keep]))
+            s.table("Flags raised on the extracted numbers and how each was settled", _labelled(vlog[keep]),
+                    supplement=True)
     if main is not None and m.outcomes_table and ocol in main.columns and tcol in main.columns:
         tab = steps.run("meta: every outcome × time point", outcome_table, main, m.measure, m.method,
                         outcome=ocol, timepoint=tcol, baseline=m.baseline, source=str(m.data))
@@ -618,30 +763,41 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
         s.table("Pooled results per outcome and time point (ratios exponentiated)", _labelled(tf),
                 note="P (heterogeneity): Cochran's Q test. Flag: later time points of an outcome whose groups already "
                      "differed at baseline are not comparable." if flagged is not None and flagged.any() else
-                "P (heterogeneity): Cochran's Q test.")
+                "P (heterogeneity): Cochran's Q test.", supplement=True)
         s.text("In words:")
-        for sentence in tab.sentences():
-            s.text(sentence[:1].upper() + sentence[1:])
+        for sentence in _outcome_sentences(tab.to_frame(), ocol, tcol):
+            s.text(sentence)
+        all_blocks = {}
         for outcome in dict.fromkeys(main[ocol].astype(str)):
             blocks = steps.run(f"meta: {outcome} across time points", pool_blocks, main, outcome, measure=m.measure,
                                method=m.method, outcome_col=ocol, time_col=tcol, source=str(m.data))
             if len([b for b in blocks if not isinstance(b[2], Exception)]) == 0:
                 continue
             fav = ("lower with treatment", "higher with treatment")  # arm 1 = treatment; true for every outcome
-            s.figure(f"Forest plot of {outcome} at each time point (blocks), with the pooled estimate per time point "
-                     "(as the review's Figures 3–8)", forest_by_timepoint(blocks, outcome_label=outcome, favours=fav))
+            parts = split_blocks(blocks)  # a plot taller than a page would print in too small type
+            for j, part in enumerate(parts, 1):
+                more = f" (part {j} of {len(parts)}: {', '.join(time_label(b[0]) for b in part)})" if len(parts) > 1 else ""
+                s.figure(f"Forest plot of {outcome} at each time point (blocks), with the pooled estimate per time "
+                         f"point (as the review's Figures 3–8){more}",
+                         forest_by_timepoint(part, outcome_label=outcome[:1].upper() + outcome[1:] + more,
+                                             favours=fav))
+            all_blocks[outcome] = blocks
+            main_results = True
+        _supplementary_meta(rep, main, all_blocks, m, steps, bool(main.attrs.get("synthetic")))
     if m.symptoms:
         sym = inputs.table("meta.symptoms", m.symptoms)
         st = steps.run("meta: symptom table", binary_outcome_table, sym, method=m.method,
                        outcome_col=ocol, time_col=tcol, source=str(m.symptoms))
         s = rep.section("Meta-analysis: clinical symptoms", mark=bool(sym.attrs.get("synthetic")))
-        s.table("Meta-analysis of clinical symptoms before and after therapy (as the review's Table 2)", st,
-                kinds={"Studies (k)": "int"},
+        s.table("Meta-analysis of clinical symptoms before and after therapy (as the review's Table 2)",
+                st.rename(columns={"Outcome": "Symptom"}), kinds={"Studies (k)": "int"},
                 note="Odds ratio of the symptom, MSC vs control (Mantel–Haenszel/inverse-variance as chosen by the model "
                      "rule); I² and P (heterogeneity) from Cochran's Q; 95% CI, 95% confidence interval.")
         s.text("In words:")
         for sentence in _symptom_sentences(st):
             s.text(sentence)
+    # with the per-outcome forest plots as the main results, the named analyses are supplementary material
+    supp = bool(main_results)
     for i, a in enumerate(m.analysis, 1):
         key = f"meta.analysis[{i}]"
         data = inputs.table(f"{key}.data", a.data) if a.data is not None else main
@@ -671,10 +827,10 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
             s.text(f"Not estimable: {exc}.")
             continue
         s.text(_pool_sentence(res, title))
-        s.table(f"{title}: studies, weights and pooled estimate", _study_table(res))
+        s.table(f"{title}: studies, weights and pooled estimate", _study_table(res), supplement=supp)
         fav = tuple(a.favours)
         if a.forest:
-            s.figure(f"{title}: forest plot", res.plot(title=title, favours=fav))
+            s.figure(f"{title}: forest plot", res.plot(title=title, favours=fav), supplement=supp)
         sub_rows, sub_figs = [], []
         for by in a.subgroups:
             try:
@@ -687,26 +843,30 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
             except (EstimationError, InputError) as exc:
                 s.text(f"Subgroups by {by}: not estimable ({exc}).")
         if sub_rows:
-            s.table(f"{title}: subgroup analyses (as the review's Tables S1–S6)",
+            s.table(f"{title}: subgroup analyses",
                     _labelled(pd.concat(sub_rows, ignore_index=True), {"level": "Level"}),
-                    note="Separate τ² per subgroup; P (subgroup difference): Q test between subgroups.")
+                    note="Separate τ² per subgroup; P (subgroup difference): Q test between subgroups.", supplement=supp)
             for by, sg in sub_figs:
-                s.figure(f"{title}: subgroups by {by.replace('_', ' ')}", sg.plot(favours=fav))
+                s.figure(f"{title}: subgroups by {by.replace('_', ' ')}", sg.plot(favours=fav), supplement=supp)
         if a.leave_one_out and res.k >= 3:
             loo = steps.run(f"meta: {a.name} leave-one-out", leave_one_out, res)
-            s.table(f"{title}: leave-one-out sensitivity analysis", _labelled(loo.to_frame()))
+            s.table(f"{title}: leave-one-out sensitivity analysis", _labelled(loo.to_frame()), supplement=supp)
             for sentence in loo.sentences:
                 s.text(sentence)
-            s.figure(f"{title}: leave-one-out", loo.plot())
+            s.figure(f"{title}: leave-one-out", loo.plot(), supplement=supp)
         if a.influence and res.method not in ("MH", "PETO") and res.k >= 3:
             inf = influence(res)
-            s.table(f"{title}: influence diagnostics (* = influential)", _labelled(inf.to_frame()))
-            s.figure(f"{title}: Baujat plot", baujat_plot(baujat(res)))
+            s.table(f"{title}: influence diagnostics (* = influential)", _labelled(inf.to_frame()), supplement=supp)
+            bj = baujat_plot(baujat(res))
+            left = getattr(bj, "unlabelled", [])
+            s.figure(f"{title}: Baujat plot", bj, supplement=supp,
+                     note=(f"Studies not labelled in the plot for lack of room: {'; '.join(left)}."
+                           if left else ""))
         if a.bias and res.k >= 3:
             b = steps.run(f"meta: {a.name} publication bias", publication_bias, res)
             s.table(f"{title}: publication bias (Egger, Begg, trim-and-fill)", _labelled(b.to_frame()),
-                    note=" ".join(b.notes))
-            s.figure(f"{title}: contour-enhanced funnel plot", b.plot())
+                    note=" ".join(b.notes), supplement=supp)
+            s.figure(f"{title}: contour-enhanced funnel plot", b.plot(), supplement=supp)
         if a.regression:
             try:
                 reg = meta_regression(es, list(a.regression), method=res.method if res.method not in ("MH", "PETO") else "REML",
@@ -720,7 +880,8 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
                     frame = perm.to_frame()
                     note += (f" Permutation test ({fmt(perm.iterations, 'int')} permutations, seed {perm.seed}): "
                              f"P (QM) = {fmt_p(perm.QM_pval)}.")
-                s.table(f"{title}: meta-regression on {', '.join(a.regression)}", _labelled(frame), note=note)
+                s.table(f"{title}: meta-regression on {', '.join(a.regression)}", _labelled(frame), note=note,
+                        supplement=supp)
             except (EstimationError, InputError) as exc:
                 s.text(f"Meta-regression on {', '.join(a.regression)}: not estimable ({exc}).")
         if res.excluded:
@@ -744,7 +905,39 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
                "an asymmetric CI, or a p-value the CI cannot give, allowing for rounding).")
         s.table("Reported results, the SE and p they imply, and the problems found",
                 _labelled(f[["label", "measure", "estimate", "ci_low", "ci_high", "p_reported", "se_implied", "p_implied",
-                             "ok", "problems"]]))
+                             "ok", "problems"]]), supplement=True)
+
+
+def _supplementary_meta(rep: Report, main: pd.DataFrame, all_blocks: dict, m, steps: _Steps, synthetic: bool):
+    """Subgroup and leave-one-out tables for every outcome × time point with enough studies (Tables S1–S6 of
+    Liu et al. 2022), each outcome's subgroup table followed by its sensitivity table."""
+    from .figures_meta import time_label
+    from .meta_tables import MIN_K_SENSITIVITY, MIN_K_SUBGROUP, sensitivity_table, subgroup_columns, subgroup_table
+
+    by = subgroup_columns(main, outcome_col=m.outcome_col, time_col=m.time_col)
+    s = rep.section("Meta-analysis: subgroup and sensitivity analyses per outcome and time point", mark=synthetic)
+    s.text(f"Every outcome is analysed at every time point with at least {MIN_K_SUBGROUP} studies by "
+           + (", ".join(b.replace("_", " ") for b in by) if by else "no subgroup variable (the extraction table has none)")
+           + f", and with each study left out in turn at every time point with at least {MIN_K_SENSITIVITY} studies "
+             "(supplementary tables, as the review's Tables S1–S6).")
+    for outcome, blocks in all_blocks.items():
+        label = outcome[:1].upper() + outcome[1:]
+        if by:
+            tab, notes = steps.run(f"meta: {outcome} subgroups per time point", subgroup_table, blocks, by,
+                                   time_label=time_label)
+            if len(tab):
+                s.table(f"Results of subgroup analyses of the effect of treatment on {label}", tab,
+                        kinds={"Studies (k)": "int"}, supplement=True,
+                        note="Separate τ² per subgroup, the time point's model; P (subgroup difference): Q test "
+                             "between subgroups. " + " ".join(notes))
+        tab, sentences = steps.run(f"meta: {outcome} leave-one-out per time point", sensitivity_table, blocks,
+                                   time_label=time_label)
+        if len(tab):
+            s.table(f"Results of sensitivity analyses (leave-one-out) of the effect of treatment on {label}", tab,
+                    kinds={"Studies (k)": "int"}, supplement=True,
+                    note="Each row: the time point's analysis without the study named. "
+                         + " ".join(f"{x.split(': ', 1)[0]}: {x.split(': ', 1)[1][:1].lower()}{x.split(': ', 1)[1][1:]}"
+                                    for x in sentences))
 
 
 # ---------------------------------------------------------------- the run
@@ -792,6 +985,14 @@ def run_plan(plan, out, *, quiet: bool = False, min_cell: int = 0, private=None,
             _cohort(plan, rep, steps, inputs, logs, opts)
         if "review" in parts:
             _review(plan, rep, steps, inputs, logs)
+        if not (plan.spec.review and plan.spec.review.rob):
+            rob, rob_path = _project_rob(plan)  # the workbench export's own judgements, when present
+            if isinstance(rob, InputError):
+                rep.section("Systematic review: risk of bias", mark=False).text(
+                    f"The review team's judgements ({rob_path.name}) could not be used: {rob}.")
+            elif rob is not None:
+                inputs.note("risk_of_bias.csv", rob_path.name, rob_path)
+                _rob_section(rep, rob, illustrative=False, source=rob_path.name)
         if "meta" in parts:
             _meta(plan, rep, steps, inputs, logs)
         rep.synthetic = inputs.synthetic
