@@ -42,6 +42,13 @@ def test_explicit_options_win_over_the_convention():
     es = effects(reference_data("bcg"), "RR")
     r = pool(es, "DL", knha=False, convention="cochrane2025")
     assert (r.method, r.knha) == ("DL", False)
+    # the text names what this analysis used, not only the convention's defaults
+    line = next(ln for ln in r.summary().splitlines() if ln.startswith("Convention:"))
+    assert line.startswith("Convention: cochrane2025: REML, Hartung-Knapp-Sidik-Jonkman CI")
+    assert line.endswith("this analysis used DL with Wald (z) CI instead")
+    same = next(ln for ln in pool(es, convention="cochrane2025").summary().splitlines()
+                if ln.startswith("Convention:"))
+    assert "this analysis used" not in same
 
 
 def test_unknown_convention_is_an_input_error():

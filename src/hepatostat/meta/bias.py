@@ -355,7 +355,7 @@ class BiasResult:
         lines += [
             f"Begg's rank correlation: Kendall's tau = {fmt(b.tau, 'stat')}, {fmt_p_eq(b.pval)} "
             f"({'exact' if b.exact else 'normal approximation'})",
-            f"Trim-and-fill ({t.estimator}): {fmt_n(t.k0)} studies filled on the {t.side} side "
+            f"Trim-and-fill ({t.estimator}): {fmt_n(t.k0)} {'study' if t.k0 == 1 else 'studies'} filled on the {t.side} side "
             f"(SE {fmt(t.se_k0, 'se')}); adjusted estimate {fmt(t.estimate, 'estimate')} ({fmt_ci(t.ci_low, t.ci_high)})",
         ]
         if t.log_scale:

@@ -60,11 +60,30 @@ class Convention:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def text(self) -> str:
-        ci = "Hartung-Knapp-Sidik-Jonkman" if self.knha else "Wald (z)"
+    def text(self, method: str | None = None, knha: bool | None = None) -> str:
+        """The convention in one line; with the ``method`` and ``knha`` an analysis used, what differed.
+
+        An analysis may override the convention's estimator or CI (``--method``,
+        ``--knha``, or the review's model rule under ``--method auto``); the line
+        then says what this analysis used, so it never reads as if the
+        convention's defaults had been applied.
+        """
+        ci = _ci_name(self.knha)
         pi = "with" if self.prediction_interval else "without"
-        return (f"{self.name}: {self.method}, {ci} CI, {pi} prediction interval; SMD correction "
+        line = (f"{self.name}: {self.method}, {ci} CI, {pi} prediction interval; SMD correction "
                 f"{self.smd_correction}, variance {self.smd_vtype} ({self.source})")
+        used = []
+        if method is not None and str(method).upper() != self.method:
+            used.append(str(method).upper())
+        if knha is not None and bool(knha) != self.knha:
+            used.append(f"{_ci_name(bool(knha))} CI")
+        if used:
+            line += "; this analysis used " + " with ".join(used) + " instead"
+        return line
+
+
+def _ci_name(knha: bool) -> str:
+    return "Hartung-Knapp-Sidik-Jonkman" if knha else "Wald (z)"
 
 
 CONVENTIONS = {

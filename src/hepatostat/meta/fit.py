@@ -276,7 +276,7 @@ class PoolResult:
         lines.append(f"Model choice: {self.model_rule}")
         from .conventions import get_convention
 
-        lines.append(f"Convention: {get_convention(self.convention).text()}")
+        lines.append(f"Convention: {get_convention(self.convention).text(self.method, self.knha)}")
         for e in self.excluded:
             lines.append(f"Excluded: {e.study}: {e.reason}")
         for n in self.notes:
