@@ -148,6 +148,9 @@ def test_arm_level_tables_same_bytes(tmp_path, capsys, monkeypatch, fmt, text, a
     ("trail.csv", "analysis,study,yi,vi\nA ,s1,0.1,0.04\nA,s2,0.2,0.05\n", ["--measure", "GEN"]),
     ("negzero.csv", "analysis,study,yi,vi\nA,s1,-0,1\nA,s2,2,1\nB,s1,3,2\n", ["--measure", "GEN"]),
     ("quoted.csv", 'analysis,study,yi,vi\n"A, b","s ""1""",0.1,0.04\n"A, b",s2,0.2,0.05\n', ["--measure", "GEN"]),
+    ("lead.csv", " analysis,study,yi,vi\n A,s1,0.1,0.04\n A, s2,0.2,0.05\nB,s1, 0.3,0.02\n", ["--measure", "GEN"]),
+    ("comma.csv", 'analysis,"study",yi,vi\n"A, b","s 1",0.1,0.04\n"A, b",s2,0.2,0.05\nB,"s1",0.3,0.02\n',
+     ["--measure", "GEN"]),
     ("peto.csv", BIN, ["--measure", "OR", "--method", "PETO"]),
     ("mh.csv", BIN, ["--measure", "RR", "--method", "MH"]),
     ("if0all.csv", BIN, ["--measure", "OR", "--to", "if0all"]),
@@ -226,3 +229,25 @@ def test_pandas_reads_decimal_numbers_as_float_does():
     theirs = pd.read_csv(io.StringIO("a\n" + "\n".join(cells) + "\n"))["a"].to_numpy(dtype=float)
     assert ours is not None
     np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("method", ["REML", "auto"])
+def test_an_analysis_not_estimable_same_bytes(tmp_path, capsys, monkeypatch, gen_table, fmt, method):
+    """The kernel reports some analyses as not estimable (forced here: plain data never are): both paths
+    give the same status, reason and empty numbers for them."""
+    from hepatostat.meta import kernel
+
+    real = kernel.fit
+
+    def failing(y, v, mask=None, *a, **k):
+        f = real(y, v, mask, *a, **k)
+        for j in range(0, len(f.status), 7):
+            f.status[j], f.reason[j] = "not estimable", "forced by the test"
+        return f
+
+    monkeypatch.setattr(kernel, "fit", failing)
+    p = _write_frame(tmp_path, gen_table, float_format="%.17g")
+    light, full, taken = _both(capsys, monkeypatch, ["meta", "pool", str(p), "--measure", "GEN", "--per", "analysis",
+                                                      "--format", fmt, "--method", method])
+    assert taken and light == full and "forced by the test" in light[1]
