@@ -629,7 +629,8 @@ def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, le
                 cols = None
                 gy, gv, gm, gX = y[g], v[g], mask[g], None if X is None else X[g]
             else:
-                gy, gv, gm = y[g][:, cols], v[g][:, cols], mask[g][:, cols]
+                rc = np.ix_(g, cols)
+                gy, gv, gm = y[rc], v[rc], mask[rc]
                 gX = None if X is None else X[g][:, cols]
         ng, kg = gm.shape
         chunk = max(1, _CELLS // max(1, kg * p * p))
@@ -682,11 +683,15 @@ def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt, inference=T
         good = np.flatnonzero(status == OK)
     res = _empty(n, k, p)
     if good.size:
-        yg = np.where(mask[good], y[good], 0.0)
-        vg = np.where(mask[good], v[good], 1.0)
-        Xg = None if X is None else np.where(mask[good][:, :, None], X[good], 0.0)
+        if good.size == n:  # (no copies when every analysis can be fitted)
+            mg, yg, vg, Xg = mask, y, v, X
+        else:
+            mg, yg, vg, Xg = mask[good], y[good], v[good], None if X is None else X[good]
+        yg = np.where(mg, yg, 0.0)
+        vg = np.where(mg, vg, 1.0)
+        Xg = None if Xg is None else np.where(mg[:, :, None], Xg, 0.0)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            part = _fit_good(_Chunk(yg, vg, mask[good], Xg, p), method, knha, level, qprofile, btt, inference)
+            part = _fit_good(_Chunk(yg, vg, mg, Xg, p), method, knha, level, qprofile, btt, inference)
         for key, val in part.items():
             if key == "failed":
                 continue
