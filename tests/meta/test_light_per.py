@@ -251,3 +251,26 @@ def test_an_analysis_not_estimable_same_bytes(tmp_path, capsys, monkeypatch, gen
     light, full, taken = _both(capsys, monkeypatch, ["meta", "pool", str(p), "--measure", "GEN", "--per", "analysis",
                                                       "--format", fmt, "--method", method])
     assert taken and light == full and "forced by the test" in light[1]
+
+
+def test_light_effect_sizes_equal_the_full_split(tmp_path):
+    """The EffectSizes the light path hands to pool_many (JSON and table output) are those of pool_per,
+    their pandas frames (built on demand) included."""
+    from hepatostat.io import read_table
+    from hepatostat.meta.fit import _per_split
+
+    p = tmp_path / "arms.csv"
+    p.write_text(BIN)
+    opts = {"add": 0.5, "to": "only0", "drop00": False}
+    light = split_per(read_light(p, max_bytes=_light.PER_MAX_BYTES), "outcome", "OR", opts, str(p)).effect_sizes()
+    values, full, excluded = _per_split(read_table(p), "outcome", "OR", str(p), opts)
+    assert not excluded and len(light) == len(full) == 2
+    for a, b in zip(light, full):
+        assert (a.study, a.notes, a.excluded, a.options, a.source, a.measure) == \
+               (b.study, b.notes, b.excluded, b.options, b.source, b.measure)
+        np.testing.assert_array_equal(a.yi, b.yi)
+        np.testing.assert_array_equal(a.vi, b.vi)
+        assert a.flags.keys() == b.flags.keys()
+        for key in a.flags:
+            np.testing.assert_array_equal(a.flags[key], b.flags[key])
+        pd.testing.assert_frame_equal(a.data, b.data)

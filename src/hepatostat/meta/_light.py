@@ -13,10 +13,17 @@ read by :func:`hepatostat.io.read_table` and checked by
 message and every exclusion stays exactly what it was. The pandas frame
 behind :attr:`EffectSizes.data` is built on first use from the same file.
 
-Numbers: a cell is taken here only when it has at most 15 significant
-digits and a decimal exponent within +-22, where Python's ``float()`` and
-pandas' parser both give the correctly rounded double, so the numbers are
-identical on both paths.
+Numbers: a cell is taken here only when it is an ordinary finite decimal
+number that Python's ``float()`` and pandas' parser read as the same double:
+with pandas 3 any such number (its parser rounds correctly, see
+:func:`_long_numbers_ok`), with older pandas at most 15 significant digits and
+a decimal exponent within +-22.
+
+``meta pool --per`` (issue 13: 5,000 analyses spent most of their time in
+pandas) uses :func:`split_per`, :func:`per_csv` and :func:`per_result`: the
+table split by the column as :func:`hepatostat.meta.pool_per` splits it, and
+its CSV written without pandas, byte for byte what the full path writes; any
+table or option the full path would treat differently returns None there.
 """
 
 from __future__ import annotations
@@ -288,10 +295,11 @@ class PerSplit:
     """The analyses of a plain table split by a column (``meta pool --per``), as
     :func:`hepatostat.meta.pool_per` would split them, with their effect sizes."""
 
-    def __init__(self, table, per, measure, values, studies, yi, vi, flags, options, source):
+    def __init__(self, table, per, measure, values, studies, yi, vi, flags, options, source, effect_options):
         self.table, self.per, self.measure = table, per, measure
         self.values, self.studies, self.yi, self.vi = values, studies, yi, vi
         self.flags, self.options, self.source = flags, options, source
+        self.effect_options = effect_options
 
     def effect_sizes(self) -> list:
         """One :class:`~hepatostat.meta.effects.EffectSizes` per analysis (as ``split_by_code`` makes them)."""
@@ -312,7 +320,8 @@ class PerSplit:
         if "split" not in cache:
             from .fit import _per_subsets
 
-            cache["split"] = _per_subsets(self.table.full(), self.per, self.measure, self.source, self._eopts)
+            cache["split"] = _per_subsets(self.table.full(), self.per, self.measure, self.source,
+                                          self.effect_options)
         return cache["split"][g].data
 
 
@@ -359,10 +368,8 @@ def split_per(table: LightTable | None, per: str, measure: str, effect_options: 
     if any(len(set(t)) != len(t) for t in studies):
         return None  # a duplicate label within an analysis: the full path's error
     flags = {key: [np.asarray(val)[order][s] for s in sl] for key, val in flags.items()}
-    out = PerSplit(table, per, measure, tuple(index), studies, [yo[s] for s in sl],
-                   [vo[s] for s in sl], flags, options, None if source is None else str(source))
-    out._eopts = eopts
-    return out
+    return PerSplit(table, per, measure, tuple(index), studies, [yo[s] for s in sl], [vo[s] for s in sl], flags,
+                    options, None if source is None else str(source), eopts)
 
 
 #: ``meta pool --per`` reads larger plain tables without pandas (the csv module beats pandas' import up to here)
