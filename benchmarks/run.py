@@ -14,6 +14,7 @@ tests: nothing here runs in CI.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -88,11 +89,18 @@ print("PERFIT", 1e6 * best[False] / len(groups), 1e6 * best[True] / len(groups))
 """
 
 
+#: environment of the hepatostat processes (set in main): Python's bytecode cache on, as after an ordinary
+#: install (pip compiles the modules; an editable install writes __pycache__ on first use), kept in the run's
+#: temporary folder. PYTHONDONTWRITEBYTECODE=1 in the caller's environment would make every process compile
+#: hepatostat's modules from source again; --no-bytecode-cache measures that case.
+ENV = None
+
+
 def timed(cmd, repeats):
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
         times.append(time.perf_counter() - t0)
         if proc.returncode != 0:
             raise SystemExit(f"command failed: {' '.join(map(str, cmd))}\n{proc.stderr[-2000:]}")
@@ -101,6 +109,7 @@ def timed(cmd, repeats):
 
 def pair(name, ours, peer, repeats, rows):
     t_ours, t_peer = [], []
+    timed(ours, 1)  # warm-up: the bytecode cache and the file system cache, not timed
     for _ in range(repeats):  # alternate so drift hits both
         t_ours.append(timed(ours, 1))
         t_peer.append(timed(peer, 1))
@@ -124,7 +133,7 @@ print("ELAPSED", time.perf_counter() - t0)
 
 def elapsed(cmd):
     """The ELAPSED seconds a command prints about its own computation."""
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
     if proc.returncode != 0:
         raise SystemExit(f"command failed: {' '.join(map(str, cmd))}\n{proc.stderr[-2000:]}")
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("ELAPSED")][-1]
@@ -147,10 +156,19 @@ def main(argv=None):
     ap.add_argument("--analyses", type=int, default=5000)
     ap.add_argument("--iterations", type=int, default=1000)
     ap.add_argument("--hard", type=int, default=1000, help="adversarial analyses among --analyses")
+    ap.add_argument("--no-bytecode-cache", action="store_true",
+                    help="run hepatostat with PYTHONDONTWRITEBYTECODE=1 (every process compiles its modules)")
     args = ap.parse_args(argv)
     if shutil.which("Rscript") is None:
         raise SystemExit("Rscript not found: install R and metafor to run the side-by-side benchmarks")
     tmp = Path(tempfile.mkdtemp(prefix="hepatostat-bench-"))
+    global ENV
+    ENV = dict(os.environ)
+    if args.no_bytecode_cache:
+        ENV["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+        ENV["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     rows = []
     data = make_gen_table(args.analyses, args.hard)
     per_csv = tmp / "per.csv"
@@ -174,7 +192,7 @@ def main(argv=None):
     agree4 = int(np.sum(np.all(d <= 1e-3, axis=1)))
 
     # 1b. the kernel in-process (no start-up, no file reading)
-    proc = subprocess.run([sys.executable, "-c", PY_KERNEL, str(per_csv)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", PY_KERNEL, str(per_csv)], capture_output=True, text=True, env=ENV)
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-2000:])
     perfit = [float(x) for x in proc.stdout.split("PERFIT")[1].split()]
@@ -217,7 +235,9 @@ def main(argv=None):
     print(f"Kernel in-process: {perfit[0]:.1f} µs per REML fit ({perfit[1]:.1f} µs with Q-profile CIs); "
           f"metafor's loop in-process: {1e6 * min(r_elapsed) / args.analyses:.0f} µs per rma() fit.")
     print(f"Median of {args.repeats} runs each, alternating; whole processes (start-up included) unless the case "
-          f"says in-process timers; {sys.platform}, Python {sys.version.split()[0]}.")
+          f"says in-process timers; {sys.platform}, Python {sys.version.split()[0]}; hepatostat "
+          + ("without a bytecode cache (PYTHONDONTWRITEBYTECODE=1)." if args.no_bytecode_cache
+             else "with Python's bytecode cache, as after an ordinary install (one untimed warm-up run)."))
 
 
 if __name__ == "__main__":

@@ -172,6 +172,9 @@ def pool_cmd(file, measure, method, knha, level, auto_random, per, plot_path, ti
 
         data = read_light(file) or read_table(file)
     else:
+        if not plot_path and _pool_per_light(file, per, measure, method, knha, level, auto_random, eopts, fmt,
+                                             kw["convention"]):
+            return
         data = read_table(file)
     if per is not None:
         if plot_path:
@@ -185,6 +188,37 @@ def pool_cmd(file, measure, method, knha, level, auto_random, per, plot_path, ti
     if plot_path:
         res.plot(plot_path, title=title)
     emit(fmt, obj=res.to_dict, frame=lambda: _frame_with_excluded(res), text=res.summary)
+
+
+def _pool_per_light(file, per, measure, method, knha, level, auto_random, eopts, fmt, convention) -> bool:
+    """``meta pool --per`` on a plain CSV without pandas (issue 13: the 5,000 analyses spent most of their time
+    importing and using pandas); prints what the full path prints and returns True, or returns False when the
+    table or the method needs the full path (every message and exclusion stays that path's)."""
+    import gc
+    import sys
+
+    from ..meta._light import PER_MAX_BYTES, per_csv, per_result, read_light, split_per
+
+    # hundreds of thousands of cells and thousands of small results: the cyclic garbage collector would
+    # walk them again and again while they are built (nothing here needs it)
+    gc.disable()
+    try:
+        split = split_per(read_light(file, max_bytes=PER_MAX_BYTES), per, measure, eopts, file)
+        if split is None:
+            return False
+        if fmt.lower() == "csv":
+            text = per_csv(split, method, knha, level, auto_random, convention)
+            if text is None:
+                return False
+            sys.stdout.write(text)
+            return True
+        res = per_result(split, method, knha, level, auto_random, convention)
+        if res is None:
+            return False
+        emit(fmt, obj=res.to_dict, frame=res.to_frame, text=res.summary)
+        return True
+    finally:
+        gc.enable()
 
 
 def _frame_with_excluded(res):

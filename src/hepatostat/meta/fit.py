@@ -440,7 +440,6 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
     list of PoolResult or NotEstimable, aligned with ``ess``.
     """
     from .conventions import get_convention
-    from .kernel import fit as kernel_fit
 
     conv = get_convention(convention)
     method = conv.method if method is None else method
@@ -461,13 +460,7 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
     from .batch import pad
 
     y, v, mask = pad([es.yi for es in sets], [es.vi for es in sets])
-    if method in ("AUTO", "MH", "PETO") or (method == "FE" and not knha and level == 0.95):
-        fe = kernel_fit(y, v, mask, method="FE", qprofile=False)
-        rules = [review_rule(fe.QE_pval[j], fe.I2[j]) for j in range(len(sets))]
-    else:
-        # one inverse-variance method: its fit carries the fixed-effect Q (and so the rule's I²) already
-        fits = {method: kernel_fit(y, v, mask, method=method, knha=knha, level=level)}
-        rules = _rules_from_q(fits[method])
+    fits, rules, chosen = fit_sets(y, v, mask, method, knha, level, auto_random)
     if method in ("MH", "PETO"):
         for j, (i, es) in enumerate(zip(todo, sets)):
             wants, why = rules[j]
@@ -480,15 +473,6 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
             except EstimationError as exc:
                 out[i] = NotEstimable(_in_file(es, str(exc), studies=True), es.k, tuple(es.excluded))
         return out
-    if method == "AUTO":
-        wants = np.array([w for w, _ in rules])
-        fits = {"FE": fe if not knha else kernel_fit(y, v, mask, method="FE", knha=knha, level=level),
-                auto_random: kernel_fit(y, v, mask, method=auto_random, knha=knha, level=level)}
-        chosen = [auto_random if w else "FE" for w in wants]
-    else:
-        if method == "FE" and not knha and level == 0.95:
-            fits = {method: fe}
-        chosen = [method] * len(sets)
     # per-analysis numbers as Python lists once (indexing numpy arrays element by element is slow)
     cols = {}
     for m_, f_ in fits.items():
@@ -535,6 +519,40 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
             excluded=es.excluded, notes=tuple(notes), effects=es, convention=conv.name,
         )
     return out
+
+
+def fit_sets(y, v, mask, method: str, knha: bool, level: float, auto_random: str, *, qprofile: bool = True,
+             rules: bool = True):
+    """The kernel fits behind :func:`pool_many` for padded ``(y, v, mask)`` (checked arguments).
+
+    Returns ``(fits, rules, chosen)``: the :class:`~hepatostat.meta.kernel.KernelFit` of each method used
+    (by name), each analysis' :func:`review_rule` (None when ``rules`` is false and the method needs no
+    choice) and the method each analysis reports (``auto`` chooses per analysis). For MH and PETO only
+    the rules are filled (``fits`` holds the fixed-effect fit they come from).
+    """
+    from .kernel import fit as kernel_fit
+
+    m = y.shape[0]
+    fits = {}
+    if method in ("AUTO", "MH", "PETO") or (method == "FE" and not knha and level == 0.95):
+        fe = kernel_fit(y, v, mask, method="FE", qprofile=False)
+        out_rules = [review_rule(fe.QE_pval[j], fe.I2[j]) for j in range(m)] if (rules or method == "AUTO") else None
+        fits["FE"] = fe
+    else:
+        # one inverse-variance method: its fit carries the fixed-effect Q (and so the rule's I²) already
+        fits = {method: kernel_fit(y, v, mask, method=method, knha=knha, level=level, qprofile=qprofile)}
+        out_rules = _rules_from_q(fits[method]) if rules else None
+    if method in ("MH", "PETO"):
+        return fits, out_rules, [method] * m
+    if method == "AUTO":
+        wants = np.array([w for w, _ in out_rules])
+        fits = {"FE": fe if not knha else kernel_fit(y, v, mask, method="FE", knha=knha, level=level,
+                                                     qprofile=qprofile),
+                auto_random: kernel_fit(y, v, mask, method=auto_random, knha=knha, level=level, qprofile=qprofile)}
+        chosen = [auto_random if w else "FE" for w in wants]
+    else:
+        chosen = [method] * m
+    return fits, out_rules, chosen
 
 
 def _rules_from_q(f) -> list:
@@ -716,7 +734,6 @@ def pool_per(
     estimated (e.g. no studies left) is reported with its reason instead of
     stopping the others; bad input still raises.
     """
-    import pandas as pd
     if per not in data.columns:
         raise InputError(
             f"--per column '{per}' not found; columns are {', '.join(map(str, data.columns))}", file=source
@@ -727,6 +744,26 @@ def pool_per(
     method = conv.method if method is None else method
     knha = conv.knha if knha is None else knha
     method, auto_random = _check_args(method, level, auto_random)
+    values, subsets, excluded = _per_split(data, per, measure, source, effect_options)
+    results, errors = [None] * len(subsets), [None] * len(subsets)
+    for i, res in enumerate(pool_many(subsets, method, knha=knha, level=level, auto_random=auto_random,
+                                      convention=conv.name)):
+        if isinstance(res, NotEstimable):
+            errors[i] = res.reason
+        else:
+            results[i] = res
+    return PerResult(per, tuple(values), tuple(results), tuple(errors), tuple(excluded))
+
+
+def _per_subsets(data, per, measure, source, effect_options):
+    """The EffectSizes of each analysis of ``pool_per`` (the lazy frames of the pandas-free path use it)."""
+    return _per_split(data, per, measure, source, effect_options)[1]
+
+
+def _per_split(data, per, measure, source, effect_options):
+    """``(values, subsets, excluded)``: the analyses of :func:`pool_per` and the rows in none."""
+    import pandas as pd
+
     effect_options = dict(effect_options or {})
     col = data[per]
     blank = col.isna().to_numpy() | col.astype(str).str.strip().eq("").to_numpy()
@@ -751,11 +788,4 @@ def pool_per(
         row_code = dict(zip(spreadsheet_rows(frame).tolist(), codes.tolist()))
         subsets = split_by_code(effects(frame, measure, source=source, by=per, **effect_options), "_per_code",
                                 row_code, len(uniques))
-    results, errors = [None] * len(subsets), [None] * len(subsets)
-    for i, res in enumerate(pool_many(subsets, method, knha=knha, level=level, auto_random=auto_random,
-                                      convention=conv.name)):
-        if isinstance(res, NotEstimable):
-            errors[i] = res.reason
-        else:
-            results[i] = res
-    return PerResult(per, tuple(values), tuple(results), tuple(errors), tuple(excluded))
+    return values, subsets, excluded

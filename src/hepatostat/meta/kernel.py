@@ -251,17 +251,25 @@ class _Chunk:
 
     def score(self, tau2, method):
         """REML / ML estimating equation (zero at the estimate) and Fisher's information."""
-        w = self.w(tau2)
         if self.D.X is None:  # intercept only: every term is a sum over the studies
-            w2 = w * w
+            # the same operations in the same order as written out plainly (so the same numbers), with
+            # three buffers instead of nine temporary arrays: this runs in every Fisher step
+            w = np.add(self.vinf, tau2[:, None])
+            np.divide(1.0, w, out=w)
+            w2 = np.multiply(w, w)
             s, s2 = w.sum(1), w2.sum(1)
-            mu = (w * self.y).sum(1) / s
-            r = self.y - mu[:, None]
-            ypp = (w2 * r * r).sum(1)
+            t = np.multiply(w, self.y)
+            mu = t.sum(1) / s
+            r = np.subtract(self.y, mu[:, None], out=t)
+            a = np.multiply(w2, r)
+            np.multiply(a, r, out=a)
+            ypp = a.sum(1)
             if method == "ML":
                 return ypp - s, s2
-            s3 = (w2 * w).sum(1)
+            np.multiply(w2, w, out=a)
+            s3 = a.sum(1)
             return ypp - (s - s2 / s), s2 - 2 * s3 / s + (s2 / s) ** 2
+        w = self.w(tau2)
         _, B, r = self.D.wls(w, self.y, self.mask)
         ypp = (w * w * r * r).sum(1)
         if method == "ML":
@@ -455,23 +463,38 @@ def _fisher(ch: _Chunk, method, start, active):
     cur = ch.sub(cur_idx) if idx.size < n else ch
     running = np.ones(cur_idx.size, dtype=bool)
     for _ in range(FISHER_MAXITER):
-        if not running.any():
+        # (as few numpy calls per step as possible: the last few analyses of a hard set run many steps)
+        left = np.count_nonzero(running)
+        if left == 0:
             break
-        if running.sum() < 0.5 * running.size:  # copy the data of the few left only when it pays
-            cur_idx = cur_idx[running]
-            cur = cur.sub(np.flatnonzero(running))
-            running = np.ones(cur_idx.size, dtype=bool)
-        its[cur_idx[running]] += 1
+        if left < 0.5 * running.size:  # copy the data of the few left only when it pays
+            sel = np.flatnonzero(running)
+            cur_idx = cur_idx[sel]
+            cur = cur.sub(sel)
+            running = np.ones(left, dtype=bool)
+        everyone = left == running.size
+        if everyone:
+            its[cur_idx] += 1
+        else:
+            its[cur_idx[running]] += 1
         ts = tau2[cur_idx]
         g, info = cur.score(ts, method)
-        adj = np.where(running, g / info, 0.0)
-        adj = np.where(np.isfinite(adj), adj, 0.0)
-        for _ in range(60):  # step halving keeps tau2 >= 0
-            neg = ts + adj < 0
-            if not neg.any():
-                break
-            adj = np.where(neg, adj / 2, adj)
-        new = np.maximum(ts + adj, 0.0)
+        adj = g / info
+        if not everyone:
+            adj = np.where(running, adj, 0.0)
+        fin = np.isfinite(adj)
+        if not fin.all():
+            adj = np.where(fin, adj, 0.0)
+        ta = ts + adj
+        neg = ta < 0
+        if neg.any():
+            for _ in range(60):  # step halving keeps tau2 >= 0
+                adj = np.where(neg, adj / 2, adj)
+                ta = ts + adj
+                neg = ta < 0
+                if not neg.any():
+                    break
+        new = np.maximum(ta, 0.0)
         tau2[cur_idx] = new
         running &= np.abs(new - ts) > THRESHOLD
     idx = cur_idx[running]
@@ -606,7 +629,8 @@ def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, le
                 cols = None
                 gy, gv, gm, gX = y[g], v[g], mask[g], None if X is None else X[g]
             else:
-                gy, gv, gm = y[g][:, cols], v[g][:, cols], mask[g][:, cols]
+                rc = np.ix_(g, cols)
+                gy, gv, gm = y[rc], v[rc], mask[rc]
                 gX = None if X is None else X[g][:, cols]
         ng, kg = gm.shape
         chunk = max(1, _CELLS // max(1, kg * p * p))
@@ -659,11 +683,15 @@ def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt, inference=T
         good = np.flatnonzero(status == OK)
     res = _empty(n, k, p)
     if good.size:
-        yg = np.where(mask[good], y[good], 0.0)
-        vg = np.where(mask[good], v[good], 1.0)
-        Xg = None if X is None else np.where(mask[good][:, :, None], X[good], 0.0)
+        if good.size == n:  # (no copies when every analysis can be fitted)
+            mg, yg, vg, Xg = mask, y, v, X
+        else:
+            mg, yg, vg, Xg = mask[good], y[good], v[good], None if X is None else X[good]
+        yg = np.where(mg, yg, 0.0)
+        vg = np.where(mg, vg, 1.0)
+        Xg = None if Xg is None else np.where(mg[:, :, None], Xg, 0.0)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            part = _fit_good(_Chunk(yg, vg, mask[good], Xg, p), method, knha, level, qprofile, btt, inference)
+            part = _fit_good(_Chunk(yg, vg, mg, Xg, p), method, knha, level, qprofile, btt, inference)
         for key, val in part.items():
             if key == "failed":
                 continue
