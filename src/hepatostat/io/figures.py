@@ -9,10 +9,11 @@ made :data:`PAGE_WIDTH` wide is printed at 100 % in the Word report, so its
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 __all__ = ["PAGE_WIDTH", "PAGE_HEIGHT", "SYNTHETIC_MARK", "new_figure", "mark_synthetic", "is_marked",
-           "png_bytes", "save_figure", "FORMATS"]
+           "png_bytes", "save_figure", "clean_figure_text", "FORMATS"]
 
 #: printable width and height of an A4 portrait page with 1-inch margins, inches
 PAGE_WIDTH, PAGE_HEIGHT = 6.27, 9.69
@@ -48,8 +49,46 @@ def is_marked(fig) -> bool:
     return any(getattr(t, "get_gid", lambda: None)() == "hepatostat-synthetic-mark" for t in fig.texts)
 
 
+#: control characters no font draws (tab and line feed are layout, kept)
+_UNDRAWABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_figure_text(fig) -> int:
+    """Replace control characters in every text of ``fig`` by U+FFFD; return how many texts changed.
+
+    Labels come from users' files (study names, group labels), which may
+    carry characters such as BEL or a vertical tab. Matplotlib cannot draw
+    them and warns "Glyph ... missing"; the replacement character shows the
+    reader that something was there, as the Word and Excel writers do.
+    """
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    changed = 0
+    for t in fig.findobj(Text):
+        s = t.get_text()
+        if isinstance(s, str) and _UNDRAWABLE.search(s):
+            t.set_text(_UNDRAWABLE.sub("\ufffd", s))
+            changed += 1
+    # tick labels given as text (set_yticks(..., labels)) are made again from the axis' formatter when drawn
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for major in (True, False):
+                loc = axis.get_major_locator() if major else axis.get_minor_locator()
+                if not isinstance(loc, FixedLocator):
+                    continue
+                fmt = axis.get_major_formatter() if major else axis.get_minor_formatter()
+                labels = [str(x) for x in fmt.format_ticks(list(loc.locs))]
+                if any(_UNDRAWABLE.search(x) for x in labels):
+                    fixed = FixedFormatter([_UNDRAWABLE.sub("\ufffd", x) for x in labels])
+                    (axis.set_major_formatter if major else axis.set_minor_formatter)(fixed)
+                    changed += 1
+    return changed
+
+
 def png_bytes(fig, dpi: int = 200) -> bytes:
     """The figure as PNG bytes."""
+    clean_figure_text(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.04)
     return buf.getvalue()
@@ -58,6 +97,7 @@ def png_bytes(fig, dpi: int = 200) -> bytes:
 def save_figure(fig, stem, formats=("png", "svg"), *, dpi: int = 200) -> list[str]:
     """Save ``fig`` as ``stem.png``, ``stem.svg`` (and ``.pdf``); returns the paths."""
     stem = Path(stem)
+    clean_figure_text(fig)
     out = []
     for f in formats:
         if f not in FORMATS:
