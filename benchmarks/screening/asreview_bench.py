@@ -111,7 +111,8 @@ def load_cache(path: Path) -> dict:
 
 
 def save_cache(path: Path, cache: dict) -> None:
-    path.write_text(json.dumps(sorted(cache.values(), key=lambda r: (r["dataset"], r["seed"])), indent=0))
+    rows = sorted(cache.values(), key=lambda r: (r["dataset"], r["seed"]))
+    path.write_text("[\n" + ",\n".join(json.dumps(r) for r in rows) + "\n]\n")  # one run per line
 
 
 def main():

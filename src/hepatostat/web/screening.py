@@ -124,6 +124,7 @@ class Queue:
         self._dirty: dict[tuple, None] = {}  # keys waiting for the background worker (insertion order)
         self._wake = threading.Condition(self.lock)
         self._worker = None
+        self._busy = None  # the key the worker is rebuilding
         self.last_fit_seconds = 0.0
         self.refreshes = {"sync": 0, "background": 0}
         self.worker_errors: list[str] = []
@@ -261,12 +262,16 @@ class Queue:
                         return
                 key = next(iter(self._dirty))
                 del self._dirty[key]
+                self._busy = key
             t0 = time.perf_counter()
             try:
                 self._build(*key)
                 self.refreshes["background"] += 1
             except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the previous snapshot
                 self.worker_errors.append(f"{key}: {type(exc).__name__}: {exc}")
+            finally:
+                with self.lock:
+                    self._busy = None
             # leave the server at least as much time as the refresh took (the worker shares the GIL)
             time.sleep(min(1.0, time.perf_counter() - t0))
 
@@ -275,7 +280,7 @@ class Queue:
         t_end = time.time() + timeout
         while time.time() < t_end:
             with self.lock:
-                if not self._dirty and getattr(self, "_building", None) is None:
+                if not self._dirty and self._busy is None and getattr(self, "_building", None) is None:
                     return True
             time.sleep(0.05)
         return False
