@@ -54,6 +54,12 @@ def asreview_order(exe: str, csv: Path, priors, seed: int, workdir: Path) -> tup
     return seq, secs, version
 
 
+def ours_model():
+    from hepatostat.review.prioritise import DEFAULT_SPEC
+
+    return DEFAULT_SPEC
+
+
 def complete(order, n):
     seen = set(order)
     return list(order) + [i for i in range(n) if i not in seen]
@@ -126,7 +132,16 @@ def main():
     ap.add_argument("--asreview-only", action="store_true", help="only fill the ASReview cache")
     ap.add_argument("--seeds", default=None, help="comma-separated seeds (default 1; with --report: every seed)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/screening/results.json"))
+    ap.add_argument("--model", default=None, help="a candidate of model_selection.py instead of the default model")
     a = ap.parse_args()
+    spec = None
+    if a.model:
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from model_selection import CANDIDATES
+
+        spec = CANDIDATES[a.model]
     if a.report:
         print(report(json.loads(a.out.read_text()), set(map(int, a.seeds.split(","))) if a.seeds else None))
         return
@@ -156,12 +171,13 @@ def main():
                 if a.asreview_only or (f.stem, seed) in done:
                     continue
                 t0 = time.perf_counter()
-                ranker = ranker or Ranker(t, ab)
+                ranker = ranker or Ranker(t, ab, spec)
                 ours = simulate(t, ab, y, seed=seed, ranker=ranker)
                 ours_s = time.perf_counter() - t0
                 assert list(ours.priors) == priors
                 row = {"dataset": f.stem, "seed": seed, "n_records": len(y), "n_included": int(sum(y)),
-                       "priors": priors, "hepatostat": {**metrics(ours.order, y), "seconds": ours_s},
+                       "priors": priors, "hepatostat": {**metrics(ours.order, y), "seconds": ours_s,
+                                                        "model": (spec or ours_model()).describe()},
                        "asreview": {k: asr[k] for k in ("wss95", "wss100", "rrf10", "seconds", "version",
                                                         "model", "run") if k in asr}}
                 results.append(row)

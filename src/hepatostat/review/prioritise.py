@@ -15,8 +15,11 @@ linear support vector machine (squared hinge loss, L2 penalty, ``C`` =
 refitted on the labelled records only. Ties (and the start,
 before both an include and an exclude are known) keep the input order.
 
-The same :class:`Ranker` orders the workbench's queue and runs the
-simulation behind ``hepatostat review simulate``.
+That is :data:`DEFAULT_SPEC`; a :class:`ModelSpec` describes alternatives
+(character n-grams, crude stemming, class weights, rank averaging of several
+classifiers) that ``benchmarks/screening/model_selection.py`` compares. The
+same :class:`Ranker` orders the workbench's queue and runs the simulation
+behind ``hepatostat review simulate``.
 
 References
 ----------
@@ -151,8 +154,8 @@ class Ranker:
         if spec.char:
             import scipy.sparse as sp
 
-            cvec = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(spec.char), min_df=max(min_df, 2), max_df=spec.max_df,
-                                   sublinear_tf=True, dtype=np.float32, max_features=MAX_FEATURES)
+            cvec = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(spec.char), min_df=max(min_df, 2),
+                                   max_df=spec.max_df, sublinear_tf=True, dtype=np.float32, max_features=MAX_FEATURES)
             C_ = cvec.fit_transform(_texts(titles, abstracts, False))
             X = sp.hstack([X, C_], format="csr") * np.float32(1 / math.sqrt(2))
         self.X = X

@@ -214,7 +214,7 @@ class Queue:
         return {"candidates": cand, "labels": labels, "mine": mine, "eligible": len(fin), "events": events}
 
     def _build(self, username: str, stage: str) -> dict | None:
-        """A fresh snapshot (state + refit); ``None`` while the TF-IDF index is being built."""
+        """A fresh snapshot (state + refit); unprioritised (import order) while the TF-IDF index is being built."""
         import numpy as np
 
         ids, pos, ranker, rsig = self._index()
