@@ -78,6 +78,7 @@ def run(workdir, *, seconds: float = 30.0, reviewers: int = 6, records: int = 60
     stored: dict[str, list] = {n: [] for n in names}
     errors: list[str] = []
     refused = {n: 0 for n in names}
+    served_again = {n: 0 for n in names}  # /next offered a record the reviewer had already decided
     stop = time.time() + seconds
 
     def reviewer(name: str, k: int):
@@ -92,6 +93,7 @@ def run(workdir, *, seconds: float = 30.0, reviewers: int = 6, records: int = 60
             csrf = re.search(r'data-csrf="([^"]+)"', c.get("/account/password").text).group(1)
             hdr = {"x-csrf-token": csrf, "origin": base}
             last = None
+            decided = set()
             while time.time() < stop:
                 if last and rng.random() < 0.1:  # change of mind on the previous record: a new event
                     rid, dec = last, rng.choice(["include", "exclude", "maybe"])
@@ -103,6 +105,8 @@ def run(workdir, *, seconds: float = 30.0, reviewers: int = 6, records: int = 60
                     rec = nx.json()["record"]
                     if rec is None:
                         break
+                    if rec["record_id"] in decided:
+                        served_again[name] += 1
                     rid, dec = rec["record_id"], rng.choice(["include", "exclude", "maybe"])
                 r = c.post("/screen/api/decide", json={"stage": "title_abstract", "record_id": rid,
                                                        "decision": dec}, headers=hdr)
@@ -111,6 +115,7 @@ def run(workdir, *, seconds: float = 30.0, reviewers: int = 6, records: int = 60
                     if body["event_id"] is not None:
                         stored[name].append((body["event_id"], rid, dec))
                     last = rid
+                    decided.add(rid)
                 elif r.status_code == 400 and "cannot change" in r.text:
                     refused[name] += 1
                 else:
@@ -124,6 +129,9 @@ def run(workdir, *, seconds: float = 30.0, reviewers: int = 6, records: int = 60
         t.join()
     elapsed = time.time() - t_start
     server.should_exit = True
+    queue = app.state.wb.screening_queue
+    queue_stats = {"refreshes": dict(getattr(queue, "refreshes", {})),  # (absent before the queue cache)
+                   "worker_errors": list(getattr(queue, "worker_errors", []))}
     th.join(timeout=30)
     store = app.state.wb.store
     events = store.query("SELECT event_id, reviewer, record_id, decision FROM decision_events ORDER BY event_id")
@@ -142,6 +150,7 @@ def run(workdir, *, seconds: float = 30.0, reviewers: int = 6, records: int = 60
         "current_mismatches": sum(1 for k, d in last_told.items() if current.get(k) != d),
         "refused_changes_after_both_voted": sum(refused.values()), "errors": errors[:20], "n_errors": len(errors),
         "decisions_per_second": round(len(claimed) / elapsed, 1) if elapsed else None,
+        "served_already_decided": sum(served_again.values()), "queue": queue_stats,
     }
 
 

@@ -15,8 +15,11 @@ linear support vector machine (squared hinge loss, L2 penalty, ``C`` =
 refitted on the labelled records only. Ties (and the start,
 before both an include and an exclude are known) keep the input order.
 
-The same :class:`Ranker` orders the workbench's queue and runs the
-simulation behind ``hepatostat review simulate``.
+That is :data:`DEFAULT_SPEC`; a :class:`ModelSpec` describes alternatives
+(character n-grams, crude stemming, class weights, rank averaging of several
+classifiers) that ``benchmarks/screening/model_selection.py`` compares. The
+same :class:`Ranker` orders the workbench's queue and runs the simulation
+behind ``hepatostat review simulate``.
 
 References
 ----------
@@ -40,22 +43,69 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["Ranker", "SimulationResult", "simulate", "wss", "rrf", "C"]
+__all__ = ["Ranker", "ModelSpec", "DEFAULT_SPEC", "SimulationResult", "simulate", "draw_priors", "wss", "rrf"]
 
 #: vocabulary cap (the most frequent terms); reached only by very large projects, it bounds retrain time
 MAX_FEATURES = 300_000
 
-#: inverse regularisation strength of the linear support vector machine
-C = 0.5
 
 
-def _texts(titles, abstracts) -> list[str]:
+@dataclass(frozen=True)
+class ModelSpec:
+    """Features and classifiers of the prioritisation model (one of them,
+    :data:`DEFAULT_SPEC`, is used; the others exist for the benchmark's model
+    selection, ``benchmarks/screening/model_selection.py``).
+
+    ``classifiers``: ``(name, C or alpha)`` pairs among ``svm`` (linear SVM,
+    squared hinge), ``lr`` (logistic regression) and ``nb`` (multinomial
+    naive Bayes); with more than one, the records' ranks under each model are
+    averaged (rank averaging). ``include_weight``: the included class's
+    weight relative to class weights inversely proportional to the class
+    sizes (1 = "balanced"). ``char``: ``(lo, hi)`` to add character
+    n-grams (within words) of the title and abstract to the word n-grams.
+    ``stem``: if > 0, words are cut to their first ``stem`` letters before
+    the word n-grams are formed (a crude stemmer).
+    """
+
+    stop_words: bool = True
+    title_twice: bool = True
+    min_df: int = 2
+    max_df: float = 0.9
+    char: tuple = ()
+    stem: int = 0
+    classifiers: tuple = (("svm", 0.5),)
+    include_weight: float = 1.0
+
+    def describe(self) -> str:
+        feats = "tfidf(word 1-2 grams%s%s%s, min_df %d, max_df %g%s)" % (
+            ", stop words removed" if self.stop_words else "", ", title twice" if self.title_twice else "",
+            f", words cut to {self.stem} letters" if self.stem else "", self.min_df, self.max_df,
+            " + char %d-%d grams" % tuple(self.char) if self.char else "")
+        names = {"svm": "linear SVM (C=%g)", "lr": "logistic regression (C=%g)", "nb": "naive Bayes (alpha=%g)"}
+        clf = " + ".join(names[n] % c for n, c in self.classifiers)
+        rank = ", ranks averaged" if len(self.classifiers) > 1 else ""
+        return f"{feats}; {clf}; class weights balanced x {self.include_weight:g} for includes{rank}"
+
+
+#: the model the workbench and ``review simulate`` use (chosen in benchmarks/screening/model_selection.py)
+DEFAULT_SPEC = ModelSpec()
+
+
+def _texts(titles, abstracts, title_twice: bool = True) -> list[str]:
     out = []
     for t, a in zip(titles, abstracts):
         t = t if isinstance(t, str) else ""
         a = a if isinstance(a, str) else ""
-        out.append(f"{t} {t} {a}".strip())  # the title counts twice: it is written to be informative
+        # the title may count twice: it is written to be informative
+        out.append(f"{t} {t} {a}".strip() if title_twice else f"{t} {a}".strip())
     return out
+
+
+def _ranks(s: np.ndarray) -> np.ndarray:
+    """Ranks 0..n-1 of ``s`` (ties averaged), scaled to 0..1."""
+    from scipy.stats import rankdata
+
+    return (rankdata(s) - 1) / max(len(s) - 1, 1)
 
 
 class Ranker:
@@ -65,43 +115,97 @@ class Ranker:
     Parameters
     ----------
     titles, abstracts : sequences of str (missing = empty)
+    spec : the model (default :data:`DEFAULT_SPEC`)
     """
 
-    def __init__(self, titles: Sequence, abstracts: Sequence):
+    def __init__(self, titles: Sequence, abstracts: Sequence, spec: ModelSpec | None = None):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        texts = _texts(titles, abstracts)
+        self.spec = spec = spec or DEFAULT_SPEC
+        texts = _texts(titles, abstracts, spec.title_twice)
         self.n = len(texts)
         if self.n == 0:
             self.X = None
             return
-        min_df = 2 if self.n >= 50 else 1
-        vec = TfidfVectorizer(ngram_range=(1, 2), min_df=min_df, max_df=0.9, sublinear_tf=True,
-                              stop_words="english", dtype=np.float32, token_pattern=r"(?u)\b[^\W\d_][\w-]+\b",
-                              max_features=MAX_FEATURES)
+        min_df = spec.min_df if self.n >= 50 else 1
+        pattern = r"(?u)\b[^\W\d_][\w-]+\b"
+        kw = {}
+        if spec.stem:
+            import re
+
+            from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+            rx, stop, k = re.compile(pattern), ENGLISH_STOP_WORDS if spec.stop_words else frozenset(), spec.stem
+
+            def analyzer(doc):
+                toks = [w[:k] for w in rx.findall(doc.lower()) if w not in stop]
+                return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:])]
+
+            kw["analyzer"] = analyzer
+        else:
+            kw.update(ngram_range=(1, 2), stop_words="english" if spec.stop_words else None, token_pattern=pattern)
+        vec = TfidfVectorizer(min_df=min_df, max_df=spec.max_df, sublinear_tf=True, dtype=np.float32,
+                              max_features=MAX_FEATURES, **kw)
         try:
-            self.X = vec.fit_transform(texts).tocsr()
+            X = vec.fit_transform(texts).tocsr()
         except ValueError:  # empty vocabulary (no text at all)
             self.X = None
+            return
+        if spec.char:
+            import scipy.sparse as sp
+
+            cvec = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(spec.char), min_df=max(min_df, 2),
+                                   max_df=spec.max_df, sublinear_tf=True, dtype=np.float32, max_features=MAX_FEATURES)
+            C_ = cvec.fit_transform(_texts(titles, abstracts, False))
+            X = sp.hstack([X, C_], format="csr") * np.float32(1 / math.sqrt(2))
+        self.X = X
+
+    def _fit_one(self, name: str, c: float, Xl, y, w):
+        if name == "svm":
+            from sklearn.svm import LinearSVC
+
+            m = LinearSVC(C=c)
+            m.fit(Xl, y, sample_weight=w)
+            return m.decision_function(self.X)
+        if name == "lr":
+            from sklearn.linear_model import LogisticRegression
+
+            m = LogisticRegression(C=c, solver="liblinear")
+            m.fit(Xl, y, sample_weight=w)
+            return m.decision_function(self.X)
+        if name == "nb":
+            from sklearn.naive_bayes import MultinomialNB
+
+            m = MultinomialNB(alpha=c)
+            m.fit(Xl, y, sample_weight=w)
+            lp = m.predict_log_proba(self.X)
+            return lp[:, 1] - lp[:, 0]
+        raise ValueError(name)
 
     def scores(self, labelled: Sequence[int], labels: Sequence[int]) -> np.ndarray | None:
-        """Decision values (higher = more likely included) for all records,
-        from a model fitted on ``labelled`` row indices with 0/1 ``labels``;
-        ``None`` until both classes are present."""
+        """Scores (higher = more likely included) for all records, from a
+        model fitted on ``labelled`` row indices with 0/1 ``labels`` (the
+        decision values of the single classifier, or the averaged 0-1 ranks of
+        several); ``None`` until both classes are present."""
         y = np.asarray(labels, dtype=int)
         if self.X is None or len(y) == 0 or y.min() == y.max():
             return None
-        from sklearn.svm import LinearSVC
-
         idx = np.asarray(labelled, dtype=int)
-        model = LinearSVC(C=C, class_weight="balanced")
-        model.fit(self.X[idx], y)
-        return model.decision_function(self.X)
+        n1 = int(y.sum())
+        n0 = len(y) - n1
+        # class weights inversely proportional to class sizes, includes multiplied by include_weight
+        w = np.where(y == 1, len(y) / (2 * n1) * self.spec.include_weight, len(y) / (2 * n0))
+        w = w * (len(y) / w.sum())
+        Xl = self.X[idx]
+        outs = [self._fit_one(n, c, Xl, y, w) for n, c in self.spec.classifiers]
+        if len(outs) == 1:
+            return outs[0]
+        return np.mean([_ranks(o) for o in outs], axis=0)
 
     def probabilities(self, labelled: Sequence[int], labels: Sequence[int],
                       scores: np.ndarray | None = None) -> np.ndarray | None:
         """Rough probabilities of inclusion for the stopping indicator: the
-        decision values mapped by a logistic curve fitted to the labelled
+        scores mapped by a logistic curve fitted to the labelled
         records (Platt 1999 scaling, in-sample, so optimistic); ``None``
         until both classes are present."""
         y = np.asarray(labels, dtype=int)
@@ -175,12 +279,22 @@ class SimulationResult:
         return {"n_records": self.n_records, "n_included": self.n_included, "wss95": self.wss95,
                 "wss100": self.wss100, "rrf10": self.rrf10, "order": list(self.order), "seed": self.seed,
                 "priors": list(self.priors), "retrains": self.retrains, "seconds": self.seconds,
-                "model": "tfidf(1-2 grams) + linear SVM (balanced, C=%g)" % C, "notes": list(self.notes)}
+                "model": DEFAULT_SPEC.describe(), "notes": list(self.notes)}
 
     def summary(self) -> str:
         return (f"{self.n_records} records, {self.n_included} included; WSS@95 = {self.wss95:.3f}, "
                 f"WSS@100 = {self.wss100:.3f}, RRF@10 = {self.rrf10:.3f} (seed {self.seed}, priors "
                 f"{list(self.priors)}, {self.retrains} retrains, {self.seconds:.1f} s)")
+
+
+def draw_priors(labels, seed: int) -> tuple[int, int]:
+    """The simulation's two starting records: one random included and one
+    random excluded row, drawn with ``numpy.random.default_rng(seed)``."""
+    y = np.asarray(labels, dtype=int)
+    rng = np.random.default_rng(seed)
+    inc0 = int(rng.choice(np.flatnonzero(y == 1)))
+    exc0 = int(rng.choice(np.flatnonzero(y == 0)))
+    return inc0, exc0
 
 
 def simulate(titles, abstracts, labels, *, seed: int = 0, ranker: Ranker | None = None) -> SimulationResult:
@@ -206,9 +320,7 @@ def simulate(titles, abstracts, labels, *, seed: int = 0, ranker: Ranker | None 
         raise InputError(f"the simulation needs at least one included and one excluded record "
                          f"(found {k} included of {N})", column="label_included")
     t0 = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    inc0 = int(rng.choice(np.flatnonzero(y == 1)))
-    exc0 = int(rng.choice(np.flatnonzero(y == 0)))
+    inc0, exc0 = draw_priors(y, seed)
     r = ranker or Ranker(titles, abstracts)
     order = [inc0, exc0]
     screened = np.zeros(N, dtype=bool)

@@ -87,11 +87,32 @@ def _safe_cell(v) -> str:
 # =========================================================================== queue
 
 class Queue:
-    """The prioritised queue of each reviewer at each stage (one per app).
+    """The prioritised queue of each reviewer at each stage (one per app),
+    cached.
 
     TF-IDF features of all unique records are computed once (again after an
-    import); a reviewer's model is refitted whenever their training labels
-    changed (settled decisions + their own votes) — on their next request."""
+    import). Each reviewer has, per stage, a *snapshot*: their candidates
+    ranked by a model fitted on their training labels (settled decisions +
+    their own votes — never another reviewer's pending vote, so the order
+    leaks none) and the model's probabilities for the stopping indicator.
+
+    A request never recomputes the queue when a snapshot exists: it takes
+    the snapshot's order, drops the records the reviewer has decided since
+    (one query of their own decisions) and checks the first records against
+    the current votes (one query for a few records) so that a record settled
+    by others meanwhile is skipped. A snapshot is stale once any decision
+    event or import happened after it; a stale snapshot is rebuilt by one
+    background worker thread (refit included), never inside a decision
+    request. Small projects (at most :attr:`REFRESH_SYNC_LIMIT` records)
+    rebuild in the request, so each decision is learned before the next
+    record is chosen; so does a reviewer whose cached queue has run dry."""
+
+    #: projects up to this size build the TF-IDF index in the request; larger ones in the background
+    SYNC_LIMIT = 2000
+    #: projects up to this size rebuild a stale snapshot in the request; larger ones in the background worker
+    REFRESH_SYNC_LIMIT = 500
+    #: records of the cached order checked against the current votes per query
+    CHECK_BATCH = 16
 
     def __init__(self, store):
         self.store = store
@@ -99,25 +120,26 @@ class Queue:
         self._ranker = None
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
-        self._cache: dict[tuple, tuple] = {}
-        self._fitting: set = set()
+        self._snap: dict[tuple, dict] = {}
+        self._dirty: dict[tuple, None] = {}  # keys waiting for the background worker (insertion order)
+        self._wake = threading.Condition(self.lock)
+        self._worker = None
+        self._busy = None  # the key the worker is rebuilding
         self.last_fit_seconds = 0.0
-
-    #: projects up to this size refit in the request; larger ones refit in the background
-    SYNC_LIMIT = 2000
+        self.refreshes = {"sync": 0, "background": 0}
+        self.worker_errors: list[str] = []
 
     def _index(self):
-        """(ids, pos, ranker) — ranker ``None`` while the TF-IDF index of a
-        changed set of records is being built in the background (the queue
+        """(ids, pos, ranker, sig) — ranker ``None`` while the TF-IDF index of
+        a changed set of records is being built in the background (the queue
         is then in import order)."""
         from ..review.prioritise import Ranker
 
         # records are only ever added (or marked duplicate): counts + last seq tell whether the index is stale
-        sig = tuple(self.store.query("SELECT count(*) FILTER (WHERE duplicate_of IS NULL), count(*), max(seq) "
-                                     "FROM records")[0])
+        sig = self._records_sig()
         with self.lock:
             if sig == getattr(self, "_sig", None):
-                return self._ids, self._pos, self._ranker
+                return self._ids, self._pos, self._ranker, sig
             building = getattr(self, "_building", None)
         rows = self.store.query("SELECT record_id, title, abstract FROM records WHERE duplicate_of IS NULL "
                                 "ORDER BY seq")
@@ -128,102 +150,211 @@ class Queue:
             ranker = Ranker([r[1] for r in rows], [r[2] for r in rows])
             with self.lock:
                 self._ranker, self._ids, self._pos, self._sig = ranker, ids, pos, sig
-                self._cache.clear()
                 self._building = None
 
         if len(ids) <= self.SYNC_LIMIT:
             build()
-            return self._ids, self._pos, self._ranker
+            return self._ids, self._pos, self._ranker, sig
         if building != sig:
             with self.lock:
                 self._building = sig
             threading.Thread(target=build, daemon=True, name="tfidf-index").start()
-        return ids, pos, None
+        return ids, pos, None, sig
 
-    def _fit(self, key, sig, ranker, lab):
-        import numpy as np
+    def _records_sig(self) -> tuple:
+        return tuple(self.store.query("SELECT count(*) FILTER (WHERE duplicate_of IS NULL), count(*), max(seq) "
+                                      "FROM records")[0])
 
-        t0 = time.perf_counter()
-        li = [i for i, _ in lab]
-        ly = [y for _, y in lab]
-        scores = ranker.scores(li, ly) if lab else None
-        probs = ranker.probabilities(li, ly, scores) if scores is not None else None
-        with self.lock:
-            self.last_fit_seconds = time.perf_counter() - t0
-            self._cache[key] = (sig, scores, probs)
-            self._fitting.discard(key)
-        return scores, probs
+    def _events_sig(self):
+        return self.store.query("SELECT max(event_id) FROM decision_events")[0][0]
 
     def state(self, username: str, stage: str) -> dict:
-        """Under the store lock: the reviewer's candidates and training labels."""
+        """The reviewer's candidates and training labels (blinded: settled
+        decisions and the reviewer's own votes). The store lock is held only
+        for the queries; the votes are settled outside it."""
+        from ..review.screening import _settle
+
         p = self.store.project
         with self.store.lock:
-            fin = p._final(self.store.con, stage)
-            mine = dict(self.store.con.execute(
-                "SELECT record_id, decision FROM decisions WHERE stage = ? AND reviewer = ?",
-                [stage, username]).fetchall())
-            arbitrated = {r[0] for r in self.store.con.execute(
-                "SELECT record_id FROM decisions WHERE stage = ? AND reviewer = ? AND role = 'arbiter'",
-                [stage, username]).fetchall()}
-        cand = [r for r, s in zip(fin["record_id"], fin["status"]) if s == "pending" and r not in mine
-                and r not in arbitrated]
+            con = self.store.con
+            ids = [r[0] for r in con.execute(
+                "SELECT record_id FROM records WHERE duplicate_of IS NULL ORDER BY seq").fetchall()]
+            votes = {s: con.execute("SELECT record_id, reviewer, role, decision, reason FROM decisions WHERE "
+                                    "stage = ? ORDER BY reviewer", [s]).fetchall()
+                     for s in (("title_abstract", stage) if stage == "full_text" else (stage,))}
+            events = con.execute("SELECT max(event_id) FROM decision_events").fetchone()[0]
+        need = p.screeners_per_record
+
+        def settled(s, eligible):
+            by: dict[str, list] = {}
+            for r in votes[s]:
+                by.setdefault(r[0], []).append(r[1:])
+            return {rid: _settle(by.get(rid, ()), s, need)[:2] for rid in eligible}, by
+
+        if stage == "full_text":
+            ta, _ = settled("title_abstract", ids)
+            ids = [i for i in ids if ta[i][1] == "include"]
+        fin, by = settled(stage, ids)
+        mine, arbitrated = {}, set()
+        for rid, rows in by.items():
+            for reviewer, role, decision, _ in rows:
+                if reviewer == username:
+                    if role == "arbiter":
+                        arbitrated.add(rid)
+                    else:
+                        mine[rid] = decision
+        cand = [r for r in ids if fin[r][0] == "pending" and r not in mine and r not in arbitrated]
         labels = {}
-        for r, s, f in zip(fin["record_id"], fin["status"], fin["final"]):
+        for r, (s, f) in fin.items():
             if s in ("agreed", "resolved") and f in ("include", "exclude"):
                 labels[r] = 1 if f == "include" else 0
         for r, d in mine.items():
             if d in ("include", "maybe", "exclude"):
                 labels.setdefault(r, 0 if d == "exclude" else 1)
-        return {"candidates": cand, "labels": labels, "mine": mine, "eligible": len(fin)}
+        return {"candidates": cand, "labels": labels, "mine": mine, "eligible": len(fin), "events": events}
+
+    def _build(self, username: str, stage: str) -> dict | None:
+        """A fresh snapshot (state + refit); unprioritised (import order) while the TF-IDF index is being built."""
+        import numpy as np
+
+        ids, pos, ranker, rsig = self._index()
+        st = self.state(username, stage)
+        cand_idx = np.asarray([pos[r] for r in st["candidates"] if r in pos], dtype=int)
+        lab = [(pos[r], y) for r, y in st["labels"].items() if r in pos]
+        scores = probs = None
+        if ranker is not None and lab:
+            t0 = time.perf_counter()
+            li = [i for i, _ in lab]
+            ly = [y for _, y in lab]
+            scores = ranker.scores(li, ly)
+            probs = ranker.probabilities(li, ly, scores) if scores is not None else None
+            self.last_fit_seconds = time.perf_counter() - t0
+        if scores is not None and len(cand_idx):
+            ranked = cand_idx[np.argsort(-scores[cand_idx], kind="stable")]
+        else:
+            ranked = cand_idx
+        snap = {"sig": (rsig, st["events"]), "order": [ids[i] for i in ranked],
+                "prob": ({ids[i]: float(probs[i]) for i in ranked} if probs is not None else None),
+                "eligible": st["eligible"], "prioritised": scores is not None, "index_ready": ranker is not None,
+                "built": time.time()}
+        with self.lock:
+            old = self._snap.get((username, stage))
+            # a slower build that started earlier must not replace a newer snapshot
+            if old is None or (old["sig"][1] or 0) <= (st["events"] or 0) or old["sig"][0] != rsig:
+                self._snap[(username, stage)] = snap
+        return snap
+
+    # ------------------------------------------------------------------ background worker
+    def _schedule(self, key) -> None:
+        with self.lock:
+            self._dirty[key] = None
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, daemon=True, name="queue-refresh")
+                self._worker.start()
+            self._wake.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self.lock:
+                while not self._dirty:
+                    if not self._wake.wait(timeout=60):
+                        self._worker = None
+                        return
+                key = next(iter(self._dirty))
+                del self._dirty[key]
+                self._busy = key
+            t0 = time.perf_counter()
+            try:
+                self._build(*key)
+                self.refreshes["background"] += 1
+            except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the previous snapshot
+                self.worker_errors.append(f"{key}: {type(exc).__name__}: {exc}")
+            finally:
+                with self.lock:
+                    self._busy = None
+            # leave the server at least as much time as the refresh took (the worker shares the GIL)
+            time.sleep(min(1.0, time.perf_counter() - t0))
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until the background worker has nothing queued (tests, benchmarks)."""
+        t_end = time.time() + timeout
+        while time.time() < t_end:
+            with self.lock:
+                if not self._dirty and self._busy is None and getattr(self, "_building", None) is None:
+                    return True
+            time.sleep(0.05)
+        return False
+
+    # ------------------------------------------------------------------ the answer
+    def _current_mine(self, username: str, stage: str):
+        rows = self.store.query("SELECT record_id, decision, role FROM decisions WHERE stage = ? AND reviewer = ?",
+                                [stage, username])
+        return {r[0]: r[1] for r in rows if r[2] == "screener"}, {r[0] for r in rows if r[2] == "arbiter"}
+
+    def _still_pending(self, rids: list[str], username: str, stage: str) -> set:
+        from ..review.screening import _settle
+
+        if not rids:
+            return set()
+        marks = ",".join("?" * len(rids))
+        rows = self.store.query(f"SELECT record_id, reviewer, role, decision, reason FROM decisions WHERE stage = ? "
+                                f"AND record_id IN ({marks}) ORDER BY reviewer", [stage, *rids])
+        by: dict[str, list] = {}
+        for r in rows:
+            by.setdefault(r[0], []).append(r[1:])
+        need = self.store.project.screeners_per_record
+        return {r for r in rids if _settle(by.get(r, ()), stage, need)[0] == "pending"
+                and not any(v[0] == username for v in by.get(r, ()))}
 
     def ranked(self, username: str, stage: str) -> dict:
         """The reviewer's queue, most likely included first, and the
-        stopping indicator. Runs the model outside the database lock."""
-        st = self.state(username, stage)
-        ids, pos, ranker = self._index()
-        lab = [(pos[r], y) for r, y in st["labels"].items() if r in pos]
+        stopping indicator, from the cached snapshot (see the class)."""
         key = (username, stage)
-        sig = (len(ids), tuple(sorted(lab)))
-        cand_idx = [pos[r] for r in st["candidates"] if r in pos]
         with self.lock:
-            cached = self._cache.get(key)
-            fitting = key in self._fitting
-        scores = probs = None
-        if ranker is None:
-            pass  # index being built: import order for now
-        elif cached and cached[0] == sig:
-            scores, probs = cached[1], cached[2]
-        elif len(ids) <= self.SYNC_LIMIT:
-            with self.lock:
-                self._fitting.add(key)
-            scores, probs = self._fit(key, sig, ranker, lab)
-        else:  # large project: refit in the background, order by the previous model meanwhile
-            if not fitting:
-                with self.lock:
-                    self._fitting.add(key)
-                threading.Thread(target=self._fit, args=(key, sig, ranker, lab), daemon=True).start()
-            if cached and cached[0][0] == len(ids):
-                scores, probs = cached[1], cached[2]
-        if scores is not None:
-            import numpy as np
+            snap = self._snap.get(key)
+        rsig, events = self._records_sig(), self._events_sig()
+        def is_stale(sn):
+            return sn is None or sn["sig"][0] != rsig or (sn["sig"][1] or 0) < (events or 0) or not sn["index_ready"]
 
-            ci = np.asarray(cand_idx, dtype=int)
-            order = [ids[i] for i in ci[np.argsort(-scores[ci], kind="stable")]] if len(ci) else []
-            expected_left = float(probs[ci].sum()) if probs is not None and len(ci) else 0.0
-        else:
-            order = [ids[i] for i in cand_idx]
-            expected_left = None
+        stale = is_stale(snap)
+        n = rsig[0] or 0
+        imported = snap is not None and snap["sig"][0] != rsig
+        if snap is None or (stale and (n <= self.REFRESH_SYNC_LIMIT or (imported and n <= self.SYNC_LIMIT))):
+            snap = self._build(username, stage) or snap
+            self.refreshes["sync"] += 1
+        elif stale:
+            self._schedule(key)
+        mine, arbitrated = self._current_mine(username, stage)
+        order = [r for r in snap["order"] if r not in mine and r not in arbitrated]
+        # skip records settled by others since the snapshot: check the head of the order
+        head: list[str] = []
+        i = 0
+        while i < len(order) and not head:
+            batch = order[i:i + self.CHECK_BATCH]
+            ok = self._still_pending(batch, username, stage)
+            head = [r for r in batch if r in ok]
+            i += len(batch)
+        if not head and stale and snap["sig"][1] != events:  # the cached queue ran dry: rebuild now
+            snap = self._build(username, stage) or snap
+            self.refreshes["sync"] += 1
+            order = [r for r in snap["order"] if r not in mine and r not in arbitrated]
+            head, i = order[:1], 1
+        order = head + order[i:]
+        stale = is_stale(snap)
+        prob = snap["prob"]
+        expected_left = float(sum(prob.get(r, 0.0) for r in order)) if prob is not None else None
         # stopping indicator: my decisions since my last include (in the order I made them)
         seq = self.store.query("SELECT decision FROM decision_events WHERE stage = ? AND reviewer = ? AND "
                                "role = 'screener' ORDER BY event_id", [stage, username])
         since = 0
         for (d,) in seq:
             since = 0 if d in ("include", "maybe") else since + 1
-        my_inc = sum(1 for d in st["mine"].values() if d in ("include", "maybe"))
+        my_inc = sum(1 for d in mine.values() if d in ("include", "maybe"))
         est_recall = (my_inc / (my_inc + expected_left)) if expected_left is not None and my_inc else None
-        return {"order": order, "done": len(st["mine"]), "eligible": st["eligible"], "left": len(order),
+        return {"order": order, "done": len(mine), "eligible": snap["eligible"], "left": len(order),
                 "since_last_include": since, "expected_includes_left": expected_left,
-                "estimated_recall": est_recall, "prioritised": scores is not None, "included_by_me": my_inc}
+                "estimated_recall": est_recall, "prioritised": snap["prioritised"], "included_by_me": my_inc,
+                "model_age_seconds": round(time.time() - snap["built"], 1), "model_current": not stale}
 
 
 # =========================================================================== data helpers
