@@ -42,6 +42,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..io.format import fmt_fixed, fmt_n, fmt_plain, fmt_seconds
 
 __all__ = ["Ranker", "ModelSpec", "DEFAULT_SPEC", "SimulationResult", "simulate", "draw_priors", "wss", "rrf"]
 
@@ -77,14 +78,15 @@ class ModelSpec:
     include_weight: float = 1.0
 
     def describe(self) -> str:
-        feats = "tfidf(word 1-2 grams%s%s%s, min_df %d, max_df %g%s)" % (
-            ", stop words removed" if self.stop_words else "", ", title twice" if self.title_twice else "",
-            f", words cut to {self.stem} letters" if self.stem else "", self.min_df, self.max_df,
-            " + char %d-%d grams" % tuple(self.char) if self.char else "")
-        names = {"svm": "linear SVM (C=%g)", "lr": "logistic regression (C=%g)", "nb": "naive Bayes (alpha=%g)"}
-        clf = " + ".join(names[n] % c for n, c in self.classifiers)
+        feats = (f"tfidf(word 1-2 grams{', stop words removed' if self.stop_words else ''}"
+                 f"{', title twice' if self.title_twice else ''}"
+                 f"{f', words cut to {self.stem} letters' if self.stem else ''}, min_df {fmt_plain(self.min_df)}, "
+                 f"max_df {fmt_plain(self.max_df)}"
+                 f"{' + char {}-{} grams'.format(*self.char) if self.char else ''})")
+        names = {"svm": "linear SVM (C={})", "lr": "logistic regression (C={})", "nb": "naive Bayes (alpha={})"}
+        clf = " + ".join(names[n].format(fmt_plain(c)) for n, c in self.classifiers)
         rank = ", ranks averaged" if len(self.classifiers) > 1 else ""
-        return f"{feats}; {clf}; class weights balanced x {self.include_weight:g} for includes{rank}"
+        return f"{feats}; {clf}; class weights balanced x {fmt_plain(self.include_weight)} for includes{rank}"
 
 
 #: the model the workbench and ``review simulate`` use (chosen in benchmarks/screening/model_selection.py)
@@ -282,9 +284,10 @@ class SimulationResult:
                 "model": DEFAULT_SPEC.describe(), "notes": list(self.notes)}
 
     def summary(self) -> str:
-        return (f"{self.n_records} records, {self.n_included} included; WSS@95 = {self.wss95:.3f}, "
-                f"WSS@100 = {self.wss100:.3f}, RRF@10 = {self.rrf10:.3f} (seed {self.seed}, priors "
-                f"{list(self.priors)}, {self.retrains} retrains, {self.seconds:.1f} s)")
+        return (f"{fmt_n(self.n_records)} records, {fmt_n(self.n_included)} included; WSS@95 = "
+                f"{fmt_fixed(self.wss95, 3)}, WSS@100 = {fmt_fixed(self.wss100, 3)}, RRF@10 = {fmt_fixed(self.rrf10, 3)} "
+                f"(seed {self.seed}, priors {list(self.priors)}, {fmt_n(self.retrains)} retrains, "
+                f"{fmt_seconds(self.seconds)})")
 
 
 def draw_priors(labels, seed: int) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ..errors import InputError
+from ..io.format import fmt_fixed, fmt_plain
 
 __all__ = ["create_app", "Workbench", "WEB_MODULES", "LoginRequired", "Forbidden"]
 
@@ -186,10 +187,11 @@ class Workbench:
 
 
 def _fmt(x, digits: int = 3):
+    """Template filter ``fmt``: a float with ``digits`` decimals through the one formatter; missing as "–"."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "–"
     if isinstance(x, float):
-        return f"{x:.{digits}f}"
+        return fmt_fixed(x, digits)
     return str(x)
 
 
@@ -264,7 +266,7 @@ class ServerRules:
                 await _plain(send, 413, f"request body too large (limit {limit} bytes)")
         except asyncio.TimeoutError:
             if not started:
-                await _plain(send, 503, f"the request took longer than {timeout:g} s")
+                await _plain(send, 503, f"the request took longer than {fmt_plain(timeout)} s")
 
 
 class _TooLarge(Exception):

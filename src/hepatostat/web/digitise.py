@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 from ..errors import InputError
+from ..io.format import fmt_n
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS digitise_figures (
@@ -60,13 +61,13 @@ def image_header(data: bytes, *, name: str = "figure") -> tuple[str, int, int]:
         with Image.open(io.BytesIO(data)) as im:  # lazy: reads the header, not the pixels
             fmt, (w, h) = im.format, im.size
     except Image.DecompressionBombError:
-        raise InputError(f"the image has too many pixels (limit {MAX_PIXELS:,})", file=name) from None
+        raise InputError(f"the image has too many pixels (limit {fmt_n(MAX_PIXELS)})", file=name) from None
     except Exception:  # noqa: BLE001 - Pillow raises many kinds for non-images
         raise InputError("not an image; allowed: " + ", ".join(FORMATS), file=name) from None
     if fmt not in FORMATS:
         raise InputError(f"image format {fmt} is not allowed; allowed: {', '.join(FORMATS)}", file=name, value=fmt)
     if w * h > MAX_PIXELS:
-        raise InputError(f"the image has {w}×{h} = {w * h:,} pixels; the limit is {MAX_PIXELS:,}", file=name,
+        raise InputError(f"the image has {w}×{h} = {fmt_n(w * h)} pixels; the limit is {fmt_n(MAX_PIXELS)}", file=name,
                          value=f"{w}x{h}")
     return fmt, int(w), int(h)
 

@@ -23,6 +23,7 @@ import json
 from urllib.parse import quote
 
 from ..errors import InputError
+from ..io.format import fmt_fixed, fmt_sig
 from ..review.extraction import (
     ARM_FIELDS,
     CHARACTERISTIC_FIELDS,
@@ -229,7 +230,7 @@ def routes(wb):
                 return f"converted ({d['conversion']}, {d['method']}) from {ins}"
             if "figure_id" in d:
                 return (f"digitised from {d.get('filename', 'figure')} at pixel "
-                        f"({d.get('px', 0):.0f}, {d.get('py', 0):.0f})")
+                        f"({fmt_fixed(d.get('px', 0), 0)}, {fmt_fixed(d.get('py', 0), 0)})")
             if "imported" in d:
                 return f"imported from {d['imported']} row {d.get('row')}"
             return ""
@@ -309,8 +310,8 @@ def routes(wb):
                                      "(and n) first", column="convert", value=convert_target)
                 e.apply_conversion(user.username, conv, study=study, outcome=outcome, timepoint=timepoint,
                                    arm=int(arm))
-                msg += (f" Converted {outcome} {timepoint} arm {arm}: mean {conv.mean if conv.mean is None else f'{conv.mean:.4g}'}, "
-                        f"SD {conv.sd:.4g} ({conv.kind}, {conv.method}).")
+                msg += (f" Converted {outcome} {timepoint} arm {arm}: mean {conv.mean if conv.mean is None else fmt_sig(conv.mean, 4)}, "
+                        f"SD {fmt_sig(conv.sd, 4)} ({conv.kind}, {conv.method}).")
             if revert_target:
                 outcome, timepoint, arm = revert_target.split(SEP)
                 ids = e.revert_conversion(user.username, study=study, outcome=outcome, timepoint=timepoint,
