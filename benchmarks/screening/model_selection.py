@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hepatostat.review.prioritise import ModelSpec, Ranker, draw_priors, read_labelled
+from hepatostat.review.prioritise import ELAS_U4, ModelSpec, Ranker, draw_priors, read_labelled
 
 CANDIDATES = {
     "base": ModelSpec(),
@@ -49,6 +49,11 @@ CANDIDATES = {
     "char4": ModelSpec(char=(4, 4)),
     "stem6": ModelSpec(stem=6),
     "stem5": ModelSpec(stem=5),
+    # third round (2026-11-29, after all of the above): the configuration ASReview LAB 2+ publishes as its
+    # default ELAS u4 (asreview/models/models.py: TF-IDF word 1-2 grams, sublinear tf, min_df 1, max_df 0.95,
+    # no stop words; linear SVM C = 0.11; "balanced" sample weights with ratio 9.8, i.e. the included class
+    # weighted 9.8 times its balanced weight), written with hepatostat's own Ranker
+    "elas-u4": ELAS_U4,
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepatostat.review.prioritise import DEFAULT_SPEC, ModelSpec, Ranker, draw_priors, simulate
+from hepatostat.review.prioritise import DEFAULT_SPEC, ELAS_U4, ModelSpec, Ranker, draw_priors, simulate
 
 LIVER = ["cirrhosis stem cell infusion trial", "mesenchymal stem cells in decompensated cirrhosis",
          "autologous bone marrow cells for liver failure", "stem cell therapy improves MELD in cirrhosis"]
@@ -39,10 +39,30 @@ def test_balanced_weights_equal_sklearns_balanced_class_weight():
     from sklearn.svm import LinearSVC
 
     t, a, y = corpus()
-    r = Ranker(t, a)
+    r = Ranker(t, a, ModelSpec())  # include_weight 1: plain class balance
     lab = np.arange(10)
     ref = LinearSVC(C=0.5, class_weight="balanced").fit(r.X[lab], y[lab]).decision_function(r.X)
     assert np.allclose(r.scores(lab, y[lab]), ref, atol=1e-4)  # up to the solver's tolerance
+
+
+def test_default_is_elas_u4_with_asreviews_sample_weights():
+    # ASReview's "balanced" balancer with ratio 9.8: weight 1 for includes, n1 / (9.8 n0) for excludes,
+    # scaled to sum to n; LinearSVC(C = 0.11) fitted with them (asreview/models/balancers.py, models.py)
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    assert DEFAULT_SPEC == ELAS_U4
+    t, a, y = corpus()
+    r = Ranker(t, a)
+    texts = [f"{ti} {ab}".strip() for ti, ab in zip(t, a)]
+    X = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_df=0.95).fit_transform(texts)
+    assert r.X.shape == X.shape
+    lab = np.arange(12)
+    yl = y[lab]
+    w = np.where(yl == 1, 1.0, yl.sum() / (9.8 * (yl == 0).sum()))
+    w = w * len(yl) / w.sum()
+    ref = LinearSVC(C=0.11).fit(X[lab], yl, sample_weight=w).decision_function(X)
+    assert np.allclose(r.scores(lab, yl), ref, atol=1e-4)  # float32 features, solver tolerance
 
 
 def test_include_weight_moves_scores_towards_inclusion():

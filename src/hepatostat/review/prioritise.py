@@ -6,20 +6,27 @@ highest predicted relevance is screened next), as in the active-learning
 screening literature (Cohen et al. 2006; Yu & Menzies 2019; van de Schoot et
 al. 2021).
 
-Features: TF-IDF of title + abstract (word unigrams and bigrams, English stop
-words removed, sublinear term frequency, terms in at least 2 records, at
-most :data:`MAX_FEATURES` terms), fitted
-once on all records (unsupervised, so it may use every record). Classifier: a
-linear support vector machine (squared hinge loss, L2 penalty, ``C`` =
-:data:`C`) with class weights inversely proportional to the class sizes,
-refitted on the labelled records only. Ties (and the start,
-before both an include and an exclude are known) keep the input order.
+The default model, :data:`DEFAULT_SPEC` = :data:`ELAS_U4`, is the
+configuration ASReview LAB (version 2 and later) publishes as its default,
+"ELAS u4", tuned by its authors on the SYNERGY screening data sets [4]_:
+TF-IDF of title + abstract (word unigrams and bigrams, no stop-word list,
+sublinear term frequency, terms in at most 95% of the records; here at most
+:data:`MAX_FEATURES` terms), fitted once on all records (unsupervised, so it
+may use every record); a linear support vector machine (squared hinge loss,
+L2 penalty, C = 0.11) refitted on the labelled records only, with sample
+weights that give the included class 9.8 times its class-balanced weight;
+the highest decision value is screened next. It is written here with
+scikit-learn, not taken from ASReview; on 13 SYNERGY sets and 3 seeds it
+reproduces ASReview's WSS@95 exactly (``benchmarks/screening/README.md``).
+Ties (and the start, before both an include and an exclude are known) keep
+the input order.
 
-That is :data:`DEFAULT_SPEC`; a :class:`ModelSpec` describes alternatives
-(character n-grams, crude stemming, class weights, rank averaging of several
-classifiers) that ``benchmarks/screening/model_selection.py`` compares. The
-same :class:`Ranker` orders the workbench's queue and runs the simulation
-behind ``hepatostat review simulate``.
+A :class:`ModelSpec` describes alternatives (stop words, the title counted
+twice, character n-grams, crude stemming, class weights, rank averaging of
+several classifiers; ``ModelSpec()`` is hepatostat's earlier default) that
+``benchmarks/screening/model_selection.py`` compares. The same
+:class:`Ranker` orders the workbench's queue and runs the simulation behind
+``hepatostat review simulate``.
 
 References
 ----------
@@ -31,6 +38,11 @@ References
 .. [3] van de Schoot R, et al. (2021). An open source machine learning
    framework for efficient and transparent systematic reviews. Nat Mach
    Intell 3:125-133. doi:10.1038/s42256-020-00287-7 (ASReview; RRF, WSS).
+.. [4] ASReview LAB 2.x model configurations ("ELAS u4": querier max,
+   classifier svm with loss squared_hinge and C 0.11, balancer balanced with
+   ratio 9.8, feature extractor tfidf with ngram_range (1, 2), sublinear_tf,
+   min_df 1, max_df 0.95), asreview/models/models.py; optimisation set-up
+   github.com/asreview/asreview-optuna (release ASReview2_0b4-nb-tfidf-full-1).
 """
 
 from __future__ import annotations
@@ -44,7 +56,7 @@ import numpy as np
 from ..errors import InputError
 from ..io.format import fmt_fixed, fmt_n, fmt_plain, fmt_seconds
 
-__all__ = ["Ranker", "ModelSpec", "DEFAULT_SPEC", "SimulationResult", "simulate", "draw_priors", "wss", "rrf"]
+__all__ = ["Ranker", "ModelSpec", "DEFAULT_SPEC", "ELAS_U4", "SimulationResult", "simulate", "draw_priors", "wss", "rrf"]
 
 #: vocabulary cap (the most frequent terms); reached only by very large projects, it bounds retrain time
 MAX_FEATURES = 300_000
@@ -65,7 +77,9 @@ class ModelSpec:
     sizes (1 = "balanced"). ``char``: ``(lo, hi)`` to add character
     n-grams (within words) of the title and abstract to the word n-grams.
     ``stem``: if > 0, words are cut to their first ``stem`` letters before
-    the word n-grams are formed (a crude stemmer).
+    the word n-grams are formed (a crude stemmer). ``tokens``: ``"words"``
+    (a token starts with a letter) or ``"sklearn"`` (scikit-learn's default:
+    two or more word characters, numbers included, as ASReview).
     """
 
     stop_words: bool = True
@@ -76,9 +90,11 @@ class ModelSpec:
     stem: int = 0
     classifiers: tuple = (("svm", 0.5),)
     include_weight: float = 1.0
+    tokens: str = "words"
 
     def describe(self) -> str:
-        feats = (f"tfidf(word 1-2 grams{', stop words removed' if self.stop_words else ''}"
+        feats = (f"tfidf(word 1-2 grams{', numbers as words' if self.tokens == 'sklearn' else ''}"
+                 f"{', stop words removed' if self.stop_words else ''}"
                  f"{', title twice' if self.title_twice else ''}"
                  f"{f', words cut to {self.stem} letters' if self.stem else ''}, min_df {fmt_plain(self.min_df)}, "
                  f"max_df {fmt_plain(self.max_df)}"
@@ -86,11 +102,17 @@ class ModelSpec:
         names = {"svm": "linear SVM (C={})", "lr": "logistic regression (C={})", "nb": "naive Bayes (alpha={})"}
         clf = " + ".join(names[n].format(fmt_plain(c)) for n, c in self.classifiers)
         rank = ", ranks averaged" if len(self.classifiers) > 1 else ""
-        return f"{feats}; {clf}; class weights balanced x {fmt_plain(self.include_weight)} for includes{rank}"
+        name = "ASReview's ELAS u4 configuration: " if self == ELAS_U4 else ""
+        return (f"{name}{feats}; {clf}; class weights balanced x {fmt_plain(self.include_weight)} "
+                f"for includes{rank}")
 
 
-#: the model the workbench and ``review simulate`` use (chosen in benchmarks/screening/model_selection.py)
-DEFAULT_SPEC = ModelSpec()
+#: ASReview LAB's published default configuration "ELAS u4" (see the module's docstring and [4])
+ELAS_U4 = ModelSpec(stop_words=False, title_twice=False, min_df=1, max_df=0.95, classifiers=(("svm", 0.11),),
+                    include_weight=9.8, tokens="sklearn")
+
+#: the model the workbench and ``review simulate`` use (benchmarks/screening/model_selection.py compares others)
+DEFAULT_SPEC = ELAS_U4
 
 
 def _texts(titles, abstracts, title_twice: bool = True) -> list[str]:
@@ -130,7 +152,9 @@ class Ranker:
             self.X = None
             return
         min_df = spec.min_df if self.n >= 50 else 1
-        pattern = r"(?u)\b[^\W\d_][\w-]+\b"
+        # "words": tokens start with a letter (numbers and dosages are not words); "sklearn": scikit-learn's
+        # default, any run of two or more word characters
+        pattern = r"(?u)\b[^\W\d_][\w-]+\b" if spec.tokens == "words" else r"(?u)\b\w\w+\b"
         kw = {}
         if spec.stem:
             import re
