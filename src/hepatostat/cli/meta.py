@@ -391,7 +391,12 @@ def regress_cmd(file, measure, method, knha, level, mods, factors, predict, perm
 
     if seed is not None and seed < 0:
         raise InputError(f"the random seed (--seed) must be a whole number >= 0, got {seed}")
-    data = read_table(file)
+    # a plain CSV with numeric moderator columns is read without pandas (start-up time, issue 13 item 5);
+    # anything else (and --predict) takes the full path, whose messages and exclusions stay as they were
+    from ..meta._light import ColumnFrame, read_light, regression_design
+
+    table = None if predict else read_light(file)
+    data = table if table is not None else read_table(file)
     es = _meta.effects(data, measure, source=file, **_effect_kwargs(kw))
     if str(method).upper() in ("MH", "PETO", "AUTO"):
         raise click.UsageError("meta-regression needs FE or a tau² estimator (DL, REML, ML, PM, SJ, HE, EB)")
@@ -402,10 +407,11 @@ def regress_cmd(file, measure, method, knha, level, mods, factors, predict, perm
     else:
         mod_spec = [m.strip() for m in mods.split(",") if m.strip()]
     fac_list = [m.strip() for m in factors.split(",") if m.strip()]
-    out = meta_regression(es, mod_spec, method=method, knha=knha, level=level, categorical=fac_list)
+    design = regression_design(table, es, mod_spec, fac_list)
+    out = meta_regression(es, mod_spec, method=method, knha=knha, level=level, categorical=fac_list, design=design)
     obj = out.to_dict()
     text = out.summary()
-    frame = out.to_frame()
+    frame = ColumnFrame(out._columns())
     if predict:
         import pandas as pd
 
@@ -417,7 +423,7 @@ def regress_cmd(file, measure, method, knha, level, mods, factors, predict, perm
         perm = permutation_test(out, iterations=permutations, seed=seed)
         obj["permutation"] = perm.to_dict()
         text += "\n" + perm.summary()
-        frame = perm.to_frame()
+        frame = ColumnFrame(perm._columns())
     obj.setdefault("convention", kw.get("convention", "metafor"))
     emit(fmt, obj=obj, frame=frame, text=text, excluded=es.excluded)
 
@@ -500,8 +506,14 @@ def analyse_cmd(file, measure, method, knha, level, by, mods, cumul, influence, 
                               subgroups=tuple(by), regression=regression, leave_one_out=not no_loo, bias=not no_bias,
                               influence=influence, cumulative=(True if cumul == "input" else cumul),
                               effect_options=tuple(eopts.items()))
-    out = _meta.analyse(read_table(file), spec, source=file)
-    emit(fmt, obj=out.to_dict, frame=out.pooled.to_frame, text=out.summary)
+    # a plain CSV is read without pandas (issue 13 item 5); a step that needs the table's other columns
+    # (subgroups, moderators, an order) builds the pandas frame from the file then, as the full path reads it
+    from ..meta._light import read_light
+
+    table = read_light(file)
+    out = _meta.analyse(table if table is not None else read_table(file), spec, source=file)
+    emit(fmt, obj=out.to_dict, frame=out.pooled._column_frame if table is not None else out.pooled.to_frame,
+         text=out.summary)
 
 
 @meta_group.command("outcomes")

@@ -452,3 +452,35 @@ def table_text(frame, kinds: dict | None = None, style: Style = DEFAULT, *, inde
     for i in range(len(shown)):
         rows.append(line([col[i] for col in cells]))
     return "\n".join(rows)
+
+
+def table_text_columns(columns, kinds: dict | None = None, style: Style = DEFAULT) -> str:
+    """:func:`table_text` without pandas: ``columns`` is a sequence of ``(name, values)``.
+
+    ``values`` is a numpy array (numbers: right-aligned, as a numeric column of a frame) or a list
+    (text, as an object column). The text is exactly what :func:`table_text` prints for
+    ``pandas.DataFrame(dict(columns))`` (used on the command line's pandas-free paths).
+    """
+    if not columns:
+        return ""
+    kinds = dict(kinds or {})
+    header, cells, numeric = [], [], []
+    for name, values in columns:
+        dtype_kind = getattr(getattr(values, "dtype", None), "kind", "O")
+        kind = kinds.get(name) or kind_of(name)
+        vals = values.tolist() if hasattr(values, "tolist") else list(values)
+        if kind == "default" and dtype_kind == "f":
+            fin = [v for v in vals if v == v]
+            if fin and all(abs(v) < 1e15 and v == round(v) for v in fin):
+                kind = "int"
+        header.append(str(name))
+        cells.append([str(fmt(v, kind, style)) for v in vals])
+        numeric.append(dtype_kind in "iuf" or kind == "p")
+    widths = [max([len(h)] + [len(v) for v in col]) for h, col in zip(header, cells)]
+
+    def line(values):
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)]
+        return "  ".join(parts).rstrip()
+
+    n = len(cells[0])
+    return "\n".join([line(header)] + [line([col[i] for col in cells]) for i in range(n)])

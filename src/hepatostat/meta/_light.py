@@ -467,3 +467,63 @@ class _StringWriter:
 
     def getvalue(self):
         return "".join(self.parts)
+
+
+# ---------------------------------------------------------------------------
+# ``meta regress`` and ``meta analyse`` on a plain table
+# ---------------------------------------------------------------------------
+
+
+def regression_design(table: LightTable | None, es, mods, categorical=()):
+    """The :class:`~hepatostat.meta.regression.DesignMatrix` of numeric moderator columns of a plain table,
+    exactly as :func:`~hepatostat.meta.regression.design_matrix` builds it from ``es.data``; None when the
+    full path is needed (a formula, categorical or text moderators, a missing or unusual value, a column not
+    found, a constant or collinear moderator: that path's messages) or when ``es`` did not come from every
+    row of ``table`` in order."""
+    if table is None or not table.header_exact or isinstance(mods, str) or categorical or not mods:
+        return None
+    mods = list(mods)
+    if len(set(mods)) != len(mods) or any(m not in table.header or m in ("study", "_row") for m in mods):
+        return None
+    if getattr(es, "excluded", None) or len(table.columns[0]) != es.k:
+        return None
+    study = table.columns[table.header.index("study")] if "study" in table.header else None
+    if study is None or tuple(map(str.strip, study)) != tuple(es.study):
+        return None
+    cols = [np.ones(es.k)]
+    for m in mods:
+        vals = _numbers(table.columns[table.header.index(m)])
+        if vals is None or vals.size == 0 or np.ptp(vals) == 0:
+            return None
+        cols.append(vals)
+    X = np.column_stack(cols)
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        return None
+    from .regression import DesignMatrix
+
+    return DesignMatrix(X=X, terms=("intrcpt", *mods), keep=np.ones(es.k, dtype=bool), excluded=(), levels={},
+                        mods=tuple(mods), categorical=())
+
+
+class ColumnFrame:
+    """Columns ``(name, values)`` that write themselves as pandas' ``DataFrame.to_csv(index=False)`` would
+    (floats as their shortest repr, NaN and None as empty cells); for ``cli.common.emit``."""
+
+    def __init__(self, columns):
+        self.columns = list(columns)
+
+    def to_csv(self, buf, index=False, lineterminator="\n"):
+        w = csv.writer(buf, lineterminator=lineterminator)
+        w.writerow([name for name, _ in self.columns])
+        cells = []
+        for _, vals in self.columns:
+            kind = getattr(getattr(vals, "dtype", None), "kind", "O")
+            vals = vals.tolist() if hasattr(vals, "tolist") else list(vals)
+            if kind == "f":
+                cells.append(list(map(_fmt, vals)))
+            elif kind == "O":
+                cells.append(["" if v is None or (isinstance(v, float) and v != v) else
+                              (_fmt(v) if isinstance(v, float) else v) for v in vals])
+            else:
+                cells.append(vals)
+        w.writerows(zip(*cells))

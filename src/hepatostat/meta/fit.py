@@ -228,6 +228,23 @@ class PoolResult:
         )
         return pd.concat([rows, pooled], ignore_index=True)
 
+    def _column_frame(self):
+        """:meth:`to_frame` as a :class:`~hepatostat.meta._light.ColumnFrame` (its CSV without pandas)."""
+        from ._light import ColumnFrame
+
+        crit = _dist.norm_isf((1 - self.level) / 2)
+        sei = np.sqrt(self.vi)
+        cat = np.concatenate
+        return ColumnFrame([
+            ("study", [*self.study, f"Pooled ({self.model}, {self.method})"]),
+            ("yi", cat([np.asarray(self.yi, float), [self.estimate]])),
+            ("vi", cat([np.asarray(self.vi, float), [self.se**2]])),
+            ("sei", cat([sei, [self.se]])),
+            ("ci_low", cat([self.yi - crit * sei, [self.ci_low]])),
+            ("ci_high", cat([self.yi + crit * sei, [self.ci_high]])),
+            ("weight", cat([np.asarray(self.weights, float), [100.0]])),
+        ])
+
     def summary(self, digits: int | None = None) -> str:
         """A plain-text report in the spirit of metafor's ``print.rma``.
 

@@ -34,13 +34,12 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
-import pandas as pd
 
 from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
-from ..io.format import (fmt, fmt_ci, fmt_level, fmt_n, fmt_p_eq, fmt_plain, fmt_stat, merge_ci,
-                         table_text, with_digits)
+from ..io.format import (fmt, fmt_ci, fmt_level, fmt_n, fmt_p_eq, fmt_plain, fmt_stat, table_text_columns,
+                         with_digits)
 from .data import Exclusion
 from .effects import EffectSizes
 from .estimators import METHODS, RE_METHODS, fit_rma
@@ -64,6 +63,8 @@ class DesignMatrix:
 
     def rows(self, newdata) -> np.ndarray:
         """Model-matrix rows for new moderator values (a mapping or a frame), coded as the fit was."""
+        import pandas as pd
+
         new = pd.DataFrame([newdata]) if isinstance(newdata, dict) else pd.DataFrame(newdata)
         if self.spec is not None:
             try:
@@ -98,6 +99,8 @@ def design_matrix(data: pd.DataFrame, mods: Sequence[str], *, categorical: Seque
     column name for a numeric moderator and ``col[level]`` for a dummy.
     Rows with a missing moderator value are excluded and logged.
     """
+    import pandas as pd
+
     mods = list(mods)
     for m in mods:
         if m not in data.columns:
@@ -263,6 +266,8 @@ class RegressionResult:
         is ``pred ± crit sqrt(se² + tau2)`` (t with k - p df under
         Knapp-Hartung, else normal), as metafor.
         """
+        import pandas as pd
+
         if isinstance(newdata, np.ndarray):
             Xn = np.atleast_2d(np.asarray(newdata, float))
         else:
@@ -313,11 +318,16 @@ class RegressionResult:
             "notes": list(self.notes),
         }
 
+    def _columns(self) -> list:
+        """The coefficient table as ``(name, values)`` pairs (:meth:`to_frame` without pandas)."""
+        return [("term", list(self.terms)), ("estimate", np.asarray(self.estimate)), ("se", np.asarray(self.se)),
+                ("stat", np.asarray(self.stat)), ("pval", np.asarray(self.pval)),
+                ("ci_low", np.asarray(self.ci_low)), ("ci_high", np.asarray(self.ci_high))]
+
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "term": list(self.terms), "estimate": self.estimate, "se": self.se, "stat": self.stat,
-            "pval": self.pval, "ci_low": self.ci_low, "ci_high": self.ci_high,
-        })
+        import pandas as pd
+
+        return pd.DataFrame(dict(self._columns()))
 
     def summary(self, digits: int | None = None) -> str:
         st = with_digits(digits)
@@ -339,8 +349,7 @@ class RegressionResult:
             lines.append(f"Test of moderators: {fmt_stat('QM', self.QM, self.QM_df[0], style=st)}, "
                          f"{fmt_p_eq(self.QM_pval, st)}")
         tst = st if digits is not None else _coef_style(self.estimate, st)
-        lines.append(table_text(merge_ci(self.to_frame(), "ci_low", "ci_high", f"{fmt_level(self.level)} CI",
-                                         style=tst), _COEF_KINDS, tst))
+        lines.append(_coef_text(self._columns(), f"{fmt_level(self.level)} CI", tst))
         for e in self.excluded:
             lines.append(f"Excluded: {e.study}: {e.reason}")
         for n in self.notes:
@@ -359,6 +368,23 @@ def _coef_style(estimates, style):
     if vals:
         d = int(min(4, max(d, 1 - math.floor(math.log10(min(vals))))))
     return style.with_(decimals={"estimate": d, "ci": d, "se": max(style.digits("se"), d)})
+
+
+def _coef_text(columns, ci_name, style=None):
+    """The coefficient table as text: ci_low and ci_high merged into one column ``a to b`` (as
+    ``io.format.merge_ci``), printed by ``io.format.table_text_columns`` (no pandas)."""
+    from ..io.format import DEFAULT
+
+    style = DEFAULT if style is None else style
+    d = dict(columns)
+    merged = [fmt_ci(a, b, "ci", style) for a, b in zip(d["ci_low"].tolist(), d["ci_high"].tolist())]
+    out = []
+    for name, vals in columns:
+        if name == "ci_low":
+            out.append((ci_name, merged))
+        elif name != "ci_high":
+            out.append((name, vals))
+    return table_text_columns(out, _COEF_KINDS, style)
 
 
 #: how the coefficient table prints (io.format kinds)
@@ -390,6 +416,7 @@ def meta_regression(
     knha: bool = False,
     level: float = 0.95,
     categorical: Sequence[str] = (),
+    design: DesignMatrix | None = None,
 ) -> RegressionResult:
     """Fit a meta-regression of the effect sizes on moderator columns.
 
@@ -407,6 +434,9 @@ def meta_regression(
         Knapp-Hartung: t tests with k - p df and an F test for QM.
     categorical : sequence of str
         Numeric columns to treat as categorical.
+    design : DesignMatrix, optional
+        The model matrix of ``mods`` already built (the command line builds it from a plain CSV without
+        pandas: :func:`hepatostat.meta._light.regression_design`); ``es.data`` is then not read.
 
     Notes
     -----
@@ -424,7 +454,9 @@ def meta_regression(
         raise InputError(f"unknown method {method!r} for meta-regression; allowed: {', '.join(METHODS)}")
     if not mods:
         raise InputError("meta-regression needs at least one moderator (--mods)")
-    if isinstance(mods, str) and mods.strip().startswith("~"):
+    if design is not None:
+        dm = design
+    elif isinstance(mods, str) and mods.strip().startswith("~"):
         if categorical:
             raise InputError("with a formula, mark categorical moderators as factor(col) in the formula")
         dm = design_matrix_formula(es.data, mods, study=es.study)
@@ -499,6 +531,9 @@ class PermutationResult:
             "QMp_perm": _f(self.QM_pval),
         }
 
+    def _columns(self) -> list:
+        return self.model._columns() + [("pval_perm", np.asarray(self.pval))]
+
     def to_frame(self) -> pd.DataFrame:
         frame = self.model.to_frame()
         frame["pval_perm"] = self.pval
@@ -507,8 +542,7 @@ class PermutationResult:
     def summary(self) -> str:
         kind = "exact" if self.exact else f"approximate, {fmt_n(self.iterations)} iterations, seed {self.seed}"
         lines = [f"Permutation test ({kind})", f"Test of moderators: permutation {fmt_p_eq(self.QM_pval)}"]
-        lines.append(table_text(merge_ci(self.to_frame(), "ci_low", "ci_high",
-                                         f"{fmt_level(self.model.level)} CI"), _COEF_KINDS))
+        lines.append(_coef_text(self._columns(), f"{fmt_level(self.model.level)} CI"))
         return "\n".join(lines)
 
 

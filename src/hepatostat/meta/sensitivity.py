@@ -16,16 +16,15 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from . import _dist
 from .._util import finite_or_none as _f
 from ..errors import EstimationError, InputError
-from ..io.format import fmt, fmt_level, fmt_p_eq, fmt_plain, merge_ci, table_text
+from ..io.format import fmt, fmt_ci, fmt_level, fmt_p_eq, fmt_plain, merge_ci, table_text, table_text_columns
 from .estimators import fit_rma
 from .fit import NotEstimable, PoolResult, pool_many
 
@@ -36,50 +35,88 @@ I2_SUBSTANTIAL = 50.0
 
 
 
+def _frame(obj):
+    """The pandas frame of a result that keeps its table as columns (built once, on first use)."""
+    got = obj.__dict__.get("_frame_cache")
+    if got is None:
+        import pandas as pd
+
+        got = pd.DataFrame({name: (list(v) if isinstance(v, tuple) else v) for name, v in obj.columns.items()})
+        object.__setattr__(obj, "_frame_cache", got)
+    return got
+
+
+def _records(columns: dict) -> list:
+    """The rows of a column table as dicts of plain Python values (``DataFrame.to_dict(orient="records")``)."""
+    names = list(columns)
+    lists = [v.tolist() if hasattr(v, "tolist") else list(v) for v in columns.values()]
+    return [dict(zip(names, row)) for row in zip(*lists)]
+
+
+def _ci_columns(columns: dict, name: str) -> list:
+    """``(name, values)`` pairs with ci_low and ci_high merged into one text column (``io.format.merge_ci``)."""
+    out = []
+    for c, v in columns.items():
+        if c == "ci_low":
+            out.append((name, [fmt_ci(a, b) for a, b in zip(v.tolist(), columns["ci_high"].tolist())]))
+        elif c != "ci_high":
+            out.append((c, v))
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class LeaveOneOut:
-    """Leave-one-out results: one row per omitted study, in input order."""
+    """Leave-one-out results: one row per omitted study, in input order.
+
+    ``columns``: omitted, k, estimate, se, stat, pval, ci_low, ci_high, Q, Q_pval, tau2, I2, H2, status,
+    reason (numpy arrays, ``omitted`` a tuple); :attr:`frame` is the same table as a pandas frame."""
 
     full: PoolResult
-    frame: pd.DataFrame  # omitted, k, estimate, se, stat, pval, ci_low, ci_high, Q, Q_pval, tau2, I2, H2
+    columns: dict = field(repr=False)
+
+    @property
+    def frame(self):
+        return _frame(self)
 
     @property
     def sentences(self) -> tuple:
         """Plain-language findings, e.g. which omission brings I² under 50%."""
         out = []
+        c = self.columns
+        omitted, i2, pval = list(c["omitted"]), c["I2"], c["pval"]
         full_i2 = self.full.I2
         if np.isfinite(full_i2) and full_i2 > I2_SUBSTANTIAL:
-            below = self.frame[self.frame["I2"] <= I2_SUBSTANTIAL]
-            if not self.frame["I2"].notna().any():
+            below = np.flatnonzero(i2 <= I2_SUBSTANTIAL)
+            if not np.any(~np.isnan(i2)):
                 return ("No leave-one-out refit could be estimated.",)
             if len(below):
-                for _, r in below.iterrows():
+                for j in below.tolist():
                     out.append(
-                        f"Excluding {r['omitted']} lowers I² from {fmt(full_i2, 'I2')} to {fmt(r['I2'], 'I2')} "
+                        f"Excluding {omitted[j]} lowers I² from {fmt(full_i2, 'I2')} to {fmt(float(i2[j]), 'I2')} "
                         f"(at or below {fmt_plain(I2_SUBSTANTIAL)}%)."
                     )
             else:
-                lowest = self.frame.loc[self.frame["I2"].idxmin()]
+                j = int(np.nanargmin(i2))
                 out.append(
                     f"No single omission brings I² (now {fmt(full_i2, 'I2')}) to {fmt_plain(I2_SUBSTANTIAL)}% or below; "
-                    f"the lowest is {fmt(lowest['I2'], 'I2')} without {lowest['omitted']}."
+                    f"the lowest is {fmt(float(i2[j]), 'I2')} without {omitted[j]}."
                 )
         sig_full = self.full.pval < 1 - self.full.level
-        est = self.frame[self.frame["pval"].notna()]
-        flips = est[(est["pval"] < 1 - self.full.level) != sig_full]
-        for _, r in flips.iterrows():
-            word = "loses" if sig_full else "gains"
-            out.append(f"Excluding {r['omitted']}, the pooled effect {word} statistical significance ({fmt_p_eq(r['pval'], letter='p')}).")
-        if "status" in self.frame.columns:
-            for _, r in self.frame[self.frame["status"] != "ok"].iterrows():
-                out.append(f"Without {r['omitted']} the model is not estimable: {r['reason']}.")
+        for j in np.flatnonzero(~np.isnan(pval)).tolist():
+            if (pval[j] < 1 - self.full.level) != sig_full:
+                word = "loses" if sig_full else "gains"
+                out.append(f"Excluding {omitted[j]}, the pooled effect {word} statistical significance "
+                           f"({fmt_p_eq(float(pval[j]), letter='p')}).")
+        for j, (st, why) in enumerate(zip(c["status"].tolist(), c["reason"].tolist())):
+            if st != "ok":
+                out.append(f"Without {omitted[j]} the model is not estimable: {why}.")
         if not out:
             out.append("No single study changes the conclusion or brings heterogeneity below the review's threshold.")
         return tuple(out)
 
     def to_dict(self) -> dict[str, Any]:
         rows = [{k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()}
-                for r in self.frame.to_dict(orient="records")]
+                for r in _records(self.columns)]
         return {
             "measure": self.full.measure,
             "method": self.full.method,
@@ -89,13 +126,13 @@ class LeaveOneOut:
             "sentences": list(self.sentences),
         }
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self):
         return self.frame.copy()
 
     def summary(self) -> str:
         lines = [f"Leave-one-out ({self.full.method}; full model: estimate {fmt(self.full.estimate, 'estimate')}, "
                  f"I² {fmt(self.full.I2, 'I2')})"]
-        lines.append(table_text(merge_ci(self.frame, "ci_low", "ci_high", f"{fmt_level(self.full.level)} CI")))
+        lines.append(table_text_columns(_ci_columns(self.columns, f"{fmt_level(self.full.level)} CI")))
         lines += list(self.sentences)
         return "\n".join(lines)
 
@@ -134,11 +171,11 @@ def leave_one_out(res: PoolResult) -> LeaveOneOut:
         return m
 
     table, status, reason = _refits(res, masks, k)
-    frame = pd.DataFrame({"omitted": list(es.study), **table})
-    frame["k"] = frame["k"].astype(int)
-    frame["status"] = status
-    frame["reason"] = reason
-    return LeaveOneOut(full=res, frame=frame)
+    columns = {"omitted": tuple(es.study), **table}
+    columns["k"] = columns["k"].astype(int)
+    columns["status"] = status
+    columns["reason"] = reason
+    return LeaveOneOut(full=res, columns=columns)
 
 
 @dataclass(frozen=True, eq=False)
@@ -230,6 +267,8 @@ def cumulative(res: PoolResult, order=None) -> Cumulative:
     I² = 0, H² = 1 and tau² = 0 as metafor does. Refits run through the kernel
     in blocks (memory linear in k).
     """
+    import pandas as pd
+
     es = res.effects
     if es is None:
         raise InputError("cumulative() needs a PoolResult made by pool()")
@@ -267,27 +306,34 @@ def cumulative(res: PoolResult, order=None) -> Cumulative:
 
 @dataclass(frozen=True, eq=False)
 class Influence:
-    """Case-deletion diagnostics (metafor ``influence()`` and ``rstudent()``)."""
+    """Case-deletion diagnostics (metafor ``influence()`` and ``rstudent()``).
 
-    frame: pd.DataFrame  # study, rstudent, resid, se_resid, dffits, cook_d, cov_r, tau2_del, QE_del, hat, weight, dfbs_*, influential
+    ``columns``: study, rstudent, resid, se_resid, dffits, cook_d, cov_r, tau2_del, QE_del, hat, weight,
+    dfbs_*, influential (numpy arrays, ``study`` a tuple); :attr:`frame` is the same table as a pandas frame."""
+
+    columns: dict = field(repr=False)
+
+    @property
+    def frame(self):
+        return _frame(self)
 
     def to_dict(self) -> dict[str, Any]:
         rows = []
-        for r in self.frame.to_dict(orient="records"):
+        for r in _records(self.columns):
             rows.append({k: (bool(v) if k == "influential" else (_f(v) if isinstance(v, (float, np.floating, int)) else v))
                          for k, v in r.items()})
         return {"rows": rows, "influential": [r["study"] for r in rows if r["influential"]]}
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self):
         return self.frame.copy()
 
     def summary(self) -> str:
         lines = ["Influence diagnostics (* = influential by metafor's criteria)"]
-        f = self.frame.copy()
-        f["influential"] = np.where(f["influential"], "*", "")
-        kinds = {c: "diag" for c in f.columns if c not in ("study", "influential")}
+        f = dict(self.columns)
+        f["influential"] = ["*" if x else "" for x in np.asarray(f["influential"]).tolist()]
+        kinds = {c: "diag" for c in f if c not in ("study", "influential")}
         kinds.update({"weight": "weight", "tau2_del": "tau2"})
-        lines.append(table_text(f, kinds))
+        lines.append(table_text_columns([(c, list(v) if isinstance(v, tuple) else v) for c, v in f.items()], kinds))
         return "\n".join(lines)
 
 
@@ -374,11 +420,11 @@ def influence(res) -> Influence:
         | np.any(np.abs(dfbs) > 1, axis=1)
     )
     terms = getattr(res, "terms", ("intrcpt",))
-    frame = pd.DataFrame({"study": list(res.study), **cols, "hat": hat, "weight": weight})
+    columns = {"study": tuple(res.study), **cols, "hat": hat, "weight": weight}
     for j, t in enumerate(terms):
-        frame[f"dfbs_{t}"] = dfbs[:, j]
-    frame["influential"] = infl
-    return Influence(frame=frame)
+        columns[f"dfbs_{t}"] = dfbs[:, j]
+    columns["influential"] = infl
+    return Influence(columns=columns)
 
 
 def baujat(res) -> pd.DataFrame:
@@ -388,6 +434,8 @@ def baujat(res) -> pd.DataFrame:
     ``(y_i - x_i b)^2 / (tau2 + v_i)``; ``y``: its influence on the pooled
     result, ``(x_i b_(-i) - x_i b)^2 / (x_i V_(-i) x_i')``.
     """
+    import pandas as pd
+
     y, v, X, method, knha = _model_arrays(res)
     k = len(y)
     full = fit_rma(y, v, X, method=method, knha=knha)
