@@ -418,7 +418,10 @@ def regress_cmd(file, measure, method, knha, level, mods, factors, predict, perm
         points = [_parse_point(p, data) for p in predict]
         pred = out.predict(pd.DataFrame(points))
         obj["predictions"] = pred.to_dict(orient="records")
-        text += "\nPredictions:\n" + pred.to_string(index=False, float_format=lambda x: f"{x:.4f}")
+        from ..io.format import table_text
+
+        kinds = {"pred": "estimate", "se": "se", **{c: "ci" for c in ("ci_low", "ci_high", "pi_low", "pi_high")}}
+        text += "\nPredictions:\n" + table_text(pred, kinds)
     if permutations:
         perm = permutation_test(out, iterations=permutations, seed=seed)
         obj["permutation"] = perm.to_dict()
