@@ -379,24 +379,13 @@ PER_MAX_BYTES = 64_000_000
 def per_result(split: PerSplit, method, knha, level, auto_random, convention):
     """:func:`hepatostat.meta.pool_per`'s :class:`~hepatostat.meta.fit.PerResult` for the split (None for MH
     and Peto, which pool from the counts of the pandas frame: the full path then)."""
-    from .conventions import get_convention
-    from .fit import NotEstimable, PerResult, _check_args, pool_many
+    from .fit import PerResult, _per_results, _resolve
 
-    conv = get_convention(convention)
-    method = conv.method if method is None else method
-    knha = conv.knha if knha is None else knha
-    method, auto_random = _check_args(method, level, auto_random)
+    conv, method, knha, auto_random = _resolve(method, knha, level, auto_random, convention)
     if method in ("MH", "PETO"):
         return None
-    subsets = split.effect_sizes()
-    results, errors = [None] * len(subsets), [None] * len(subsets)
-    for i, res in enumerate(pool_many(subsets, method, knha=knha, level=level, auto_random=auto_random,
-                                      convention=conv.name)):
-        if isinstance(res, NotEstimable):
-            errors[i] = res.reason
-        else:
-            results[i] = res
-    return PerResult(split.per, tuple(split.values), tuple(results), tuple(errors), ())
+    results, errors = _per_results(split.effect_sizes(), method, knha, level, auto_random, conv)
+    return PerResult(split.per, tuple(split.values), results, errors, ())
 
 
 def per_csv(split: PerSplit, method, knha, level, auto_random, convention) -> str:
@@ -405,13 +394,9 @@ def per_csv(split: PerSplit, method, knha, level, auto_random, convention) -> st
     import types
 
     from .batch import pad
-    from .conventions import get_convention
-    from .fit import _check_args, _in_file, fit_sets
+    from .fit import _in_file, _resolve, fit_sets
 
-    conv = get_convention(convention)
-    method = conv.method if method is None else method
-    knha = conv.knha if knha is None else bool(knha)
-    method, auto_random = _check_args(method, level, auto_random)
+    _, method, knha, auto_random = _resolve(method, knha, level, auto_random, convention)
     if method in ("MH", "PETO"):
         return None
     y, v, mask = pad(split.yi, split.vi)

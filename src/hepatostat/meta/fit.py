@@ -443,6 +443,29 @@ class NotEstimable:
                 "excluded": [e.to_dict() for e in self.excluded]}
 
 
+def _resolve(method, knha, level, auto_random, convention):
+    """The convention's defaults filled in and the arguments checked: ``(conv, method, knha, auto_random)``."""
+    from .conventions import get_convention
+
+    conv = get_convention(convention)
+    method = conv.method if method is None else method
+    knha = conv.knha if knha is None else bool(knha)
+    method, auto_random = _check_args(method, level, auto_random)
+    return conv, method, knha, auto_random
+
+
+def _per_results(subsets, method, knha, level, auto_random, conv) -> tuple[tuple, tuple]:
+    """:func:`pool_many` over the subsets of a ``--per`` run: (results, errors), a NotEstimable's reason in errors."""
+    results, errors = [None] * len(subsets), [None] * len(subsets)
+    for i, res in enumerate(pool_many(subsets, method, knha=knha, level=level, auto_random=auto_random,
+                                      convention=conv.name)):
+        if isinstance(res, NotEstimable):
+            errors[i] = res.reason
+        else:
+            results[i] = res
+    return tuple(results), tuple(errors)
+
+
 def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level: float = 0.95,
               auto_random: str = "DL", convention: str = "metafor") -> list:
     """Pool several independent sets of effect sizes at once.
@@ -456,12 +479,7 @@ def pool_many(ess, method: str | None = None, *, knha: bool | None = None, level
     -------
     list of PoolResult or NotEstimable, aligned with ``ess``.
     """
-    from .conventions import get_convention
-
-    conv = get_convention(convention)
-    method = conv.method if method is None else method
-    knha = conv.knha if knha is None else bool(knha)
-    method, auto_random = _check_args(method, level, auto_random)
+    conv, method, knha, auto_random = _resolve(method, knha, level, auto_random, convention)
     ess = list(ess)
     out: list = [None] * len(ess)
     todo = []
@@ -755,21 +773,10 @@ def pool_per(
         raise InputError(
             f"--per column '{per}' not found; columns are {', '.join(map(str, data.columns))}", file=source
         )
-    from .conventions import get_convention
-
-    conv = get_convention(convention)
-    method = conv.method if method is None else method
-    knha = conv.knha if knha is None else knha
-    method, auto_random = _check_args(method, level, auto_random)
+    conv, method, knha, auto_random = _resolve(method, knha, level, auto_random, convention)
     values, subsets, excluded = _per_split(data, per, measure, source, effect_options)
-    results, errors = [None] * len(subsets), [None] * len(subsets)
-    for i, res in enumerate(pool_many(subsets, method, knha=knha, level=level, auto_random=auto_random,
-                                      convention=conv.name)):
-        if isinstance(res, NotEstimable):
-            errors[i] = res.reason
-        else:
-            results[i] = res
-    return PerResult(per, tuple(values), tuple(results), tuple(errors), tuple(excluded))
+    results, errors = _per_results(subsets, method, knha, level, auto_random, conv)
+    return PerResult(per, tuple(values), results, errors, tuple(excluded))
 
 
 def _per_subsets(data, per, measure, source, effect_options):
