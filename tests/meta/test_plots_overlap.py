@@ -129,7 +129,8 @@ def test_forest_blocks_show_arm_columns_weights_and_effects():
     assert f"{row['m1']:.1f} ({row['sd1']:.1f}), {int(row['n1'])}" in texts  # treatment mean (SD), n
     assert "Treatment\nmean (SD), n" in texts and "Weight\n(%)" in texts
     res = blocks[-1][2]
-    assert f"{res.estimate:.2f} [{res.ci_low:.2f}, {res.ci_high:.2f}]" in texts
+    # journal style (issue 16): "estimate (low to high)", as the tables and sentences write an interval
+    assert f"{res.estimate:.2f} ({res.ci_low:.2f} to {res.ci_high:.2f})" in texts
     assert sum(t.startswith("Subtotal") for t in texts) == len(blocks)
     b = pool_blocks(d, "survival")
     texts = [t.get_text() for t in forest_blocks([(t, r) for t, _, r in b]).axes[0].texts]

@@ -319,7 +319,9 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
                 kinds={f"Effective n, group {tr}": "weight", f"Effective n, group {ct}": "weight"},
                 note="Robust (HC0) standard error, which ignores the estimation of the propensity score.", supplement=True)
         if worst > 0.1:
-            s.text(f"Warning: balance is not reached after weighting (largest |SMD| = {worst:.2f} > 0.1, "
+            from ..io.format import fmt
+
+            s.text(f"Warning: balance is not reached after weighting (largest |SMD| = {fmt(worst, 'smd')} > 0.1, "
                    f"{', '.join(shown.loc[bal['smd_w'].abs() > 0.1, 'Covariate'])}); the weighted effect is not a "
                    "fair comparison of the groups and should not be reported as one.")
         s.figure(f"Covariate balance before and after weighting, group {tr} vs group {ct}",
