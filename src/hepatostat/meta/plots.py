@@ -192,6 +192,16 @@ _LAYOUTS = {
 }
 
 
+def _text_width(s: str, size: float) -> float:
+    """Width in inches of ``s`` in bold type of ``size`` points (the widest a forest-plot cell is drawn)."""
+    if not s:
+        return 0.0
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    return TextPath((0, 0), s, size=size, prop=FontProperties(weight="bold")).get_extents().width / 72
+
+
 def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level, footer, layout="wide"):
     """Draw a forest plot from rows (study, diamond, pi, header, text)."""
     plt = _figures()
@@ -206,6 +216,17 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
     height = L["extra"] + L["row"] * (n_rows + 2) + (0.12 * len(footer) if layout == "page" else 0)
     col_w = [L["label"]] + [L["arm"]] * len(heads) + [L["weight"]]
     plot_w, right_w = L["plot"], L["right"]
+    # the effect column is as wide as its widest text (large mean differences), taken from the plot on a page
+    name = {"OR": "OR", "RR": "RR", "PETO": "OR", "SMD": "SMD", "MD": "MD", "RD": "RD"}.get(measure, "Estimate")
+    head_right = f"{name} ({fmt_level(level)} CI)"
+    right = [_ci(tr(r["lo"]), tr(r["hi"]), digits) if r["kind"] == "pi" else
+             _est_ci(tr(r["est"]), tr(r["lo"]), tr(r["hi"]), digits) if r["kind"] in ("study", "diamond") else ""
+             for r in rows]
+    need = max(_text_width(t, fs) for t in right + [head_right]) + 0.12
+    if need > right_w:
+        if layout == "page":
+            plot_w = max(plot_w - (need - right_w), 0.6 * plot_w)
+        right_w = need
     width = sum(col_w) + plot_w + right_w
     fig = plt.figure((width, height))
     bottom = (L["bottom"] + (0.12 * len(footer) if layout == "page" else 0)) / height
@@ -269,9 +290,8 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
     xw = sum(col_w) - 0.1
     text(xw, top, "Weight\n(%)", fontweight="bold", ha="right", fontsize=fs - 1)
     xr = width - 0.05
-    name = {"OR": "OR", "RR": "RR", "PETO": "OR", "SMD": "SMD", "MD": "MD", "RD": "RD"}.get(measure, "Estimate")
-    text(xr, top, f"{name} ({fmt_level(level)} CI)", fontweight="bold", ha="right")
-    for y, r in zip(ypos, rows):
+    text(xr, top, head_right, fontweight="bold", ha="right")
+    for y, r, rtext in zip(ypos, rows, right):
         kind = r["kind"]
         weight = "bold" if r.get("bold") else "normal"
         if kind == "blank":
@@ -282,14 +302,14 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
             text(x0, y, r["label"], fontsize=fs - 0.5, color="#333333")
         elif kind == "pi":
             text(x0, y, r["label"], fontstyle="italic")
-            text(xr, y, _ci(tr(r["lo"]), tr(r["hi"]), digits), ha="right", fontstyle="italic")
+            text(xr, y, rtext, ha="right", fontstyle="italic")
         else:
             text(x0 + (0.0 if kind == "diamond" or not r.get("indent") else 0.1), y, r["label"], fontweight=weight)
             for j, a in enumerate(r.get("arms", [])):
                 text(edges[j + 1] + col_w[j + 1] * 0.5, y, a, ha="center", fontsize=fs - 0.5)
             if np.isfinite(r.get("weight", np.nan)):
                 text(xw, y, fmt(r["weight"], "weight"), ha="right", fontweight=weight)
-            text(xr, y, _est_ci(tr(r["est"]), tr(r["lo"]), tr(r["hi"]), digits), ha="right", fontweight=weight)
+            text(xr, y, rtext, ha="right", fontweight=weight)
     if footer:
         text(x0, 0.35, "\n".join(footer), fontsize=fs - 0.5, va="top")
     if title:
