@@ -97,7 +97,7 @@ def test_funnel_and_loo_render(tmp_path):
 
 
 def test_funnel_legend_and_loo_labels_in_journal_style():
-    # contour thresholds are the user's settings, written as given (0.1, not 0.100); the leave-one-out
+    # contour thresholds with two decimals as before (0.10), more when a threshold needs them; the leave-one-out
     # column writes "estimate (low to high)" and I² with one decimal, as the tables do
     import numpy as np
 
@@ -107,7 +107,10 @@ def test_funnel_legend_and_loo_labels_in_journal_style():
     res = pool(effects(reference_data("bcg"), "RR"), "REML")
     fig = publication_bias(res).plot()
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend[:4] == ["P ≤ 0.01", "0.01 < P ≤ 0.05", "0.05 < P ≤ 0.1", "P > 0.1"]
+    assert legend[:4] == ["P ≤ 0.01", "0.01 < P ≤ 0.05", "0.05 < P ≤ 0.10", "P > 0.10"]
+    fig = publication_bias(res).plot(contours=(0.95, 0.999))  # a threshold that needs three decimals keeps them
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()][:3] == ["P ≤ 0.001", "0.001 < P ≤ 0.05",
+                                                                                 "P > 0.05"]
     loo = leave_one_out(res)
     fig = loo.plot()
     right = [t.get_text() for sec in fig.axes[0].child_axes for t in sec.get_yticklabels()]  # the right column

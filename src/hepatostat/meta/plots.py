@@ -387,10 +387,11 @@ def funnel(res, path=None, *, trimfill=None, contours=(0.90, 0.95, 0.99), title=
     edges = [_dist.norm_isf((1 - c) / 2) for c in levels]
     shades = ["#ffffff", "#e3e3e3", "#c4c4c4"][-len(levels):] if len(levels) <= 3 else ["#ffffff"] * len(levels)
     ax.set_facecolor("#9e9e9e")
-    from ..io.format import fmt_plain
+    from ..io.format import fmt_fixed, fmt_plain
 
-    def thr(c):  # a significance threshold the user set, as written (0.1, 0.05, 0.01)
-        return fmt_plain(round(1 - c, 10))
+    def thr(c):  # a significance threshold from the user's contours: two decimals (0.10, 0.05), more if needed
+        shown = fmt_plain(round(1 - c, 10))
+        return fmt_fixed(round(1 - c, 10), max(2, len(shown.partition(".")[2])))
 
     outer = f"P ≤ {thr(levels[-1])}"
     ax.fill_between([], [], color="#9e9e9e", label=outer)
