@@ -25,8 +25,6 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "hepatostat"
 
-OWNED_ELSEWHERE = "owned by another branch; convert after merge"
-
 ALLOWLIST = {
     # the formatter itself
     ("io/format.py", "*"): "the one formatter",
@@ -37,9 +35,6 @@ ALLOWLIST = {
     ("digitize/extract.py", "_hex"): "a colour code (#rrggbb) from RGB channels, not a quantity",
     ("units.py", "plausible_range"): "rounds to 12 significant digits through text to drop float noise "
                                      "(50 * 17.1 = 855.0000000000001); the result is a number, not text",
-    # owned by other helpers in this round (see the report of branch fmt)
-    ("report/*", "*"): OWNED_ELSEWHERE,
-    ("meta/plots.py", "*"): OWNED_ELSEWHERE,
 }
 
 # hexadecimal, octal, binary and character specs ("{byte:02x}", "#{r:02x}{g:02x}{b:02x}") show codes

@@ -129,7 +129,8 @@ def test_forest_blocks_show_arm_columns_weights_and_effects():
     assert f"{row['m1']:.1f} ({row['sd1']:.1f}), {int(row['n1'])}" in texts  # treatment mean (SD), n
     assert "Treatment\nmean (SD), n" in texts and "Weight\n(%)" in texts
     res = blocks[-1][2]
-    assert f"{res.estimate:.2f} [{res.ci_low:.2f}, {res.ci_high:.2f}]" in texts
+    # journal style (issue 16): "estimate (low to high)", as the tables and sentences write an interval
+    assert f"{res.estimate:.2f} ({res.ci_low:.2f} to {res.ci_high:.2f})" in texts
     assert sum(t.startswith("Subtotal") for t in texts) == len(blocks)
     b = pool_blocks(d, "survival")
     texts = [t.get_text() for t in forest_blocks([(t, r) for t, _, r in b]).axes[0].texts]
@@ -173,3 +174,35 @@ def test_regression_baujat_labels_drawn_next_to_every_point_overlapped(bcg):
     for _, r in d.iterrows():
         ax.annotate(str(r["study"]), (r["x"], r["y"]), xytext=(3, 3), textcoords="offset points", fontsize=7)
     assert ("Rosenthal et al, 1961", "Comstock et al, 1976") in overlapping(fig)
+
+
+def _right_column_inside_plot(fig) -> float:
+    """Inches by which the right-aligned effect column reaches into the plot area (0 when clear of it)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    plot = ax.get_window_extent(renderer)
+    worst = 0.0
+    for t in ax.texts:
+        box = t.get_window_extent(renderer)
+        if t.get_ha() == "right" and box.x1 > plot.x1:  # the effect (CI) column right of the plot
+            worst = max(worst, plot.x1 - box.x0)
+    return worst / fig.dpi
+
+
+def test_regression_wide_effect_texts_ran_into_the_plot():
+    # mean differences in the hundreds ("-120.50 (-213.28 to -27.72)") are wider than the fixed effect
+    # column; the text ran 0.06 in (wide layout) and 0.18 in (page layout) into the plot before the column
+    # took its width from its text
+    d = pd.DataFrame({"study": [f"S{i}" for i in range(4)], "m1": [-120.5, 130.2, 250.1, -300.3],
+                      "sd1": [150.0] * 4, "n1": [20] * 4, "m2": [10.0] * 4, "sd2": [160.0] * 4, "n2": [20] * 4})
+    res = pool(effects(d, "MD"), "REML")
+    wide = forest(res)
+    page = forest_blocks([("Week 1", res), ("Week 2", res)])
+    assert _right_column_inside_plot(wide) == 0.0
+    assert _right_column_inside_plot(page) == 0.0
+    assert page.get_size_inches()[0] <= 6.28  # still page wide: the plot gave up the room
+    assert overlapping(wide) == [] and overlapping(page) == []

@@ -88,12 +88,28 @@ def _log_axis(ax):
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
     ax.xaxis.set_minor_locator(LogLocator(base=10, subs=()))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    from ..io.format import fmt_plain
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: fmt_plain(x)))
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _fmt(x, digits):
-    return "NA" if not np.isfinite(x) else f"{x:.{digits}f}"
+    """An effect or a confidence limit with ``digits`` decimals (``NA`` when not finite)."""
+    from ..io.format import fmt_fixed
+
+    return "NA" if not np.isfinite(x) else fmt_fixed(x, digits)
+
+
+def _est_ci(est, lo, hi, digits):
+    """``1.23 (0.45 to 2.34)``: an effect and its interval as the tables and sentences show them."""
+    return f"{_fmt(est, digits)} ({_ci(lo, hi, digits)})" if np.isfinite(est) else "NA"
+
+
+def _ci(lo, hi, digits):
+    from ..io.format import DEFAULT
+
+    return f"{_fmt(lo, digits)}{DEFAULT.ci_sep}{_fmt(hi, digits)}"
 
 
 def _arm_text(es, idx=None):
@@ -133,15 +149,19 @@ def _model_label(res) -> str:
 def _het_text(res) -> str:
     if not np.isfinite(res.I2):
         return "Heterogeneity: not estimable (k = 1)"
-    het = f"Heterogeneity: Q = {res.Q:.2f}, df = {res.Q_df}, p {_p(res.Q_pval)}; I² = {res.I2:.1f}%"
+    from ..io.format import fmt, fmt_n
+
+    het = f"Heterogeneity: Q = {fmt(res.Q, 'stat')}, df = {fmt_n(res.Q_df)}, {_p(res.Q_pval)}; I² = {fmt(res.I2, 'I2')}"
     if res.random:
-        het += f"; τ² = {res.tau2:.3g}"
+        het += f"; τ² = {fmt(res.tau2, 'tau2')}"
     return het
 
 
 def _overall_text(res) -> str:
-    stat = f"t({res.df:g})" if res.knha else "z"
-    return f"Test for overall effect: {stat} = {res.stat:.2f}, p {_p(res.pval)}"
+    from ..io.format import fmt_stat
+
+    stat = fmt_stat("t", res.stat, res.df) if res.knha else fmt_stat("z", res.stat)
+    return f"Test for overall effect: {stat}, {_p(res.pval)}"
 
 
 def _study_rows(res, weights, arms):
@@ -172,10 +192,22 @@ _LAYOUTS = {
 }
 
 
+def _text_width(s: str, size: float) -> float:
+    """Width in inches of ``s`` in bold type of ``size`` points (the widest a forest-plot cell is drawn)."""
+    if not s:
+        return 0.0
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    return TextPath((0, 0), s, size=size, prop=FontProperties(weight="bold")).get_extents().width / 72
+
+
 def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level, footer, layout="wide"):
     """Draw a forest plot from rows (study, diamond, pi, header, text)."""
     plt = _figures()
     import matplotlib.transforms as mtrans
+
+    from ..io.format import fmt, fmt_level
 
     L = _LAYOUTS[layout]
     fs = L["font"]
@@ -184,6 +216,17 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
     height = L["extra"] + L["row"] * (n_rows + 2) + (0.12 * len(footer) if layout == "page" else 0)
     col_w = [L["label"]] + [L["arm"]] * len(heads) + [L["weight"]]
     plot_w, right_w = L["plot"], L["right"]
+    # the effect column is as wide as its widest text (large mean differences), taken from the plot on a page
+    name = {"OR": "OR", "RR": "RR", "PETO": "OR", "SMD": "SMD", "MD": "MD", "RD": "RD"}.get(measure, "Estimate")
+    head_right = f"{name} ({fmt_level(level)} CI)"
+    right = [_ci(tr(r["lo"]), tr(r["hi"]), digits) if r["kind"] == "pi" else
+             _est_ci(tr(r["est"]), tr(r["lo"]), tr(r["hi"]), digits) if r["kind"] in ("study", "diamond") else ""
+             for r in rows]
+    need = max(_text_width(t, fs) for t in right + [head_right]) + 0.12
+    if need > right_w:
+        if layout == "page":
+            plot_w = max(plot_w - (need - right_w), 0.6 * plot_w)
+        right_w = need
     width = sum(col_w) + plot_w + right_w
     fig = plt.figure((width, height))
     bottom = (L["bottom"] + (0.12 * len(footer) if layout == "page" else 0)) / height
@@ -247,9 +290,8 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
     xw = sum(col_w) - 0.1
     text(xw, top, "Weight\n(%)", fontweight="bold", ha="right", fontsize=fs - 1)
     xr = width - 0.05
-    name = {"OR": "OR", "RR": "RR", "PETO": "OR", "SMD": "SMD", "MD": "MD", "RD": "RD"}.get(measure, "Estimate")
-    text(xr, top, f"{name} [{100 * level:g}% CI]", fontweight="bold", ha="right")
-    for y, r in zip(ypos, rows):
+    text(xr, top, head_right, fontweight="bold", ha="right")
+    for y, r, rtext in zip(ypos, rows, right):
         kind = r["kind"]
         weight = "bold" if r.get("bold") else "normal"
         if kind == "blank":
@@ -260,15 +302,14 @@ def _render(rows, *, measure, log, heads, title, digits, xlabel, favours, level,
             text(x0, y, r["label"], fontsize=fs - 0.5, color="#333333")
         elif kind == "pi":
             text(x0, y, r["label"], fontstyle="italic")
-            text(xr, y, f"[{_fmt(tr(r['lo']), digits)}, {_fmt(tr(r['hi']), digits)}]", ha="right", fontstyle="italic")
+            text(xr, y, rtext, ha="right", fontstyle="italic")
         else:
             text(x0 + (0.0 if kind == "diamond" or not r.get("indent") else 0.1), y, r["label"], fontweight=weight)
             for j, a in enumerate(r.get("arms", [])):
                 text(edges[j + 1] + col_w[j + 1] * 0.5, y, a, ha="center", fontsize=fs - 0.5)
             if np.isfinite(r.get("weight", np.nan)):
-                text(xw, y, f"{r['weight']:.1f}", ha="right", fontweight=weight)
-            text(xr, y, f"{_fmt(tr(r['est']), digits)} [{_fmt(tr(r['lo']), digits)}, {_fmt(tr(r['hi']), digits)}]",
-                 ha="right", fontweight=weight)
+                text(xw, y, fmt(r["weight"], "weight"), ha="right", fontweight=weight)
+            text(xr, y, rtext, ha="right", fontweight=weight)
     if footer:
         text(x0, 0.35, "\n".join(footer), fontsize=fs - 0.5, va="top")
     if title:
@@ -317,9 +358,10 @@ def forest(res, path=None, *, title=None, digits=2, xlabel=None, favours=("Favou
 
 
 def _p(p):
-    if not np.isfinite(p):
-        return "= NA"
-    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+    """``P = 0.042``, ``P < 0.001`` or ``P = NA``."""
+    from ..io.format import fmt_p_eq
+
+    return fmt_p_eq(p) if np.isfinite(p) else "P = NA"
 
 
 def funnel(res, path=None, *, trimfill=None, contours=(0.90, 0.95, 0.99), title=None, xlabel=None):
@@ -345,12 +387,17 @@ def funnel(res, path=None, *, trimfill=None, contours=(0.90, 0.95, 0.99), title=
     edges = [_dist.norm_isf((1 - c) / 2) for c in levels]
     shades = ["#ffffff", "#e3e3e3", "#c4c4c4"][-len(levels):] if len(levels) <= 3 else ["#ffffff"] * len(levels)
     ax.set_facecolor("#9e9e9e")
-    outer = f"p ≤ {1 - levels[-1]:.2f}"
+    from ..io.format import fmt_fixed, fmt_plain
+
+    def thr(c):  # a significance threshold from the user's contours: two decimals (0.10, 0.05), more if needed
+        shown = fmt_plain(round(1 - c, 10))
+        return fmt_fixed(round(1 - c, 10), max(2, len(shown.partition(".")[2])))
+
+    outer = f"P ≤ {thr(levels[-1])}"
     ax.fill_between([], [], color="#9e9e9e", label=outer)
-    bounds = [1 - c for c in levels]  # 0.10, 0.05, 0.01
     for i in range(len(levels) - 1, -1, -1):
         z = edges[i]
-        label = f"p > {bounds[0]:.2f}" if i == 0 else f"{bounds[i]:.2f} < p ≤ {bounds[i - 1]:.2f}"
+        label = f"P > {thr(levels[0])}" if i == 0 else f"{thr(levels[i])} < P ≤ {thr(levels[i - 1])}"
         ax.fill_betweenx(s, tr(null - z * s), tr(null + z * s), color=shades[i], lw=0, label=label)
     # pseudo-confidence region around the pooled estimate
     z95 = _dist.norm_isf(0.025)
@@ -422,9 +469,11 @@ def loo_forest(loo, path=None, *, title=None, digits=2):
     res = loo.full
     f = loo.frame
     tr = np.exp if res.log_scale else (lambda x: x)
-    right = [f"{_fmt(tr(e), digits)} [{_fmt(tr(a), digits)}, {_fmt(tr(b), digits)}]  I² {i2:.0f}%"
+    from ..io.format import fmt
+
+    right = [f"{_est_ci(tr(e), tr(a), tr(b), digits)}  I² {fmt(i2, 'I2')}"
              for e, a, b, i2 in zip(f["estimate"], f["ci_low"], f["ci_high"], f["I2"])]
-    right.append(f"{_fmt(tr(res.estimate), digits)} [{_fmt(tr(res.ci_low), digits)}, {_fmt(tr(res.ci_high), digits)}]  I² {res.I2:.0f}%")
+    right.append(f"{_est_ci(tr(res.estimate), tr(res.ci_low), tr(res.ci_high), digits)}  I² {fmt(res.I2, 'I2')}")
     labels = [f"Omitting {s}" for s in f["omitted"]]
     return _simple_forest(labels, f["estimate"].to_numpy(), f["ci_low"].to_numpy(), f["ci_high"].to_numpy(),
                           res.estimate, res.ci_low, res.ci_high, log=res.log_scale,
@@ -437,9 +486,11 @@ def cumulative_forest(cum, path=None, *, title=None, digits=2):
     res = cum.full
     f = cum.frame
     tr = np.exp if res.log_scale else (lambda x: x)
-    right = [f"{_fmt(tr(e), digits)} [{_fmt(tr(a), digits)}, {_fmt(tr(b), digits)}]  k = {k}"
+    from ..io.format import fmt_n
+
+    right = [f"{_est_ci(tr(e), tr(a), tr(b), digits)}  k = {fmt_n(k)}"
              for e, a, b, k in zip(f["estimate"], f["ci_low"], f["ci_high"], f["k"])]
-    right.append(f"{_fmt(tr(res.estimate), digits)} [{_fmt(tr(res.ci_low), digits)}, {_fmt(tr(res.ci_high), digits)}]  k = {res.k}")
+    right.append(f"{_est_ci(tr(res.estimate), tr(res.ci_low), tr(res.ci_high), digits)}  k = {fmt_n(res.k)}")
     labels = [f"+ {s}" for s in f["added"]]
     return _simple_forest(labels, f["estimate"].to_numpy(), f["ci_low"].to_numpy(), f["ci_high"].to_numpy(),
                           res.estimate, res.ci_low, res.ci_high, log=res.log_scale,
@@ -455,6 +506,8 @@ def subgroup_forest(sg, path=None, *, title=None, digits=2, xlabel=None,
     own diamond and heterogeneity line; then the overall diamond, and the
     test for subgroup differences under the plot.
     """
+    from ..io.format import fmt, fmt_n
+
     res = sg.overall
     es = res.effects if show_arms else None
     heads = _arm_text(es)[0] if es is not None else []
@@ -475,7 +528,8 @@ def subgroup_forest(sg, path=None, *, title=None, digits=2, xlabel=None,
         rows.append({"kind": "blank"})
     rows += _pooled_rows(res, f"Overall: {_model_label(res)}")
     footer = [_het_text(res), _overall_text(res),
-              f"Test for subgroup differences: Q = {sg.Q_between:.2f}, df = {sg.Q_between_df}, p {_p(sg.Q_between_pval)}",
+              f"Test for subgroup differences: Q = {fmt(sg.Q_between, 'stat')}, df = {fmt_n(sg.Q_between_df)}, "
+              f"{_p(sg.Q_between_pval)}",
               "Weights are within each subgroup (separate tau² per subgroup); square sizes follow the overall weights."]
     fig = _render(rows, measure=res.measure, log=res.log_scale, heads=heads, title=title, digits=digits,
                   xlabel=xlabel, favours=favours, level=res.level, footer=footer)

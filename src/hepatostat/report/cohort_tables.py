@@ -17,7 +17,7 @@ import re
 
 import pandas as pd
 
-from ..io.format import DEFAULT, fmt
+from ..io.format import DEFAULT, fmt, fmt_n, fmt_plain
 from .labels import Dictionary, test_name
 
 __all__ = ["pair_table", "interval_table", "visits_table", "DISPLAY_UNITS", "to_display_units", "suppress_counts"]
@@ -51,7 +51,7 @@ def to_display_units(long: pd.DataFrame, wide: pd.DataFrame, dictionary: Diction
                     wide[c] = wide[c] * factor
         dictionary.set_unit(outcome, target)
         sentences.append(f"{dictionary.label(outcome, unit=False)}: the engine works in {src} (the unit MELD needs); "
-                         f"tables and figures show {target} (× {factor:g}).")
+                         f"tables and figures show {target} (× {fmt_plain(factor)}).")
     for outcome in long["outcome"].unique():
         if outcome not in DISPLAY_UNITS:
             unit = str(long.loc[long["outcome"] == outcome, "unit"].iloc[0])
@@ -73,9 +73,9 @@ def suppress_counts(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
             if isinstance(v, str):
                 m = _COUNT.match(v)
                 if m and 0 < int(m.group(1)) < min_cell:
-                    return f"<{min_cell}"
+                    return f"<{fmt_n(min_cell)}"
             elif isinstance(v, (int,)) and 0 < v < min_cell:
-                return f"<{min_cell}"
+                return f"<{fmt_n(min_cell)}"
             return v
         out[c] = out[c].map(hide)
     return out

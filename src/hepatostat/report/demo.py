@@ -73,7 +73,9 @@ def run_demo(out, *, echo: bool = True, quiet: bool = False, min_cell: int = 0, 
     if echo:
         for r in reports:
             click.echo(f"Report written to {r['out']}: report.html, report.docx, tables.xlsx, figures/, manifest.json")
-        click.echo(f"\nDemo finished in {elapsed:.1f} s. Open the reports:")
+        from ..io.format import fmt_seconds
+
+        click.echo(f"\nDemo finished in {fmt_seconds(elapsed)}. Open the reports:")
         for r in reports:
             click.echo(f"  {r['report']}" + ("   (SYNTHETIC data)" if r["synthetic"] else ""))
         click.echo("\nScreen and extract the example search records in the browser (the review team's workbench):")

@@ -285,7 +285,8 @@ class Report:
                 else:
                     data = base64.b64encode(b.png_bytes()).decode("ascii")
                     w_in = b.fig.get_size_inches()[0]
-                    out.append(f"<figure id='{b.key}'><img alt='{esc(b.title)}' style='width:{min(100, w_in / 6.27 * 100):.0f}%' "
+                    width = int(min(100, w_in / 6.27 * 100) + 0.5)  # a CSS width (whole percent), not a reader's number
+                    out.append(f"<figure id='{b.key}'><img alt='{esc(b.title)}' style='width:{width}%' "
                                f"src='data:image/png;base64,{data}'>"
                                f"<figcaption><strong>{num[id(b)]}.</strong> {esc(self.caption(b))}"
                                + (f"{_sep(self.caption(b))}{esc(b.note)}" if b.note else "") + "</figcaption></figure>")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..io.figures import PAGE_WIDTH, new_figure
+from ..io.format import fmt_plain
 from .labels import Dictionary
 
 __all__ = ["figure_over_time", "figure_declines", "figure_balance", "GROUP_COLOURS"]
@@ -151,7 +152,7 @@ def figure_balance(balance: pd.DataFrame, dictionary: Dictionary, *, treated: st
     ax.hlines(y, np.minimum(before, after), np.maximum(before, after), color="#bbbbbb", lw=1)
     ax.plot(before, y, "o", mfc="white", mec="#c05000", label="Before weighting")
     ax.plot(after, y, "o", color="#1b5e8c", label="After weighting")
-    ax.axvline(threshold, color="black", ls="--", lw=0.8, label=f"|SMD| = {threshold:g}")
+    ax.axvline(threshold, color="black", ls="--", lw=0.8, label=f"|SMD| = {fmt_plain(threshold)}")
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8)
     ax.set_xlabel(f"Absolute standardised mean difference, group {treated} vs group {control}", fontsize=8)

@@ -181,9 +181,11 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
     s = rep.section("Cohort study: eligibility and attrition")
     att = built.attrition.to_frame()
     private = opts.get("private_note", "")
-    s.text(f"{int(att.iloc[0]['n_before']) if 'n_before' in att.columns else ''} patients were screened against "
-           f"the criteria '{spec.title if hasattr(spec, 'title') else crit}'; {len(wide)} were analysed "
-           f"({', '.join(f'group {g}: {n}' for g, n in sorted(groups_n.items()))}; Supplementary Table S1 and Figure "
+    from ..io.format import fmt, fmt_n
+
+    s.text(f"{fmt_n(int(att.iloc[0]['n_before'])) if 'n_before' in att.columns else ''} patients were screened against "
+           f"the criteria '{spec.title if hasattr(spec, 'title') else crit}'; {fmt_n(len(wide))} were analysed "
+           f"({', '.join(f'group {g}: {fmt_n(n)}' for g, n in sorted(groups_n.items()))}; Supplementary Table S1 and Figure "
            f"S1). {private}")
     s.text("Units. MELD is computed from bilirubin and creatinine in mg/dL (values recorded in µmol/L divided by "
            "17.1 and 88.4). " + " ".join(unit_notes))
@@ -319,7 +321,7 @@ def _cohort(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict,
                 kinds={f"Effective n, group {tr}": "weight", f"Effective n, group {ct}": "weight"},
                 note="Robust (HC0) standard error, which ignores the estimation of the propensity score.", supplement=True)
         if worst > 0.1:
-            s.text(f"Warning: balance is not reached after weighting (largest |SMD| = {worst:.2f} > 0.1, "
+            s.text(f"Warning: balance is not reached after weighting (largest |SMD| = {fmt(worst, 'smd')} > 0.1, "
                    f"{', '.join(shown.loc[bal['smd_w'].abs() > 0.1, 'Covariate'])}); the weighted effect is not a "
                    "fair comparison of the groups and should not be reported as one.")
         s.figure(f"Covariate balance before and after weighting, group {tr} vs group {ct}",
@@ -705,7 +707,7 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
     from ..meta.regression import meta_regression, permutation_test
     from ..meta.sensitivity import baujat, influence, leave_one_out
     from ..meta.subgroup import subgroup_analysis
-    from ..io.format import fmt, fmt_p
+    from ..io.format import fmt, fmt_n, fmt_p
     from .figures_meta import binary_outcome_table, forest_by_timepoint, pool_blocks, split_blocks, time_label
 
     m = plan.spec.meta
@@ -723,11 +725,11 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
                         if ocol in main.columns else (), source=str(m.data))
         s = rep.section("Checks of the extracted numbers (before pooling)", mark=bool(main.attrs.get("synthetic")))
         counts = chk.counts()
-        s.text(f"{counts.get('rows', len(main))} extracted rows were checked before pooling: GRIM and GRIMMER for "
+        s.text(f"{fmt_n(counts.get('rows', len(main)))} extracted rows were checked before pooling: GRIM and GRIMMER for "
                "whole-number outcomes, SD against the range, quartile order, mean within the range, the reported P "
                "against the means and SDs, an SE entered as an SD, a unit-scale mix-up (×10, ×17.1, ×88.4, ×1000), "
                "sample sizes that grow over time, and skew that makes a median-to-mean conversion doubtful. "
-               + (f"{counts.get('flags', 0)} flag(s) on {counts.get('rows_flagged', 0)} row(s) were raised; they are "
+               + (f"{fmt_n(counts.get('flags', 0))} flag(s) on {fmt_n(counts.get('rows_flagged', 0))} row(s) were raised; they are "
                   "listed below and should be settled before the pooled results are used."
                   if counts.get("flags") else "No check raised a flag."))
         ff = chk.to_frame()
@@ -740,9 +742,9 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
         if status is None:
             raise InputError("the verification log needs a 'status' column (open, settled or gone), as the "
                              "workbench's export writes it", file=str(m.verification_log))
-        s.text(f"The two extractors' adjudicated numbers raised {len(vlog)} flag(s) in the checks before pooling: "
-               f"{int((status == 'settled').sum())} settled, {int((status == 'gone').sum())} gone after a correction, "
-               f"{int((status == 'open').sum())} open.")
+        s.text(f"The two extractors' adjudicated numbers raised {fmt_n(len(vlog))} flag(s) in the checks before pooling: "
+               f"{fmt_n(int((status == 'settled').sum()))} settled, {fmt_n(int((status == 'gone').sum()))} gone after a "
+               f"correction, {fmt_n(int((status == 'open').sum()))} open.")
         if len(vlog):
             keep = [c for c in ("study", "outcome", "timepoint", "arm", "check", "message", "status", "resolution",
                                 "note", "settled_by") if c in vlog.columns]
@@ -901,7 +903,7 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
         s = rep.section("Reported-statistics check", mark=bool(rep_data.get("synthetic", pd.Series(["false"])).astype(str)
                                                                .str.lower().isin(["true", "1"]).all()))
         f = chk.to_frame()
-        s.text(f"{int((~f['ok']).sum())} of {len(f)} reported results contradict themselves (estimate outside its CI, "
+        s.text(f"{fmt_n(int((~f['ok']).sum()))} of {fmt_n(len(f))} reported results contradict themselves (estimate outside its CI, "
                "an asymmetric CI, or a p-value the CI cannot give, allowing for rounding).")
         s.table("Reported results, the SE and p they imply, and the problems found",
                 _labelled(f[["label", "measure", "estimate", "ci_low", "ci_high", "p_reported", "se_implied", "p_implied",
