@@ -21,31 +21,15 @@ from hepatostat.cli import main
 from hepatostat.meta import _light
 from hepatostat.meta._light import read_light, split_per
 
-FORMATS = ("csv", "json", "table")
+from .light_paths import FORMATS, both, run
 
 
 def _run(capsys, args):
-    status = main(args)
-    out = capsys.readouterr()
-    return status, out.out, out.err
+    return run(capsys, args)
 
 
 def _both(capsys, monkeypatch, args):
-    """(light, full): each (status, stdout, stderr); ``light_taken`` says whether the light path answered."""
-    calls = []
-    real = _light.split_per
-
-    def spy(*a, **k):
-        got = real(*a, **k)
-        calls.append(got is not None)
-        return got
-
-    monkeypatch.setattr(_light, "split_per", spy)
-    light = _run(capsys, args)
-    monkeypatch.setattr(_light, "split_per", lambda *a, **k: None)
-    full = _run(capsys, args)
-    monkeypatch.setattr(_light, "split_per", real)
-    return light, full, bool(calls and calls[-1])
+    return both(capsys, monkeypatch, "split_per", args)
 
 
 def _gen_table(n, seed=1, hard=0):

@@ -20,46 +20,22 @@ from hepatostat import datasets
 from hepatostat.cli import main
 from hepatostat.meta import _light
 
-FORMATS = ("csv", "json", "table")
+from .light_paths import FORMATS, both, run, spy
+
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
 def _run(capsys, args):
-    status = main(args)
-    out = capsys.readouterr()
-    return status, out.out, out.err
+    return run(capsys, args)
 
 
 def _both(capsys, monkeypatch, args):
-    """(light, full, light_taken): each run's (status, stdout, stderr); whether the light reader answered."""
-    calls = []
-    real = _light.read_light
-
-    def spy(*a, **k):
-        got = real(*a, **k)
-        calls.append(got is not None)
-        return got
-
-    monkeypatch.setattr(_light, "read_light", spy)
-    light = _run(capsys, args)
-    monkeypatch.setattr(_light, "read_light", lambda *a, **k: None)
-    full = _run(capsys, args)
-    monkeypatch.setattr(_light, "read_light", real)
-    return light, full, bool(calls and calls[-1])
+    return both(capsys, monkeypatch, "read_light", args)
 
 
 def _design_spy(monkeypatch):
     """Record whether regression_design built the model matrix (True) or stepped aside (False)."""
-    calls = []
-    real = _light.regression_design
-
-    def spy(*a, **k):
-        got = real(*a, **k)
-        calls.append(got is not None)
-        return got
-
-    monkeypatch.setattr(_light, "regression_design", spy)
-    return calls
+    return spy(monkeypatch, "regression_design")
 
 
 @pytest.fixture(scope="module")
