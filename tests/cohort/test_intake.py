@@ -122,7 +122,35 @@ def test_overtime_on_study_days_given_as_weeks_stops_with_a_hint(run):
     # regression (issue 15): --week day made 1,024 "visits" of 0-1 patients without a word
     code, out = run("cohort", "overtime", PBC, "--outcomes", "bili", "--week", "day", "--group", "trt")
     assert code == 1
+    assert "named in days but the visit times are read as weeks" in out and "--time-unit day" in out, out
+
+
+def test_day_numbers_in_a_column_not_named_by_unit_stop_by_their_range(tmp_path, run):
+    p = tmp_path / "v.csv"
+    rows = [(i, d, "A", 10.0 - d / 1000 + i * 0.1) for i in range(1, 7) for d in (0, 180, 3650)]
+    pd.DataFrame(rows, columns=["person_id", "visit", "group", "tbil"]).to_csv(p, index=False)
+    code, out = run("cohort", "overtime", p, "--outcomes", "tbil", "--week", "visit")
+    assert code == 1
     assert "more than 10 years after baseline" in out and "--time-unit day" in out, out
+
+
+def test_days_zero_to_a_year_read_as_weeks_stop_by_the_column_name(tmp_path, run):
+    # regression: days 0-365 in a column named "study_day" passed as seven years of weekly visits
+    p = tmp_path / "v.csv"
+    rows = [(i, d, "A", 10.0 - d / 100 + i * 0.1) for i in range(1, 7) for d in (0, 30, 90, 365)]
+    pd.DataFrame(rows, columns=["person_id", "study_day", "group", "tbil"]).to_csv(p, index=False)
+    code, out = run("cohort", "overtime", p, "--outcomes", "tbil", "--week", "study_day")
+    assert code == 1 and "--time-unit day" in out, out
+    code, out = run("cohort", "overtime", p, "--outcomes", "tbil", "--week", "study_day", "--time-unit", "day")
+    assert code == 0 and "D30: n = 6" in out, out
+
+
+@pytest.mark.parametrize("name,unit", [("day", "day"), ("Study Day", "day"), ("weeks_fu", "week"), ("wk", "week"),
+                                       ("month", "month"), ("visit", None), ("day_or_week", None)])
+def test_unit_in_name(name, unit):
+    from hepatostat.cohort.timeunits import unit_in_name
+
+    assert unit_in_name(name) == unit
 
 
 def test_overtime_with_hundreds_of_distinct_days_stops_with_a_hint(run):

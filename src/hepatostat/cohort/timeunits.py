@@ -12,11 +12,12 @@ day counter) with a hint, instead of making hundreds of one-patient
 from __future__ import annotations
 
 import math
+import re
 
 from ..errors import InputError
 from ..io.format import fmt_plain
 
-__all__ = ["TIME_UNITS", "DAYS_PER", "week_label", "time_label", "to_weeks", "check_schedule",
+__all__ = ["TIME_UNITS", "DAYS_PER", "week_label", "time_label", "to_weeks", "check_schedule", "unit_in_name",
            "MAX_VISITS", "MAX_TIME"]
 
 #: accepted ``--time-unit`` values
@@ -54,14 +55,32 @@ def to_weeks(t: float, unit: str = "week") -> float:
     return float(t) * DAYS_PER[u] / 7.0
 
 
+#: words in a column name that say its unit ("study_day", "Days", "month_fu", "wk")
+_NAME_UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "wk": "week", "wks": "week",
+               "month": "month", "months": "month", "mo": "month"}
+
+
+def unit_in_name(column) -> str | None:
+    """The time unit a column's name states (``study_day`` -> ``day``), or None when it states none or several."""
+    words = {_NAME_UNITS[w] for w in re.split(r"[^a-z]+", str(column).lower()) if w in _NAME_UNITS}
+    return words.pop() if len(words) == 1 else None
+
+
 def check_schedule(times, unit: str, *, column: str, source=None, n_patients: int | None = None) -> None:
     """Stop with a hint when the distinct visit times cannot be a visit schedule.
 
-    Implausible: more than :data:`MAX_VISITS` distinct times, or a time later
+    Implausible: a column whose name states another unit than the declared
+    one (``day`` read as weeks: days 0-365 would pass as 7 years of weekly
+    visits), more than :data:`MAX_VISITS` distinct times, or a time later
     than :data:`MAX_TIME` in the declared unit (a "week" column with values
     > 520 is almost always days).
     """
     u = _unit(unit)
+    named = unit_in_name(column)
+    if named is not None and named != u:
+        raise InputError(
+            f"the visit column {column!r} is named in {named}s but the visit times are read as {u}s: pass "
+            f"--time-unit {named} (or rename the column if it really holds {u}s)", file=source, column=column)
     vals = sorted({float(t) for t in times if t is not None and math.isfinite(float(t))})
     if not vals:
         return
