@@ -202,7 +202,7 @@ def outcome_table(data: pd.DataFrame, measure: str | None = None, method: str = 
         flag = None
         if not _is_baseline(t, baseline) and o in base_sig and base_sig[o][0]:
             b = base_sig[o][1]
-            flag = f"not comparable at baseline (baseline {fmt_p_eq(b.pval, letter='p')})"
+            flag = f"not comparable at baseline (baseline {fmt_p_eq(b.pval)})"
         flags.append(flag)
     return OutcomeTable(outcome_col=outcome, time_col=timepoint, keys=tuple(keys), results=tuple(results),
                         errors=tuple(errors), flags=tuple(flags), alpha=alpha, excluded=tuple(excluded))

@@ -106,7 +106,7 @@ class LeaveOneOut:
             if (pval[j] < 1 - self.full.level) != sig_full:
                 word = "loses" if sig_full else "gains"
                 out.append(f"Excluding {omitted[j]}, the pooled effect {word} statistical significance "
-                           f"({fmt_p_eq(float(pval[j]), letter='p')}).")
+                           f"({fmt_p_eq(float(pval[j]))}).")
         for j, (st, why) in enumerate(zip(c["status"].tolist(), c["reason"].tolist())):
             if st != "ok":
                 out.append(f"Without {omitted[j]} the model is not estimable: {why}.")

@@ -42,9 +42,9 @@ def format_p(p, digits: int = 3) -> str:
 
 
 def p_text(p, digits: int = 3) -> str:
-    """``p = 0.012`` or ``p < 0.001`` (``p = NA`` if missing) for running text."""
+    """``P = 0.012`` or ``P < 0.001`` (``P = NA`` if missing) for running text, as the reports write it."""
     t = format_p(p, digits)
-    return f"p < {t[1:]}" if t.startswith("<") else f"p = {t}"
+    return f"P < {t[1:]}" if t.startswith("<") else f"P = {t}"
 
 
 def finite_array(x, name: str = "x") -> np.ndarray:
