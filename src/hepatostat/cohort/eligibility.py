@@ -552,6 +552,15 @@ def person_fields(data: CohortData) -> pd.DataFrame:
 _STEP_COLUMNS = ("step", "stage", "criterion", "label", "n_before", "n_excluded", "n_after", "n_missing", "reason")
 
 
+def check_attrition_steps(steps: pd.DataFrame, n_included: int) -> None:
+    """Stop when an attrition table does not add up: after = before - excluded in every step, each step
+    starts where the one before ended, and the last ends with ``n_included`` (a bug, never user input)."""
+    ok = (steps["n_after"] == steps["n_before"] - steps["n_excluded"]).all() and (
+        steps["n_before"].iloc[1:].to_numpy() == steps["n_after"].iloc[:-1].to_numpy()).all()
+    if not ok or int(steps["n_after"].iloc[-1]) != int(n_included):
+        raise AssertionError("attrition table does not add up")
+
+
 @dataclass(frozen=True, eq=False)
 class Attrition:
     """Who was screened, who was excluded at which step and why, and the groups.
@@ -577,12 +586,7 @@ class Attrition:
     name: str = ""
 
     def __post_init__(self):
-        s = self.steps
-        ok = (s["n_after"] == s["n_before"] - s["n_excluded"]).all() and (
-            s["n_before"].iloc[1:].to_numpy() == s["n_after"].iloc[:-1].to_numpy()
-        ).all()
-        if not ok or int(s["n_after"].iloc[-1]) != int(self.persons["included"].sum()):
-            raise AssertionError("attrition table does not add up")  # a bug, never user input
+        check_attrition_steps(self.steps, int(self.persons["included"].sum()))
 
     @property
     def n_screened(self) -> int:

@@ -57,7 +57,7 @@ import pandas as pd
 
 from ...errors import InputError
 from ...io.format import fmt_n, fmt_plain, fmt_seconds
-from ..eligibility import Attrition, CohortSpec, load_criteria
+from ..eligibility import Attrition, CohortSpec, check_attrition_steps, load_criteria
 from ..expr import All, Any_, Between, Compare, Condition, ConditionError, Flag, In, IsMissing, Not
 from ..schema import PERSON_COLUMNS, snake
 from .engines import Engine, duckdb_engine, require_pyspark, spark_engine, spark_frames, spark_session
@@ -624,11 +624,7 @@ class ScaleAttrition:
     synthetic: bool = False
 
     def __post_init__(self):
-        s = self.steps
-        ok = (s["n_after"] == s["n_before"] - s["n_excluded"]).all() and (
-            s["n_before"].iloc[1:].to_numpy() == s["n_after"].iloc[:-1].to_numpy()).all()
-        if not ok or int(self.groups["n"].sum()) != int(s["n_after"].iloc[-1]):
-            raise AssertionError("attrition table does not add up")  # a bug, never user input
+        check_attrition_steps(self.steps, int(self.groups["n"].sum()))
 
     @property
     def n_screened(self) -> int:

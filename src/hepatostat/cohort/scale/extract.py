@@ -313,6 +313,21 @@ def _attrition(att, cs, engine, path, seconds, synthetic):
     return ScaleAttrition(att[0], att[1], cs.name, engine, path, seconds, synthetic)
 
 
+def _extraction(engine, out, spec, cs, paths, t0, info, lab_rows, persons, n_out, steps, att,
+                **extra) -> ScaleExtraction:
+    """The result of one run of :func:`_run` on ``engine`` (``extra``: the DuckDB-only fields)."""
+    seconds = time.perf_counter() - t0
+    synthetic = is_synthetic(paths["measurement"])
+    attrition = _attrition(att, cs, engine, _persons_path(out, engine), seconds, synthetic)
+    return ScaleExtraction(
+        path=str(out), engine=engine, spec=spec, n_screened=int(persons["n_screened"].iloc[0]),
+        n_persons=int(persons["n_persons"].iloc[0]) if attrition is None else attrition.n_included,
+        n_measurement_rows=info["n_measurement_rows"],
+        n_output_rows=n_out, lab_rows=lab_rows, seconds=seconds, step_seconds=MappingProxyType(steps),
+        synthetic=synthetic, attrition=attrition, **extra,
+    )
+
+
 def extract_at_scale(parquet_dir=None, *, out=None, tables: Mapping[str, str] | None = None,
                      spec: VisitSpec | None = None, outcomes=None, criteria=None, threads: int = 2,
                      memory_limit: str = "16GB", temp_directory=None,
@@ -398,17 +413,8 @@ def extract_at_scale(parquet_dir=None, *, out=None, tables: Mapping[str, str] | 
             engine.con.close()
         if own_tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-    seconds = time.perf_counter() - t0
-    synthetic = is_synthetic(paths["measurement"])
-    attrition = _attrition(att, cs, "duckdb", _persons_path(out, "duckdb"), seconds, synthetic)
-    return ScaleExtraction(
-        path=str(out), engine="duckdb", spec=spec, n_screened=int(persons["n_screened"].iloc[0]),
-        n_persons=int(persons["n_persons"].iloc[0]) if attrition is None else attrition.n_included,
-        n_measurement_rows=info["n_measurement_rows"],
-        n_output_rows=n_out, lab_rows=lab_rows, seconds=seconds, step_seconds=MappingProxyType(steps),
-        threads=threads, memory_limit=memory_limit, peak_rss_bytes=_peak_rss(),
-        synthetic=synthetic, attrition=attrition,
-    )
+    return _extraction("duckdb", out, spec, cs, paths, t0, info, lab_rows, persons, n_out, steps, att,
+                       threads=threads, memory_limit=memory_limit, peak_rss_bytes=_peak_rss())
 
 
 def extract_spark(parquet_dir=None, *, out, tables: Mapping[str, str] | None = None, spark=None,
@@ -461,15 +467,6 @@ def extract_spark(parquet_dir=None, *, out, tables: Mapping[str, str] | None = N
 
         info, lab_rows, persons, n_out, steps, att = _run(engine, paths, spec, log, write, cs, write_persons)
         spark.sql("UNCACHE TABLE IF EXISTS picked")
-    seconds = time.perf_counter() - t0
-    synthetic = is_synthetic(paths["measurement"])
-    attrition = _attrition(att, cs, "spark", _persons_path(out, "spark"), seconds, synthetic)
-    return ScaleExtraction(
-        path=str(out), engine="spark", spec=spec, n_screened=int(persons["n_screened"].iloc[0]),
-        n_persons=int(persons["n_persons"].iloc[0]) if attrition is None else attrition.n_included,
-        n_measurement_rows=info["n_measurement_rows"],
-        n_output_rows=n_out, lab_rows=lab_rows, seconds=seconds, step_seconds=MappingProxyType(steps),
-        synthetic=synthetic, attrition=attrition,
-    )
+    return _extraction("spark", out, spec, cs, paths, t0, info, lab_rows, persons, n_out, steps, att)
 
 
