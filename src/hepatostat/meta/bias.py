@@ -65,6 +65,15 @@ class EggerTest:
                 "limit_ci": [_f(self.limit_ci_low), _f(self.limit_ci_high)]}
 
 
+def _egger_inputs(yi, vi):
+    """``(yi, vi, sei)`` as float arrays; Egger's test needs at least 3 studies."""
+    yi = np.asarray(yi, float)
+    vi = np.asarray(vi, float)
+    if yi.size < 3:
+        raise EstimationError(f"Egger's test needs at least 3 studies, got k = {yi.size}")
+    return yi, vi, np.sqrt(vi)
+
+
 def egger_test(yi, vi, *, level: float = 0.95) -> EggerTest:
     """Classical Egger regression test (Egger et al. 1997).
 
@@ -78,12 +87,8 @@ def egger_test(yi, vi, *, level: float = 0.95) -> EggerTest:
     the regression's intercept is the limit estimate (the effect of a study
     with ``sei -> 0``).
     """
-    yi = np.asarray(yi, float)
-    vi = np.asarray(vi, float)
+    yi, vi, sei = _egger_inputs(yi, vi)
     k = yi.size
-    if k < 3:
-        raise EstimationError(f"Egger's test needs at least 3 studies, got k = {k}")
-    sei = np.sqrt(vi)
     X = np.column_stack([np.ones(k), sei])
     w = 1 / vi
     XtW = X.T * w
@@ -137,12 +142,8 @@ def egger_rma_test(yi, vi, *, method: str = "REML", knha: bool = False, level: f
     which scales by the residual variance (Sterne & Egger 2005, in
     Rothstein et al. (eds), Publication Bias in Meta-Analysis, Wiley, ch. 6).
     """
-    yi = np.asarray(yi, float)
-    vi = np.asarray(vi, float)
+    yi, vi, sei = _egger_inputs(yi, vi)
     k = yi.size
-    if k < 3:
-        raise EstimationError(f"Egger's test needs at least 3 studies, got k = {k}")
-    sei = np.sqrt(vi)
     if np.ptp(sei) == 0:
         raise EstimationError("Egger's test is not defined when all studies have the same standard error")
     X = np.column_stack([np.ones(k), sei])

@@ -464,38 +464,35 @@ def _simple_forest(labels, est, lo, hi, ref_est, ref_lo, ref_hi, *, log, xlabel,
     return fig
 
 
-def loo_forest(loo, path=None, *, title=None, digits=2):
-    """Leave-one-out forest plot: the pooled estimate without each study."""
-    res = loo.full
-    f = loo.frame
+def _refit_forest(res, f, labels, extra, res_extra, title, digits, path):
+    """A forest of refitted pooled estimates (one per row of ``f``) above the analysis of all studies;
+    the right column is each estimate with its CI and ``extra`` (``res_extra`` for the all-studies row)."""
     tr = np.exp if res.log_scale else (lambda x: x)
-    from ..io.format import fmt
-
-    right = [f"{_est_ci(tr(e), tr(a), tr(b), digits)}  I² {fmt(i2, 'I2')}"
-             for e, a, b, i2 in zip(f["estimate"], f["ci_low"], f["ci_high"], f["I2"])]
-    right.append(f"{_est_ci(tr(res.estimate), tr(res.ci_low), tr(res.ci_high), digits)}  I² {fmt(res.I2, 'I2')}")
-    labels = [f"Omitting {s}" for s in f["omitted"]]
+    right = [f"{_est_ci(tr(e), tr(a), tr(b), digits)}  {x}"
+             for e, a, b, x in zip(f["estimate"], f["ci_low"], f["ci_high"], extra)]
+    right.append(f"{_est_ci(tr(res.estimate), tr(res.ci_low), tr(res.ci_high), digits)}  {res_extra}")
     return _simple_forest(labels, f["estimate"].to_numpy(), f["ci_low"].to_numpy(), f["ci_high"].to_numpy(),
                           res.estimate, res.ci_low, res.ci_high, log=res.log_scale,
-                          xlabel=_LABELS.get(res.measure, res.measure), title=title or "Leave-one-out sensitivity analysis",
+                          xlabel=_LABELS.get(res.measure, res.measure), title=title,
                           right_text=right, ref_label=f"All studies ({res.method})", path=path)
+
+
+def loo_forest(loo, path=None, *, title=None, digits=2):
+    """Leave-one-out forest plot: the pooled estimate without each study."""
+    from ..io.format import fmt
+
+    res, f = loo.full, loo.frame
+    return _refit_forest(res, f, [f"Omitting {s}" for s in f["omitted"]], [f"I² {fmt(i2, 'I2')}" for i2 in f["I2"]],
+                         f"I² {fmt(res.I2, 'I2')}", title or "Leave-one-out sensitivity analysis", digits, path)
 
 
 def cumulative_forest(cum, path=None, *, title=None, digits=2):
     """Cumulative forest plot: the pooled estimate as each study is added, in the order analysed."""
-    res = cum.full
-    f = cum.frame
-    tr = np.exp if res.log_scale else (lambda x: x)
     from ..io.format import fmt_n
 
-    right = [f"{_est_ci(tr(e), tr(a), tr(b), digits)}  k = {fmt_n(k)}"
-             for e, a, b, k in zip(f["estimate"], f["ci_low"], f["ci_high"], f["k"])]
-    right.append(f"{_est_ci(tr(res.estimate), tr(res.ci_low), tr(res.ci_high), digits)}  k = {fmt_n(res.k)}")
-    labels = [f"+ {s}" for s in f["added"]]
-    return _simple_forest(labels, f["estimate"].to_numpy(), f["ci_low"].to_numpy(), f["ci_high"].to_numpy(),
-                          res.estimate, res.ci_low, res.ci_high, log=res.log_scale,
-                          xlabel=_LABELS.get(res.measure, res.measure), title=title or "Cumulative meta-analysis",
-                          right_text=right, ref_label=f"All studies ({res.method})", path=path)
+    res, f = cum.full, cum.frame
+    return _refit_forest(res, f, [f"+ {s}" for s in f["added"]], [f"k = {fmt_n(k)}" for k in f["k"]],
+                         f"k = {fmt_n(res.k)}", title or "Cumulative meta-analysis", digits, path)
 
 
 def subgroup_forest(sg, path=None, *, title=None, digits=2, xlabel=None,
