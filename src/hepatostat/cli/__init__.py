@@ -117,5 +117,14 @@ def main(argv=None) -> int:
     return 0
 
 
+#: variables by which a user sets the BLAS thread count (OpenBLAS reads them in this order)
+_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
+
 def _entry() -> None:
+    if "numpy" not in sys.modules and not any(os.environ.get(v) for v in _BLAS_THREAD_VARIABLES):
+        # One BLAS thread unless the user chose otherwise: hepatostat's models are small matrices in
+        # batches, where OpenBLAS's thread pool gains nothing, and starting it took about 20 ms of every
+        # command on a 2-core machine (benchmarks/README.md). Set before numpy is first imported.
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
     sys.exit(main())

@@ -5,8 +5,15 @@ from __future__ import annotations
 import click
 
 from .. import meta as _meta
-from ..io import read_table
 from .common import emit as _emit, format_option
+
+
+def read_table(*args, **kwargs):
+    """:func:`hepatostat.io.read_table`, imported when a command needs the full reader (the light
+    CSV path of ``pool``, ``regress`` and ``analyse`` does not: start-up time)."""
+    from ..io.read import read_table as read
+
+    return read(*args, **kwargs)
 
 
 def emit(fmt, *, obj=None, frame=None, text=None, excluded=None, every_format=False):

@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from .sniff import CSV_SUFFIXES, SNIFF_LINES as _SNIFF_LINES, sniff_decimal as _sniff_decimal, \
+    sniff_separator as _sniff_separator
 
 __all__ = [
     "read_table",
@@ -55,7 +57,6 @@ __all__ = [
     "column_letter",
 ]
 
-CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".tab")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 SPSS_SUFFIXES = (".sav", ".zsav", ".por")
 STATA_SUFFIXES = (".dta",)
@@ -68,9 +69,6 @@ _KIND_ALIASES = {"numeric": "continuous", "number": "continuous", "scale": "cont
                  "nominal": "categorical", "ordinal": "categorical", "binary": "categorical", "string": "text",
                  "datetime": "date", "identifier": "id"}
 _SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
-_DEC_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
-_DEC_POINT = re.compile(r"^\s*[-+]?\d*\.\d+\s*$")
-_SNIFF_LINES = 200
 
 
 def column_letter(i: int) -> str:
@@ -348,34 +346,6 @@ def _decode(raw: bytes, p, notes) -> str:
             text = raw.decode("latin-1")
             notes.append(f"encoding: not valid UTF-8 (first at line {line}); read as Latin-1")
         return text
-
-
-def _sniff_separator(lines: list[str], suffix: str) -> str:
-    """The separator giving the most columns, the same number on every sampled line."""
-    default = "\t" if suffix in (".tsv", ".tab") else ","
-    best, best_cols = default, 1
-    for sep in (",", ";", "\t", "|"):
-        counts = [len(r) for r in csv.reader(lines, delimiter=sep)]
-        if not counts or counts[0] < 2:
-            continue
-        header = counts[0]
-        consistent = sum(c == header for c in counts) / len(counts)
-        if consistent >= 0.9 and (header > best_cols or (header == best_cols and sep == default)):
-            best, best_cols = sep, header
-    return best
-
-
-def _sniff_decimal(lines: list[str], sep: str) -> str:
-    if sep == ",":
-        return "."
-    comma = point = 0
-    for r in csv.reader(lines[1:], delimiter=sep):
-        for cell in r:
-            if _DEC_COMMA.match(cell):
-                comma += 1
-            elif _DEC_POINT.match(cell):
-                point += 1
-    return "," if comma > 0 and point == 0 else "."
 
 
 def _check_header(names, p):

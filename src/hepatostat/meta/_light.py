@@ -29,10 +29,10 @@ table or option the full path would treat differently returns None there.
 from __future__ import annotations
 
 import csv
+import os
 import re
 from functools import partial
 from itertools import repeat
-from pathlib import Path
 
 import numpy as np
 
@@ -222,16 +222,17 @@ def read_light(path, max_bytes: int = _MAX_BYTES) -> LightTable | None:
     Quoted cells are taken when every quote encloses a whole cell on one line (``"Aronson, 1948"``,
     no doubled quotes inside): the csv module and pandas then read them alike.
     """
-    from ..io.read import CSV_SUFFIXES, _SNIFF_LINES, _sniff_decimal, _sniff_separator
+    from ..io.sniff import CSV_SUFFIXES, SNIFF_LINES, sniff_decimal, sniff_separator
 
     if str(path) == "-":
         return None
-    p = Path(path)
-    suffix = p.suffix.lower()
+    path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
     try:
-        if suffix not in CSV_SUFFIXES or not p.is_file() or not 0 < p.stat().st_size <= max_bytes:
+        if suffix not in CSV_SUFFIXES or not os.path.isfile(path) or not 0 < os.path.getsize(path) <= max_bytes:
             return None
-        raw = p.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read()
     except OSError:
         return None
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -248,11 +249,11 @@ def read_light(path, max_bytes: int = _MAX_BYTES) -> LightTable | None:
     lines = text.split("\n")
     if len(lines) < 2 or _BLANK_LINE.search(text):
         return None  # blank rows: the full reader skips them with a note
-    sample = lines[:_SNIFF_LINES]
-    sep = _sniff_separator(sample, suffix)
+    sample = lines[:SNIFF_LINES]
+    sep = sniff_separator(sample, suffix)
     if sep != ("\t" if suffix in (".tsv", ".tab") else ","):
         return None  # a sniffed separator is noted by the full reader
-    if _sniff_decimal(sample, sep) != ".":
+    if sniff_decimal(sample, sep) != ".":
         return None
     header_raw = lines[0].split(sep)
     n = len(header_raw)

@@ -52,11 +52,14 @@ def fit_batch(y, v, mask, method: str = "REML", *, knha: bool = False, level: fl
     return out
 
 
-def fit_batch_reg(y, v, X, method: str = "REML", *, knha: bool = False, btt=None) -> dict:
+def fit_batch_reg(y, v, X, method: str = "REML", *, knha: bool = False, btt=None, rank_checked: bool = False) -> dict:
     """Fit m meta-regressions (X of shape (m, k, p)); dict with ``beta, se, stat`` (m, p), ``QM, tau2`` (m,).
 
-    No p-values or intervals are computed (``inference=False``): the
-    permutation test needs the statistics only.
+    No p-values, intervals or heterogeneity statistics are computed
+    (``inference=False``): the permutation test needs the statistics only.
+    ``rank_checked``: every X is known to have full rank (row permutations
+    of a checked one), so the kernel's rank check is skipped.
     """
-    f = fit(y, v, None, X, method=method, knha=knha, qprofile=False, btt=btt, inference=False)
+    f = fit(y, v, None, X, method=method, knha=knha, qprofile=False, btt=btt, inference=False,
+            rank_checked=rank_checked)
     return {"beta": f.beta, "se": f.se, "stat": f.stat, "QM": f.QM, "tau2": f.tau2, "status": f.status}

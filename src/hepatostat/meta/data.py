@@ -9,7 +9,6 @@ Row numbers are spreadsheet rows: the header is row 1.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,6 +80,8 @@ def _missing_columns(frame, required, kind, source):
         return
     hints = []
     for m in missing:
+        import difflib
+
         close = difflib.get_close_matches(m, cols, n=1, cutoff=0.6)
         if close:
             hints.append(f"'{m}' (did you mean '{close[0]}'?)")

@@ -81,6 +81,7 @@ NOT_ESTIMABLE = "not estimable"
 
 THRESHOLD = 1e-10  #: convergence of Fisher scoring on tau^2 (metafor's default is 1e-5)
 FISHER_MAXITER = 100  #: Fisher scoring iterations before the bracketed fallback
+SECANT_AFTER = 4  #: Fisher steps taken as metafor's before secant steps may replace them
 _EPS = np.finfo(float).eps
 _CELLS = 1 << 19  # analyses x studies x coefficients handled per chunk (bounds memory)
 _SORT_MIN = 256  #: from this many analyses of unequal k, they are fitted in pieces sorted by k
@@ -155,43 +156,69 @@ class KernelFit:
 
 
 class _Design:
-    """The model matrix of n analyses: None (intercept only) or (n, k, p)."""
+    """The model matrix of n analyses: None (intercept only) or (n, k, p).
 
-    def __init__(self, X, p):
+    With moderators, ``X' diag(d) X`` for all n analyses is one batched product ``d (X_i X_j)`` over
+    the products of the columns, formed once per chunk: numpy's three-operand ``einsum`` was ten
+    times slower, and these sums run several times in every Fisher step of every permutation.
+    """
+
+    def __init__(self, X, p, XX=None):
         self.X = X
         self.p = p
+        self._XX = XX
+
+    @property
+    def XX(self):
+        """``(n, k, p*p)``: the products of every pair of columns of X, row by row."""
+        if self._XX is None:
+            n, k, p = self.X.shape
+            self._XX = (self.X[:, :, :, None] * self.X[:, :, None, :]).reshape(n, k, p * p)
+        return self._XX
+
+    def sub(self, idx):
+        if self.X is None:
+            return _Design(None, self.p)
+        return _Design(self.X[idx], self.p, None if self._XX is None else self._XX[idx])
 
     def xtdx(self, d):
         if self.X is None:
             return d.sum(1)[:, None, None]
-        return np.einsum("nki,nk,nkj->nij", self.X, d, self.X, optimize=False)
+        return np.matmul(d[:, None, :], self.XX).reshape(d.shape[0], self.p, self.p)
 
     def xtd(self, d):
         if self.X is None:
             return d.sum(1)[:, None]
-        return np.einsum("nki,nk->ni", self.X, d)
+        return np.matmul(d[:, None, :], self.X)[:, 0, :]
 
     def xb(self, b):
         if self.X is None:
             return b[:, :1]
-        return np.einsum("nki,ni->nk", self.X, b)
+        return np.matmul(self.X, b[:, :, None])[:, :, 0]
 
     def inv(self, A):
         if self.p == 1:
             return 1.0 / A
+        if self.p == 2:  # one moderator (every permutation refit): the adjugate, without LAPACK's overhead
+            a, b, c, d = A[:, 0, 0], A[:, 0, 1], A[:, 1, 0], A[:, 1, 1]
+            det = a * d - b * c
+            if np.all(np.abs(det) > 1e-8 * np.abs(a * d)):  # well conditioned (else LAPACK, which says when singular)
+                out = np.empty_like(A)
+                out[:, 0, 0], out[:, 0, 1], out[:, 1, 0], out[:, 1, 1] = d / det, -b / det, -c / det, a / det
+                return out
         return np.linalg.inv(A)
 
     @staticmethod
     def tr(B, C):
         if B.shape[1] == 1:
             return B[:, 0, 0] * C[:, 0, 0]
-        return np.einsum("nij,nji->n", B, C)
+        return (B * C.transpose(0, 2, 1)).sum((1, 2))
 
     @staticmethod
     def trBCBC(B, C1, C2):
         if B.shape[1] == 1:
             return B[:, 0, 0] ** 2 * C1[:, 0, 0] * C2[:, 0, 0]
-        return np.einsum("nij,njk,nkl,nli->n", B, C1, B, C2, optimize=True)
+        return _Design.tr(np.matmul(B, C1), np.matmul(B, C2))
 
     def wls(self, w, y, mask):
         """Weighted least squares: ``(beta, B, r)`` with r zero in masked cells."""
@@ -199,7 +226,7 @@ class _Design:
         if self.p == 1:
             beta = B[:, 0, :] * self.xtd(w * y)
         else:
-            beta = np.einsum("nij,nj->ni", B, self.xtd(w * y))
+            beta = np.matmul(B, self.xtd(w * y)[:, :, None])[:, :, 0]
         r = np.where(mask, y - self.xb(beta), 0.0)
         return beta, B, r
 
@@ -220,20 +247,20 @@ class _Design:
 class _Chunk:
     """The data of n analyses being fitted together."""
 
-    def __init__(self, y, v, mask, X, p):
+    def __init__(self, y, v, mask, X, p, design=None):
         self.y = y
         self.v = v
         self.mask = mask
         self.fmask = mask.astype(float)
-        self.D = _Design(X, p)
+        self.D = _Design(X, p) if design is None else design
         self.k = mask.sum(1).astype(float)
         self.p = p
         self.dfr = self.k - p
         self.vinf = np.where(mask, v, np.inf)  # 1/(vinf + tau2) is 0 in masked cells
 
     def sub(self, idx):
-        X = None if self.D.X is None else self.D.X[idx]
-        return _Chunk(self.y[idx], self.v[idx], self.mask[idx], X, self.p)
+        D = self.D.sub(idx)
+        return _Chunk(self.y[idx], self.v[idx], self.mask[idx], D.X, self.p, D)
 
     def w(self, tau2):
         return 1.0 / (self.vinf + tau2[:, None])
@@ -391,8 +418,8 @@ def _solve_q(ch: _Chunk, target, active):
 # the estimators
 
 
-def _tau2(ch: _Chunk, method, active):
-    """``(tau2, se_tau2, iterations, fallback, ok)`` per analysis."""
+def _tau2(ch: _Chunk, method, active, want_se=True):
+    """``(tau2, se_tau2, iterations, fallback, ok)`` per analysis (ML/REML: se_tau2 NaN unless ``want_se``)."""
     n = ch.y.shape[0]
     zero = np.zeros(n)
     nan = np.full(n, np.nan)
@@ -441,7 +468,9 @@ def _tau2(ch: _Chunk, method, active):
         better0 = active & (tau2 > 0) & (ch.loglik(zero, method) > ch.loglik(tau2, method) + 1e-12)
         tau2 = np.where(better0, 0.0, tau2)
         w = fm / (v + tau2[:, None])
-        if method == "ML":
+        if not want_se:
+            se = nan
+        elif method == "ML":
             se = np.sqrt(2 / (w * w).sum(1))
         else:
             _, B, _ = D.wls(w, y, mask)
@@ -453,6 +482,45 @@ def _tau2(ch: _Chunk, method, active):
     return tau2, se, it, fb, ok | ~active
 
 
+def _scan_to_zero(cur: _Chunk, rows, ts, g_ts, method):
+    """Where Fisher scoring heads below 0 from ``ts`` (``g(ts) < 0``): the root, if any, below ``ts``.
+
+    Step halving (metafor's way) would crawl towards 0, halving tau2 at each step until a step is
+    below the convergence threshold, and stop inside a region where the estimating equation is
+    positive if it meets one (the equation need not be monotone: at variance ratios of 10^6 it can be
+    negative at 0, positive a little above, and negative again). The same halving grid,
+    ``ts/2, ts/4, ...`` down to the threshold, and 0 are evaluated in one vectorised call. Returns
+    per row the next iterate, the bracket ``(lo, hi)`` with ``g(lo) > 0 >= g(hi)`` around the
+    largest root below ``ts`` with its flag, the point the next secant step starts from, and which
+    rows end at 0 (the equation not positive anywhere on the grid nor at 0: the estimate is 0).
+    """
+    m = rows.size
+    with np.errstate(divide="ignore"):
+        depth = np.ceil(np.log2(np.maximum(ts, THRESHOLD) / THRESHOLD)).astype(int)
+    depth = np.clip(depth, 1, 1100) + 1  # the halvings, then 0
+    n = depth.max()
+    j = np.arange(1, n + 1)[None, :]
+    grid = np.where(j < depth[:, None], ts[:, None] * np.exp2(-j), 0.0)  # (m, n); past the depth: 0
+    use = j <= depth[:, None]
+    rr, cc = np.nonzero(use)
+    gg = np.full((m, n), -np.inf)
+    gg[rr, cc] = cur.sub(rows[rr]).score(grid[rr, cc], method)[0]
+    up = gg > 0
+    found = up.any(1)
+    first = np.argmax(up, axis=1)  # the largest grid point with g > 0
+    jj = np.arange(m)
+    lo = np.where(found, grid[jj, first], 0.0)
+    glo = gg[jj, first]
+    above = np.maximum(first - 1, 0)
+    hi = np.where(found & (first > 0), grid[jj, above], ts)
+    ghi = np.where(found & (first > 0), gg[jj, above], g_ts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nxt = lo - glo * (hi - lo) / (ghi - glo)  # regula falsi: inside [lo, hi]
+    nxt = np.where(np.isfinite(nxt) & (nxt >= lo) & (nxt <= hi), nxt, 0.5 * (lo + hi))
+    nxt = np.where(found, nxt, 0.0)
+    return nxt, lo, np.where(found, hi, np.inf), found, ghi, hi, ~found
+
+
 def _fisher(ch: _Chunk, method, start, active):
     """Fisher scoring for ML/REML with the bracketed fallback (see module notes)."""
     n = ch.y.shape[0]
@@ -462,7 +530,9 @@ def _fisher(ch: _Chunk, method, start, active):
     cur_idx = idx
     cur = ch.sub(cur_idx) if idx.size < n else ch
     running = np.ones(cur_idx.size, dtype=bool)
-    for _ in range(FISHER_MAXITER):
+    g_prev = t_prev = None
+    lo = hi = lo_ok = None  # a bracket of the root, kept from SECANT_AFTER steps on
+    for step in range(FISHER_MAXITER):
         # (as few numpy calls per step as possible: the last few analyses of a hard set run many steps)
         left = np.count_nonzero(running)
         if left == 0:
@@ -472,6 +542,9 @@ def _fisher(ch: _Chunk, method, start, active):
             cur_idx = cur_idx[sel]
             cur = cur.sub(sel)
             running = np.ones(left, dtype=bool)
+            g_prev, t_prev = g_prev[sel], t_prev[sel]
+            if lo is not None:
+                lo, hi, lo_ok = lo[sel], hi[sel], lo_ok[sel]
         everyone = left == running.size
         if everyone:
             its[cur_idx] += 1
@@ -480,12 +553,41 @@ def _fisher(ch: _Chunk, method, start, active):
         ts = tau2[cur_idx]
         g, info = cur.score(ts, method)
         adj = g / info
+        late = step >= SECANT_AFTER
+        if late:
+            # Still running after SECANT_AFTER of metafor's steps: Fisher's information is far from the
+            # slope of the estimating equation here (steps that alternate around the root, shrink slowly,
+            # or halve towards 0). The slope is taken from the equation itself (a secant step through
+            # the last two iterates) where it is negative, as it is where g falls through its root; the
+            # step is kept inside the bracket [largest iterate with g > 0, smallest with g < 0] (else the
+            # bracket is bisected); and a step below 0 tries 0 itself first. The root is the same.
+            if lo is None:
+                lo, hi, lo_ok = np.zeros(ts.size), np.full(ts.size, np.inf), np.zeros(ts.size, dtype=bool)
+            up = g > 0
+            lo = np.where(up & (ts >= lo), ts, lo)
+            lo_ok |= up
+            hi = np.where((g < 0) & (ts < hi), ts, hi)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                slope = (g - g_prev) / (ts - t_prev)
+            sec = np.isfinite(slope) & (slope < 0)
+            if sec.any():
+                adj = np.where(sec, -g / np.where(sec, slope, -1.0), adj)
+        g_prev, t_prev = g, ts
         if not everyone:
             adj = np.where(running, adj, 0.0)
         fin = np.isfinite(adj)
         if not fin.all():
             adj = np.where(fin, adj, 0.0)
         ta = ts + adj
+        at0 = None
+        if late:
+            out = running & lo_ok & (lo < hi) & np.isfinite(hi) & ((ta <= lo) | (ta >= hi))
+            ta = np.where(out, 0.5 * (lo + hi), ta)
+            dive = running & (ta < 0) & ~lo_ok
+            if dive.any():
+                r = np.flatnonzero(dive)
+                ta[r], lo[r], hi[r], lo_ok[r], g_prev[r], t_prev[r], at0 = _scan_to_zero(cur, r, ts[r], g[r], method)
+                at0 = r[at0]
         neg = ta < 0
         if neg.any():
             for _ in range(60):  # step halving keeps tau2 >= 0
@@ -497,6 +599,8 @@ def _fisher(ch: _Chunk, method, start, active):
         new = np.maximum(ta, 0.0)
         tau2[cur_idx] = new
         running &= np.abs(new - ts) > THRESHOLD
+        if at0 is not None:
+            running[at0] = False
     idx = cur_idx[running]
     # iterates pressed against the boundary by step halving end a hair above 0:
     # when the estimating equation is not positive at 0, the estimate is 0
@@ -537,7 +641,7 @@ def _as_2d(a, m, k, name):
 
 
 def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, level: float = 0.95,
-        qprofile: bool = True, btt=None, inference: bool = True) -> KernelFit:
+        qprofile: bool = True, btt=None, inference: bool = True, rank_checked: bool = False) -> KernelFit:
     """Fit m independent meta-analytic models in one vectorised pass.
 
     Parameters
@@ -563,11 +667,15 @@ def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, le
         Coefficients in the omnibus test QM (default: all but the first
         when p > 1, else the intercept).
     inference : bool
-        Compute p-values, confidence and prediction intervals (default). With
-        ``False`` those fields are NaN and only estimates, standard errors,
-        test statistics, QE and QM are filled: a permutation test needs no
-        more, and skipping the tail probabilities of many refits spares the
-        import of ``scipy.special``.
+        Compute p-values, confidence and prediction intervals and the
+        heterogeneity statistics (default). With ``False`` only ``beta, vb,
+        se, stat, tau2, QM`` (and status, weights, iterations) are filled, the
+        rest is NaN: a permutation test needs no more, and skipping the tail
+        probabilities of many refits spares the import of ``scipy.special``.
+    rank_checked : bool
+        The caller vouches that every ``X`` has full column rank, e.g. row
+        permutations of one matrix already checked: the per-analysis SVD that
+        finds collinear moderators is skipped.
 
     Returns
     -------
@@ -608,7 +716,7 @@ def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, le
         btt = list(range(1, p)) if p > 1 else None
     else:
         btt = list(btt)
-    args = (p, method, knha, level, qprofile and inference, btt, inference)
+    args = (p, method, knha, level, qprofile and inference, btt, inference, rank_checked)
     kk = mask.sum(1)
     if m >= _SORT_MIN and kk.size and kk.min() < k:
         # analyses of unequal size: fitted in pieces of similar k, each trimmed to the columns its
@@ -660,7 +768,7 @@ def fit(y, v, mask=None, X=None, *, method: str = "REML", knha: bool = False, le
     return KernelFit(method=method, level=level, p=p, **out)
 
 
-def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt, inference=True):
+def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt, inference=True, rank_checked=False):
     n, k = y.shape
     kk = mask.sum(1)
     status = np.full(n, OK, dtype=object)
@@ -675,7 +783,7 @@ def _fit_chunk(y, v, mask, X, p, method, knha, level, qprofile, btt, inference=T
     for i in np.flatnonzero(finite & (kk > 0) & (kk < p)):
         status[i], reason[i] = NOT_ESTIMABLE, f"{kk[i]} studies cannot estimate {p} coefficients"
     good = np.flatnonzero(status == OK)
-    if X is not None and good.size:
+    if X is not None and good.size and not rank_checked:
         Xg = np.where(mask[good][:, :, None], X[good], 0.0)
         rank = np.linalg.matrix_rank(Xg)
         for i in good[rank < p]:
@@ -731,22 +839,24 @@ def _fit_good(ch: _Chunk, method, knha, level, qprofile, btt, inference=True):
     dfr = ch.dfr
     active = dfr >= 1
     random = method != "FE"
-    tau2, se_tau2, its, fb, ok = _tau2(ch, method, active)
+    tau2, se_tau2, its, fb, ok = _tau2(ch, method, active, want_se=inference)
 
-    # heterogeneity from the fixed-effect weights
-    w0 = ch.fmask / ch.v
-    _, B0, r0 = D.wls(w0, ch.y, ch.mask)
-    QE = np.where(active, np.maximum(0.0, (w0 * r0 * r0).sum(1)), 0.0)
-    QEp = np.where(active, _dist.chi2_sf(QE, np.maximum(dfr, 1)), np.nan) if inference else np.full(n, np.nan)
-    vt = np.where(active, dfr / D.trP(w0, B0), np.nan)
-    if random:
-        I2 = 100 * tau2 / (vt + tau2)
-        H2 = tau2 / vt + 1
-    else:
-        I2 = np.where(QE > 0, np.maximum(0.0, 100 * (QE - dfr) / np.where(QE > 0, QE, 1.0)), 0.0)
-        H2 = QE / dfr
-    I2 = np.where(active, I2, np.nan)
-    H2 = np.where(active, H2, np.nan)
+    if inference:  # heterogeneity from the fixed-effect weights
+        w0 = ch.fmask / ch.v
+        _, B0, r0 = D.wls(w0, ch.y, ch.mask)
+        QE = np.where(active, np.maximum(0.0, (w0 * r0 * r0).sum(1)), 0.0)
+        QEp = np.where(active, _dist.chi2_sf(QE, np.maximum(dfr, 1)), np.nan)
+        vt = np.where(active, dfr / D.trP(w0, B0), np.nan)
+        if random:
+            I2 = 100 * tau2 / (vt + tau2)
+            H2 = tau2 / vt + 1
+        else:
+            I2 = np.where(QE > 0, np.maximum(0.0, 100 * (QE - dfr) / np.where(QE > 0, QE, 1.0)), 0.0)
+            H2 = QE / dfr
+        I2 = np.where(active, I2, np.nan)
+        H2 = np.where(active, H2, np.nan)
+    else:  # statistics only (permutation refits)
+        QE = QEp = vt = I2 = H2 = np.full(n, np.nan)
 
     w = ch.fmask / (ch.v + tau2[:, None])
     beta, B, r = D.wls(w, ch.y, ch.mask)

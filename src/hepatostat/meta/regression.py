@@ -595,7 +595,11 @@ def permutation_test(model: RegressionResult, *, iterations: int = 1000, seed: i
     iterations : int
         Number of random permutations (the observed order counts as one).
     seed : int, optional
-        Seed for numpy's random generator; the permutations are not the ones
+        Seed of Python's Mersenne Twister (:class:`random.Random`); each
+        permutation is the ranking of ``k`` uniform draws from it. Python keeps
+        that generator's sequence for a seed across versions (numpy's
+        ``Generator`` makes no such promise), so a seed gives the same
+        permutations on any installation. They are not the ones
         R's ``set.seed`` draws, so p-values agree with metafor only within
         Monte Carlo error.
     exact : bool, optional
@@ -623,12 +627,24 @@ def permutation_test(model: RegressionResult, *, iterations: int = 1000, seed: i
         counts = np.bincount(codes.ravel(), minlength=len(uniq))
         orders = (np.array(seq) for seq in _multiset_permutations(counts))
         total = n_exact
-        make = lambda seqs: uniq[np.stack(seqs)]  # noqa: E731
+
+        def draw(c):
+            seqs = list(itertools.islice(orders, c))
+            return uniq[np.stack(seqs)] if seqs else None
     else:
-        rng = np.random.default_rng(seed)
-        orders = (rng.permutation(model.k) for _ in range(iterations - 1))
+        import random  # (already imported by statistics: nothing added to the start-up)
+
+        rng = random.Random(seed)
         total = iterations
-        make = lambda idxs: X[np.stack(idxs)]  # noqa: E731
+        todo = [iterations - 1]
+
+        def draw(c):
+            c = min(c, todo[0])
+            if c <= 0:
+                return None
+            todo[0] -= c
+            u = np.array([rng.random() for _ in range(c * model.k)]).reshape(c, model.k)
+            return X[np.argsort(u, axis=1, kind="stable")]
     count_z = np.zeros(p)
     count_qm = 0
     n = 0
@@ -637,12 +653,13 @@ def permutation_test(model: RegressionResult, *, iterations: int = 1000, seed: i
         count_z += 1
         count_qm += 1
         n = 1
-    chunk = max(1, min(512, 2_000_000 // max(1, model.k * model.k)))
+    chunk = max(1, min(2048, 2_000_000 // max(1, model.k * model.k)))  # 1,000 permutations: one vectorised fit
     while True:
-        block = list(itertools.islice(orders, chunk))
-        if not block:
+        Xs = draw(chunk)
+        if Xs is None:
             break
-        fit = fit_batch_reg(y, v, make(block), model.method, knha=model.knha)
+        # (rows of the model's X, whose rank meta_regression checked: the same rank in any order)
+        fit = fit_batch_reg(y, v, Xs, model.method, knha=model.knha, rank_checked=True)
         ok = (fit["status"] == "ok") & np.all(np.isfinite(fit["stat"]), axis=1)
         failed += int((~ok).sum())
         count_z += np.sum(np.abs(fit["stat"][ok]) >= obs_z - _COMPTOL, axis=0)
