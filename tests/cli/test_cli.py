@@ -486,3 +486,19 @@ def test_run_non_utf8_plan_names_file_and_line(tmp_path, capsys):
     assert status == 1 and "internal error" not in err, err
     assert "plan.toml" in err and f"line {line}" in err and "UTF-8" in err, err
     assert not (tmp_path / "report").exists()
+
+
+@pytest.mark.parametrize("given, expected", [({}, "1"), ({"OMP_NUM_THREADS": "2"}, None),
+                                             ({"OPENBLAS_NUM_THREADS": "2"}, "2")])
+def test_command_line_runs_one_blas_thread_unless_the_user_chose(given, expected):
+    # OpenBLAS's thread pool took about 20 ms of every command's start-up (benchmarks/README.md)
+    import os
+
+    code = ("import os, sys\nfrom hepatostat.cli import _entry\nsys.argv = ['hepatostat', '--version']\n"
+            "try:\n    _entry()\nexcept SystemExit:\n    pass\n"
+            "import numpy\nprint(os.environ.get('OPENBLAS_NUM_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")}
+    env.update(given)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == str(expected)

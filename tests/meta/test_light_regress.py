@@ -180,14 +180,16 @@ def test_regress_errors_same_bytes(capsys, monkeypatch, tmp_path, bcg_frame, bcg
 
 def _imports(args):
     code = ("import sys; from hepatostat.cli import main; rc = main(%r); "
-            "print(sorted(m for m in ('pandas', 'scipy', 'formulaic') if m in sys.modules), file=sys.stderr)" % args)
+            "print(sorted(m for m in ('pandas', 'scipy', 'formulaic', 'numpy.random', 'pathlib', 'hepatostat.io.read') "
+            "if m in sys.modules), file=sys.stderr)" % args)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
     return r.stderr.strip().splitlines()[-1]
 
 
 def test_regress_plain_csv_imports_no_pandas(bcg):
-    """The point of the light path: the benchmark's command imports neither pandas nor scipy."""
+    """The point of the light path: the benchmark's command imports neither pandas nor scipy (nor numpy.random,
+    pathlib or the full table reader: a few ms each of the start-up, issue 13's permutation target)."""
     got = _imports(["meta", "regress", str(bcg), "--measure", "RR", "--mods", "ablat", "--permutations", "1000",
                     "--seed", "1"])
     assert got == "[]"

@@ -109,6 +109,25 @@ def test_permutation_is_reproducible_with_seed():
 # ---------------------------------------------------------------- bad input
 
 
+def test_permutations_are_rankings_of_python_mersenne_twister_draws():
+    # the documented contract: with a seed, permutation i is the ranking of k draws of random.Random(seed),
+    # so a seed gives the same permutations (and p-values) whatever numpy's version
+    import random
+
+    from hepatostat.meta.kernel import fit
+
+    es = effects(reference_data("bcg"), "RR")
+    res = meta_regression(es, ["ablat"], method="REML")
+    perm = permutation_test(res, iterations=200, seed=11)
+    rng = random.Random(11)
+    u = np.array([rng.random() for _ in range(199 * res.k)]).reshape(199, res.k)
+    refit = fit(res.yi, res.vi, None, res.X[np.argsort(u, axis=1, kind="stable")], method="REML")
+    hits = 1 + np.sum(np.abs(refit.stat) >= np.abs(res.stat) - np.sqrt(np.finfo(float).eps), axis=0)
+    assert perm.iterations == 200
+    np.testing.assert_array_equal(perm.pval, hits / 200)
+    assert 0 < perm.pval[1] < 0.1  # ablat: metafor's permutest gives about 0.01 (test above, with its reference)
+
+
 def test_moderator_with_one_level():
     data = reference_data("bcg").assign(alloc="random")
     with pytest.raises(InputError, match="moderator 'alloc' has one level"):
