@@ -304,14 +304,22 @@ class _Chunk:
             s3 = a.sum(1)
             return ypp - (s - s2 / s), s2 - 2 * s3 / s + (s2 / s) ** 2
         w = self.w(tau2)
-        _, B, r = self.D.wls(w, self.y, self.mask)
-        ypp = (w * w * r * r).sum(1)
+        D = self.D
+        _, B, r = D.wls(w, self.y, self.mask)
+        w2 = w * w
+        ypp = (w2 * r * r).sum(1)
         if method == "ML":
-            g = ypp - w.sum(1)
-            info = (w * w).sum(1)
+            return ypp - w.sum(1), w2.sum(1)
+        # trP and trPDPD with D1 = D2 = I written out (masked cells have w = 0): X'W^2X is formed once and
+        # serves both, and tr(B C B C) takes one product B C (the same numbers as the general forms)
+        C2 = D.xtdx(w2)
+        g = ypp - (w.sum(1) - D.tr(B, C2))
+        if self.p == 1:
+            bcbc = B[:, 0, 0] ** 2 * C2[:, 0, 0] * C2[:, 0, 0]
         else:
-            g = ypp - self.D.trP(w, B)
-            info = self.D.trPDPD(w, B, self.fmask, self.fmask)
+            BC = np.matmul(B, C2)
+            bcbc = D.tr(BC, BC)
+        info = w2.sum(1) - 2 * D.tr(B, D.xtdx(w2 * w)) + bcbc
         return g, info
 
     def loglik(self, tau2, method):
