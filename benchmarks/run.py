@@ -114,8 +114,9 @@ def pair(name, ours, peer, repeats, rows):
         t_ours.append(timed(ours, 1))
         t_peer.append(timed(peer, 1))
     mo, mp = statistics.median(t_ours), statistics.median(t_peer)
-    rows.append((name, mo, mp, mp / mo))
-    print(f"  {name}: hepatostat {mo:.3f} s, metafor {mp:.3f} s, ratio {mp / mo:.1f}x", file=sys.stderr)
+    rows.append((name, mo, mp, mp / mo, min(t_ours), max(t_ours)))
+    print(f"  {name}: hepatostat {mo:.3f} s ({min(t_ours):.3f}-{max(t_ours):.3f}), metafor {mp:.3f} s "
+          f"({min(t_peer):.3f}-{max(t_peer):.3f}), ratio {mp / mo:.1f}x", file=sys.stderr)
 
 
 PY_PERM = """
@@ -146,7 +147,7 @@ def compute_pair(name, ours, peer, repeats, rows):
         t_ours.append(elapsed(ours))
         t_peer.append(elapsed(peer))
     mo, mp = statistics.median(t_ours), statistics.median(t_peer)
-    rows.append((name, mo, mp, mp / mo))
+    rows.append((name, mo, mp, mp / mo, min(t_ours), max(t_ours)))
     print(f"  {name}: hepatostat {mo:.3f} s, metafor {mp:.3f} s, ratio {mp / mo:.1f}x", file=sys.stderr)
 
 
@@ -170,6 +171,7 @@ def main(argv=None):
         ENV.pop("PYTHONDONTWRITEBYTECODE", None)
         ENV["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     rows = []
+    load_before = os.getloadavg()[0]
     data = make_gen_table(args.analyses, args.hard)
     per_csv = tmp / "per.csv"
     data.to_csv(per_csv, index=False, float_format="%.17g")
@@ -223,10 +225,10 @@ def main(argv=None):
          HEPATOSTAT + ["meta", "analyse", str(bcg), "--measure", "RR", "--influence", "--no-bias"],
          ["Rscript", str(R_SCRIPT), "loo", str(bcg)], args.repeats, rows)
 
-    print("| case | hepatostat (s) | metafor (s) | metafor / hepatostat |")
-    print("|---|---:|---:|---:|")
-    for name, mo, mp, ratio in rows:
-        print(f"| {name} | {mo:.3f} | {mp:.3f} | {ratio:.1f}x |")
+    print("| case | hepatostat (s) | hepatostat range (s) | metafor (s) | metafor / hepatostat |")
+    print("|---|---:|---:|---:|---:|")
+    for name, mo, mp, ratio, lo, hi in rows:
+        print(f"| {name} | {mo:.3f} | {lo:.3f}-{hi:.3f} | {mp:.3f} | {ratio:.1f}x |")
     print()
     print(f"Agreement ({args.analyses:,} analyses, metafor's default threshold 1e-5 with stepadj 0.5): "
           f"{agree4} of {len(b)} agree to 1e-3 and {agree} to 1e-6 (relative above 1) in estimate, SE and tau²; "
@@ -238,6 +240,7 @@ def main(argv=None):
           f"says in-process timers; {sys.platform}, Python {sys.version.split()[0]}; hepatostat "
           + ("without a bytecode cache (PYTHONDONTWRITEBYTECODE=1)." if args.no_bytecode_cache
              else "with Python's bytecode cache, as after an ordinary install (one untimed warm-up run)."))
+    print(f"{os.cpu_count()} cores; load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after.")
 
 
 if __name__ == "__main__":

@@ -643,7 +643,8 @@ def permutation_test(model: RegressionResult, *, iterations: int = 1000, seed: i
             if c <= 0:
                 return None
             todo[0] -= c
-            u = np.array([rng.random() for _ in range(c * model.k)]).reshape(c, model.k)
+            draw_one = rng.random
+            u = np.array([draw_one() for _ in itertools.repeat(None, c * model.k)]).reshape(c, model.k)
             return X[np.argsort(u, axis=1, kind="stable")]
     count_z = np.zeros(p)
     count_qm = 0
