@@ -160,3 +160,26 @@ def test_the_checker_finds_each_pattern(tmp_path):
     # line 10 has str(round(x)) inside "+ ..." of strings, which is caught too; the padding spec is not
     assert lines[:8] == [2, 3, 4, 5, 6, 7, 8, 9]
     assert all(ln != 10 or what.startswith("round") for ln, _, what in findings(p))
+
+
+def _p_after_equals(tree):
+    """f-strings writing ``= {fmt_p(...)}``: fmt_p gives ``<0.001``, so the sentence read "P = <0.001"."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.JoinedStr):
+            continue
+        for before, part in zip(node.values, node.values[1:]):
+            call = getattr(part, "value", None)
+            if (isinstance(part, ast.FormattedValue) and isinstance(call, ast.Call)
+                    and getattr(call.func, "id", getattr(call.func, "attr", None)) == "fmt_p"
+                    and isinstance(before, ast.Constant) and str(before.value).rstrip().endswith("=")):
+                found.append(node.lineno)
+    return found
+
+
+def test_p_values_in_sentences_use_fmt_p_eq():
+    # "QM = 16.36 (P = <0.001)" in the review report's meta-regression note (found rendering the demo)
+    bad = [f"{path.relative_to(SRC)}:{line}" for path in sorted(SRC.rglob("*.py"))
+           for line in _p_after_equals(ast.parse(path.read_text(encoding="utf-8")))]
+    assert not bad, "write P values in sentences with fmt_p_eq ('P < 0.001', 'P = 0.042'): " + ", ".join(bad)
+    assert _p_after_equals(ast.parse('x = f"QM = {q} (P = {fmt_p(p)})"')) == [1]

@@ -707,7 +707,7 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
     from ..meta.regression import meta_regression, permutation_test
     from ..meta.sensitivity import baujat, influence, leave_one_out
     from ..meta.subgroup import subgroup_analysis
-    from ..io.format import fmt, fmt_n, fmt_p
+    from ..io.format import fmt, fmt_n, fmt_p, fmt_p_eq
     from .figures_meta import binary_outcome_table, forest_by_timepoint, pool_blocks, split_blocks, time_label
 
     m = plan.spec.meta
@@ -873,7 +873,7 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
             try:
                 reg = meta_regression(es, list(a.regression), method=res.method if res.method not in ("MH", "PETO") else "REML",
                                       knha=res.knha)
-                note = (f"QM = {fmt(reg.QM, 'stat')} (P = {fmt_p(reg.QM_pval)}); residual τ² = {fmt(reg.tau2, 'tau2')}"
+                note = (f"QM = {fmt(reg.QM, 'stat')} ({fmt_p_eq(reg.QM_pval)}); residual τ² = {fmt(reg.tau2, 'tau2')}"
                         + (f"; R² = {fmt(reg.R2, 'percent')}%." if reg.R2 == reg.R2 else "."))
                 frame = reg.to_frame()
                 if a.permutations:
@@ -881,7 +881,7 @@ def _meta(plan: Plan, rep: Report, steps: _Steps, inputs: _Inputs, logs: dict):
                                      iterations=a.permutations, seed=a.seed)
                     frame = perm.to_frame()
                     note += (f" Permutation test ({fmt(perm.iterations, 'int')} permutations, seed {perm.seed}): "
-                             f"P (QM) = {fmt_p(perm.QM_pval)}.")
+                             f"{fmt_p_eq(perm.QM_pval, letter='P (QM)')}.")
                 s.table(f"{title}: meta-regression on {', '.join(a.regression)}", _labelled(frame), note=note,
                         supplement=supp)
             except (EstimationError, InputError) as exc:
