@@ -225,7 +225,8 @@ class _Design:
     def trBCBC(B, C1, C2):
         if B.shape[1] == 1:
             return B[:, 0, 0] ** 2 * C1[:, 0, 0] * C2[:, 0, 0]
-        return _Design.tr(np.matmul(B, C1), np.matmul(B, C2))
+        BC1 = np.matmul(B, C1)
+        return _Design.tr(BC1, BC1 if C2 is C1 else np.matmul(B, C2))
 
     def wls(self, w, y, mask):
         """Weighted least squares: ``(beta, B, r)`` with r zero in masked cells."""
@@ -237,8 +238,16 @@ class _Design:
         r = np.where(mask, y - self.xb(beta), 0.0)
         return beta, B, r
 
-    def trP(self, w, B):
-        return w.sum(1) - self.tr(B, self.xtdx(w * w))
+    def trP(self, w, B, C2=None):
+        """tr(P); ``C2 = X'W^2X`` when the caller has formed it already."""
+        return w.sum(1) - self.tr(B, self.xtdx(w * w) if C2 is None else C2)
+
+    def trPP(self, w, B, C2=None):
+        """tr(PP): :meth:`trPDPD` with ``D1 = D2 = I`` (masked cells have w = 0), the same numbers with
+        ``X'W^2X`` formed once (or given as ``C2``) and one product in ``tr(B C B C)``."""
+        w2 = w * w
+        C2 = self.xtdx(w2) if C2 is None else C2
+        return w2.sum(1) - 2 * self.tr(B, self.xtdx(w2 * w)) + self.trBCBC(B, C2, C2)
 
     def trPDPD(self, w, B, d1, d2):
         w2 = w * w
@@ -310,17 +319,8 @@ class _Chunk:
         ypp = (w2 * r * r).sum(1)
         if method == "ML":
             return ypp - w.sum(1), w2.sum(1)
-        # trP and trPDPD with D1 = D2 = I written out (masked cells have w = 0): X'W^2X is formed once and
-        # serves both, and tr(B C B C) takes one product B C (the same numbers as the general forms)
-        C2 = D.xtdx(w2)
-        g = ypp - (w.sum(1) - D.tr(B, C2))
-        if self.p == 1:
-            bcbc = B[:, 0, 0] ** 2 * C2[:, 0, 0] * C2[:, 0, 0]
-        else:
-            BC = np.matmul(B, C2)
-            bcbc = D.tr(BC, BC)
-        info = w2.sum(1) - 2 * D.tr(B, D.xtdx(w2 * w)) + bcbc
-        return g, info
+        C2 = D.xtdx(w2)  # X'W^2X serves both traces
+        return ypp - D.trP(w, B, C2), D.trPP(w, B, C2)
 
     def loglik(self, tau2, method):
         w = self.w(tau2)
@@ -456,7 +456,7 @@ def _tau2(ch: _Chunk, method, active, want_se=True):
         _, B, r = D.wls(w, y, mask)
         trP = D.trP(w, B)
         tau2 = np.maximum(0.0, ((w * r * r).sum(1) - dfr) / trP)
-        se = np.sqrt(1 / trP**2 * (2 * dfr + 4 * tau2 * trP + 2 * tau2**2 * D.trPDPD(w, B, fm, fm)))
+        se = np.sqrt(1 / trP**2 * (2 * dfr + 4 * tau2 * trP + 2 * tau2**2 * D.trPP(w, B)))
     elif method == "HE":
         tau2 = np.maximum(0.0, he)
         se = np.sqrt(1 / dfr**2 * (2 * D.trPDPD(fm, Bo, vm, vm) + 4 * tau2 * trPV + 2 * tau2**2 * dfr))
@@ -471,7 +471,7 @@ def _tau2(ch: _Chunk, method, active, want_se=True):
         _, B, r = D.wls(w, y, mask)
         tau2 = np.where(pos, t0 * (w * r * r).sum(1) / dfr, 0.0)
         se = np.sqrt(t0**2 / dfr**2 * (2 * D.trPDPD(w, B, vm, vm) + 4 * tau2 * D.trPDPD(w, B, fm, vm)
-                                       + 2 * tau2**2 * D.trPDPD(w, B, fm, fm)))
+                                       + 2 * tau2**2 * D.trPP(w, B)))
         se = np.where(pos, se, np.nan)
     elif method in ("PM", "EB"):
         tau2, ok = _solve_q(ch, dfr, active)
@@ -489,7 +489,7 @@ def _tau2(ch: _Chunk, method, active, want_se=True):
             se = np.sqrt(2 / (w * w).sum(1))
         else:
             _, B, _ = D.wls(w, y, mask)
-            se = np.sqrt(2 / D.trPDPD(w, B, fm, fm))
+            se = np.sqrt(2 / D.trPP(w, B))
     else:  # pragma: no cover - checked by fit()
         raise InputError(f"unknown method {method!r}")
     tau2 = np.where(active, tau2, 0.0)
@@ -576,7 +576,7 @@ def _fisher(ch: _Chunk, method, start, active):
             # or halve towards 0). The slope is taken from the equation itself (a secant step through
             # the last two iterates) where it is negative, as it is where g falls through its root; the
             # step is kept inside the bracket [largest iterate with g > 0, smallest with g < 0] (else the
-            # bracket is bisected); and a step below 0 tries 0 itself first. The root is the same.
+            # bracket is bisected); and a step below 0 is replaced by _scan_to_zero. The root is the same.
             if lo is None:
                 lo, hi, lo_ok = np.zeros(ts.size), np.full(ts.size, np.inf), np.zeros(ts.size, dtype=bool)
                 wref, since = np.full(ts.size, np.inf), np.zeros(ts.size, dtype=int)

@@ -636,13 +636,14 @@ def permutation_test(model: RegressionResult, *, iterations: int = 1000, seed: i
 
         rng = random.Random(seed)
         total = iterations
-        todo = [iterations - 1]
+        todo = iterations - 1  # the observed order is the first
 
         def draw(c):
-            c = min(c, todo[0])
+            nonlocal todo
+            c = min(c, todo)
             if c <= 0:
                 return None
-            todo[0] -= c
+            todo -= c
             draw_one = rng.random
             u = np.array([draw_one() for _ in itertools.repeat(None, c * model.k)]).reshape(c, model.k)
             return X[np.argsort(u, axis=1, kind="stable")]
