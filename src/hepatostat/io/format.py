@@ -299,6 +299,18 @@ def merge_ci(frame, low: str = "95% CI lower", high: str = "95% CI upper", name:
     return out
 
 
+def _not_a_number(x, style: Style, other=None) -> str | None:
+    """The text of ``x`` when it is not a number to format, else None: text as it is, a missing value
+    as ``style.missing``, any other object as ``other(x)`` (default: as :func:`fmt` writes it)."""
+    if isinstance(x, str):
+        return x
+    if _missing(x):
+        return style.missing
+    if not is_number(x):
+        return other(x) if other is not None else fmt(x, "default", style)
+    return None
+
+
 def fmt_fixed(x, decimals: int, style: Style = DEFAULT, *, trim: bool = False) -> str:
     """A number with exactly ``decimals`` decimals, for when the decimals depend on the data
     (Table 1 chooses them from the values' magnitude); separators, minus and missing as ``style``.
@@ -306,12 +318,9 @@ def fmt_fixed(x, decimals: int, style: Style = DEFAULT, *, trim: bool = False) -
     ``trim=True`` drops trailing zeros (``37.5``, ``5.25``, ``214``), the
     layout of the seed paper's Table 3 of declines.
     """
-    if isinstance(x, str):
-        return x
-    if _missing(x):
-        return style.missing
-    if not is_number(x):
-        return fmt(x, "default", style)
+    text = _not_a_number(x, style)
+    if text is not None:
+        return text
     text = _fixed(float(x), int(decimals), style)
     if trim and "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -336,12 +345,9 @@ def fmt_sig(x, digits: int = 4, style: Style = DEFAULT) -> str:
     scientific outside; trailing zeros are dropped (a data value, not a
     statistic with a set number of decimals).
     """
-    if isinstance(x, str):
-        return x
-    if _missing(x):
-        return style.missing
-    if not is_number(x):
-        return fmt(x, "default", style)
+    text = _not_a_number(x, style)
+    if text is not None:
+        return text
     xf = float(x)
     if not math.isfinite(xf):
         return _fixed(xf, 0, style)
@@ -367,12 +373,9 @@ def fmt_plain(x, style: Style = DEFAULT) -> str:
     For numbers that are part of a rule or an option (``Q p < 0.1``,
     ``add=0.5``), not for results: six significant digits, no padding.
     """
-    if isinstance(x, str):
-        return x
-    if _missing(x):
-        return style.missing
-    if not is_number(x):
-        return str(x)
+    text = _not_a_number(x, style, str)
+    if text is not None:
+        return text
     xf = float(x)
     if math.isfinite(xf) and xf == round(xf) and abs(xf) < 1e15:
         return str(int(xf)) if xf >= 0 else style.minus + str(int(-xf))

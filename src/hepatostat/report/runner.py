@@ -450,14 +450,13 @@ def _tidy_numbers(text: str) -> str:
     """Numbers an engine put into a sentence, re-shown through the formatter (``5.55e-07`` -> ``<0.001``)."""
     import re
 
-    from ..io.format import fmt_p
+    from ..io.format import fmt_p, fmt_p_eq
 
     def one(m):
         x = float(m.group(2))
         if not 0 <= x < 1:
             return m.group(0)
-        shown = fmt_p(x)
-        return (f"< {shown[1:]}" if shown.startswith("<") else f"= {shown}") if m.group(1) else shown
+        return fmt_p_eq(x, letter="").lstrip() if m.group(1) else fmt_p(x)  # "= 0.012", "< 0.001"
 
     return re.sub(r"(= )?(\d+(?:\.\d+)?e[-+]\d+)", one, str(text))
 

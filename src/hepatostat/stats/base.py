@@ -32,19 +32,28 @@ def float_or_none(x):
     return x if math.isfinite(x) else None
 
 
+def _p_style(digits: int):
+    from ..io.format import DEFAULT
+
+    return DEFAULT.with_(p_decimals=digits, p_floor=10.0 ** (-digits))
+
+
 def format_p(p, digits: int = 3) -> str:
     """A P value as journals print it: ``<0.001`` or three decimals; ``NA`` if missing."""
-    from ..io.format import DEFAULT, fmt_p
+    from ..io.format import fmt_p
 
     if p is None or not np.isfinite(p):
         return "NA"
-    return fmt_p(p, DEFAULT.with_(p_decimals=digits, p_floor=10.0 ** (-digits)))
+    return fmt_p(p, _p_style(digits))
 
 
 def p_text(p, digits: int = 3) -> str:
     """``P = 0.012`` or ``P < 0.001`` (``P = NA`` if missing) for running text, as the reports write it."""
-    t = format_p(p, digits)
-    return f"P < {t[1:]}" if t.startswith("<") else f"P = {t}"
+    from ..io.format import fmt_p_eq
+
+    if p is None or not np.isfinite(p):
+        return "P = NA"
+    return fmt_p_eq(p, _p_style(digits))
 
 
 def finite_array(x, name: str = "x") -> np.ndarray:
